@@ -1,0 +1,29 @@
+//===- Passes.h - Conversions out of the glu dialect ------------*- C++ -*-===//
+
+#ifndef GLU_CONVERSION_PASSES_H
+#define GLU_CONVERSION_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+
+namespace glu {
+
+#define GEN_PASS_DECL
+#include "glu/Conversion/Passes.h.inc"
+
+/// Adds the patterns that rewrite each glu op into linalg/arith/math/tensor.
+void populateGLUToLinalgPatterns(RewritePatternSet &patterns);
+
+#define GEN_PASS_REGISTRATION
+#include "glu/Conversion/Passes.h.inc"
+
+} // namespace glu
+} // namespace mlir
+
+#endif // GLU_CONVERSION_PASSES_H

@@ -1,0 +1,388 @@
+//===- GLUDialect.cpp - The glu dialect, its attributes and op verifiers --===//
+
+#include "glu/Dialect/GLU/IR/GLU.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::glu;
+
+#include "glu/Dialect/GLU/IR/GLUOpsDialect.cpp.inc"
+
+#include "glu/Dialect/GLU/IR/GLUEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "glu/Dialect/GLU/IR/GLUAttrs.cpp.inc"
+
+void GLUDialect::initialize() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "glu/Dialect/GLU/IR/GLUAttrs.cpp.inc"
+      >();
+  addOperations<
+#define GET_OP_LIST
+#include "glu/Dialect/GLU/IR/GLUOps.cpp.inc"
+      >();
+}
+
+//===----------------------------------------------------------------------===//
+// Custom assembly: enum attributes as bare keywords (`glu.ffn silu ...`)
+//===----------------------------------------------------------------------===//
+
+/// Parses an enum attribute written as its bare keyword, e.g. `silu`.
+template <typename EnumAttrT>
+static ParseResult parseEnumKeyword(OpAsmParser &parser, EnumAttrT &attr) {
+  using EnumT = decltype(std::declval<EnumAttrT>().getValue());
+  SMLoc loc = parser.getCurrentLocation();
+  StringRef keyword;
+  if (parser.parseKeyword(&keyword))
+    return failure();
+  std::optional<EnumT> value = symbolizeEnum<EnumT>(keyword);
+  if (!value)
+    return parser.emitError(loc, "unknown ")
+           << EnumAttrT::getMnemonic() << " '" << keyword << "'";
+  attr = EnumAttrT::get(parser.getContext(), *value);
+  return success();
+}
+
+template <typename EnumAttrT>
+static void printEnumKeyword(OpAsmPrinter &printer, Operation *,
+                             EnumAttrT attr) {
+  printer << stringifyEnum(attr.getValue());
+}
+
+//===----------------------------------------------------------------------===//
+// Verification helpers
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Checks the activation parameters and the accumulation type, which every op
+/// carries. `allowPairGating` is false where there is no up value to gate.
+LogicalResult verifyActivation(Operation *op, Activation activation,
+                               std::optional<APFloat> beta,
+                               std::optional<APFloat> alpha,
+                               std::optional<APFloat> limit,
+                               bool allowPairGating) {
+  StringRef name = stringifyActivation(activation);
+  if (!allowPairGating && isPairGating(activation))
+    return op->emitOpError("activation '")
+           << name << "' gates an up projection and is not valid here";
+  if (beta && activation != Activation::swish)
+    return op->emitOpError("'beta' only applies to the 'swish' activation, not '")
+           << name << "'";
+  if ((alpha || limit) && activation != Activation::clamped_swiglu)
+    return op->emitOpError("'")
+           << (alpha ? "alpha" : "limit")
+           << "' only applies to the 'clamped_swiglu' activation, not '" << name
+           << "'";
+  if (beta && !beta->isFinite())
+    return op->emitOpError("'beta' must be finite, got ")
+           << beta->convertToFloat();
+  if (alpha && !alpha->isFinite())
+    return op->emitOpError("'alpha' must be finite, got ")
+           << alpha->convertToFloat();
+  if (limit && !(limit->isFinite() && !limit->isNegative() && !limit->isZero()))
+    return op->emitOpError("'limit' must be positive and finite, got ")
+           << limit->convertToFloat();
+  return success();
+}
+
+/// The accumulation type must be f32 or f64, or exactly the element type of
+/// every operand (e.g. an all-f16 computation accumulated in f16).
+LogicalResult verifyAccumulatorType(Operation *op, FloatType accType,
+                                    ArrayRef<Type> elementTypes) {
+  if (accType.isF32() || accType.isF64())
+    return success();
+  for (Type type : elementTypes)
+    if (type != accType)
+      return op->emitOpError("acc_type ")
+             << accType << " must be f32 or f64, or equal to every element "
+             << "type; it differs from " << type;
+  return success();
+}
+
+/// Checks shapes and element types of the projection ops (glu.ffn, glu.mlp,
+/// glu.gate_up). A named extent (d_model, d_ff, d_out) is taken from the first
+/// operand that gives it statically; every later static value must agree, and
+/// a mismatch names both places.
+class ProjectionVerifier {
+public:
+  ProjectionVerifier(Operation *op, Layout layout) : op(op), layout(layout) {}
+
+  /// A named extent and the operand dimension it was first read from.
+  struct Extent {
+    explicit Extent(StringRef name) : name(name) {}
+    StringRef name;
+    int64_t value = ShapedType::kDynamic;
+    std::string origin;
+  };
+
+  /// Checks the input: at least 1-D, its last dim is d_model.
+  LogicalResult input(Value input, Extent &dModel) {
+    auto type = cast<RankedTensorType>(input.getType());
+    inputType = type;
+    if (type.getRank() < 1)
+      return op->emitOpError("input must have at least one dimension "
+                             "(d_model), got a 0-d tensor");
+    return unify(dModel, type.getShape().back(),
+                 "input dim " + std::to_string(type.getRank() - 1));
+  }
+
+  /// Checks a weight matrix: 2-D, the element type shared by all weights, and
+  /// its (out, in) extents against `out` and `in` under the op's layout.
+  /// `outMultiplier` is 2 for a merged gate/up weight: its out extent is 2·F.
+  LogicalResult weight(Value weight, StringRef name, Extent &out, Extent &in,
+                       int64_t outMultiplier = 1) {
+    auto type = cast<RankedTensorType>(weight.getType());
+    if (type.getRank() != 2)
+      return op->emitOpError("'")
+             << name << "' weight must be 2-D, got rank " << type.getRank();
+    if (failed(elementType(type.getElementType(), weightElementType,
+                           weightElementOrigin, "'" + name.str() + "' weight")))
+      return failure();
+    unsigned outIdx = layout == Layout::out_in ? 0 : 1;
+    unsigned inIdx = 1 - outIdx;
+    std::string where = "'" + name.str() + "' weight dim ";
+    int64_t outDim = type.getDimSize(outIdx);
+    if (outMultiplier != 1 && !ShapedType::isDynamic(outDim)) {
+      if (outDim % outMultiplier != 0)
+        return op->emitOpError("'")
+               << name << "' weight has " << outDim
+               << " output features (dim " << outIdx
+               << "); a merged gate/up weight needs an even number (2·d_ff)";
+      outDim /= outMultiplier;
+    }
+    std::string outWhere = where + std::to_string(outIdx);
+    if (outMultiplier != 1)
+      outWhere = "half of " + outWhere;
+    if (failed(unify(out, outDim, outWhere)))
+      return failure();
+    return unify(in, type.getDimSize(inIdx), where + std::to_string(inIdx));
+  }
+
+  /// Checks an optional bias: 1-D, the input's element type, size `extent`
+  /// (times `multiplier` for a merged gate/up bias).
+  LogicalResult bias(Value bias, StringRef name, Extent &extent,
+                     int64_t multiplier = 1) {
+    if (!bias)
+      return success();
+    auto type = cast<RankedTensorType>(bias.getType());
+    if (type.getRank() != 1)
+      return op->emitOpError("'")
+             << name << "' must be 1-D, got rank " << type.getRank();
+    if (failed(sameAsInput(type.getElementType(), "'" + name.str() + "'")))
+      return failure();
+    int64_t size = type.getDimSize(0);
+    if (multiplier != 1 && !ShapedType::isDynamic(size)) {
+      if (size % multiplier != 0)
+        return op->emitOpError("'")
+               << name << "' has " << size
+               << " elements; a merged gate/up bias needs an even number "
+                  "(2·d_ff)";
+      size /= multiplier;
+    }
+    return unify(extent, size,
+                 (multiplier != 1 ? "half of '" : "'") + name.str() + "' dim 0");
+  }
+
+  /// Checks the result: the input's rank, batch dims and element type, and
+  /// `features` as its last dim.
+  LogicalResult result(Value result, Extent &features) {
+    auto type = cast<RankedTensorType>(result.getType());
+    if (type.getRank() != inputType.getRank())
+      return op->emitOpError("result rank ")
+             << type.getRank() << " differs from the input rank "
+             << inputType.getRank();
+    for (int64_t i = 0, e = type.getRank() - 1; i < e; ++i) {
+      int64_t r = type.getDimSize(i), x = inputType.getDimSize(i);
+      if (!ShapedType::isDynamic(r) && !ShapedType::isDynamic(x) && r != x)
+        return op->emitOpError("result batch dim ")
+               << i << " is " << r << " but the input's is " << x;
+    }
+    if (failed(sameAsInput(type.getElementType(), "result")))
+      return failure();
+    return unify(features, type.getShape().back(),
+                 "result dim " + std::to_string(type.getRank() - 1));
+  }
+
+  /// The element types seen, for the acc_type check.
+  SmallVector<Type> elementTypes() const {
+    SmallVector<Type> types{inputType.getElementType()};
+    if (weightElementType)
+      types.push_back(weightElementType);
+    return types;
+  }
+
+private:
+  LogicalResult unify(Extent &extent, int64_t value, const std::string &where) {
+    if (ShapedType::isDynamic(value))
+      return success();
+    if (ShapedType::isDynamic(extent.value)) {
+      extent.value = value;
+      extent.origin = where;
+      return success();
+    }
+    if (extent.value == value)
+      return success();
+    return op->emitOpError()
+           << where << " is " << value << ", but " << extent.origin
+           << " gives " << extent.name << " = " << extent.value;
+  }
+
+  LogicalResult elementType(Type type, Type &shared, std::string &origin,
+                            const std::string &what) {
+    if (!shared) {
+      shared = type;
+      origin = what;
+      return success();
+    }
+    if (type == shared)
+      return success();
+    return op->emitOpError() << what << " has element type " << type
+                             << ", but " << origin << " has " << shared;
+  }
+
+  LogicalResult sameAsInput(Type type, const std::string &what) {
+    Type inputElementType = inputType.getElementType();
+    if (type == inputElementType)
+      return success();
+    return op->emitOpError() << what << " has element type " << type
+                             << ", but the input has " << inputElementType;
+  }
+
+  Operation *op;
+  Layout layout;
+  RankedTensorType inputType;
+  Type weightElementType;
+  std::string weightElementOrigin;
+};
+
+} // namespace
+
+/// Shared by every op: the accumulation type, f32 unless `acc_type` says.
+template <typename OpTy>
+static FloatType getAccumulatorTypeImpl(OpTy op) {
+  if (std::optional<Type> accType = op.getAccType())
+    return cast<FloatType>(*accType);
+  return Float32Type::get(op.getContext());
+}
+
+FloatType FFNOp::getAccumulatorType() { return getAccumulatorTypeImpl(*this); }
+FloatType MLPOp::getAccumulatorType() { return getAccumulatorTypeImpl(*this); }
+FloatType GateUpOp::getAccumulatorType() {
+  return getAccumulatorTypeImpl(*this);
+}
+FloatType GateOp::getAccumulatorType() { return getAccumulatorTypeImpl(*this); }
+
+template <typename OpTy>
+static LogicalResult verifyActivationOf(OpTy op, bool allowPairGating) {
+  return verifyActivation(op, op.getActivation(), op.getBeta(), op.getAlpha(),
+                          op.getLimit(), allowPairGating);
+}
+
+//===----------------------------------------------------------------------===//
+// FFNOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult FFNOp::verify() {
+  if (failed(verifyActivationOf(*this, /*allowPairGating=*/true)))
+    return failure();
+
+  // Exactly one way of giving the gate and up projections.
+  bool merged = static_cast<bool>(getGateUpWeight());
+  if (merged && (getGateWeight() || getUpWeight()))
+    return emitOpError("takes either 'gate' and 'up' weights or one merged "
+                       "'gate_up' weight, not both");
+  if (!merged && !(getGateWeight() && getUpWeight()))
+    return emitOpError("needs both a 'gate' and an 'up' weight, or one merged "
+                       "'gate_up' weight");
+  if (merged && (getGateBias() || getUpBias()))
+    return emitOpError("'")
+           << (getGateBias() ? "gate_bias" : "up_bias")
+           << "' needs separate 'gate' and 'up' weights; with a merged "
+              "'gate_up' weight use 'gate_up_bias'";
+  if (!merged && getGateUpBias())
+    return emitOpError("'gate_up_bias' needs a merged 'gate_up' weight");
+  if (!merged && getPacking())
+    return emitOpError("'packing' only applies to a merged 'gate_up' weight");
+
+  using Extent = ProjectionVerifier::Extent;
+  ProjectionVerifier v(*this, getLayout());
+  Extent dModel{"d_model"}, dFF{"d_ff"}, dOut{"d_out"};
+  if (failed(v.input(getInput(), dModel)))
+    return failure();
+  if (merged) {
+    if (failed(v.weight(getGateUpWeight(), "gate_up", dFF, dModel, 2)))
+      return failure();
+  } else if (failed(v.weight(getGateWeight(), "gate", dFF, dModel)) ||
+             failed(v.weight(getUpWeight(), "up", dFF, dModel))) {
+    return failure();
+  }
+  if (failed(v.weight(getDownWeight(), "down", dOut, dFF)) ||
+      failed(v.bias(getGateBias(), "gate_bias", dFF)) ||
+      failed(v.bias(getUpBias(), "up_bias", dFF)) ||
+      failed(v.bias(getGateUpBias(), "gate_up_bias", dFF, 2)) ||
+      failed(v.bias(getDownBias(), "down_bias", dOut)) ||
+      failed(v.result(getResult(), dOut)))
+    return failure();
+  return verifyAccumulatorType(*this, getAccumulatorType(), v.elementTypes());
+}
+
+//===----------------------------------------------------------------------===//
+// MLPOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MLPOp::verify() {
+  if (failed(verifyActivationOf(*this, /*allowPairGating=*/false)))
+    return failure();
+  using Extent = ProjectionVerifier::Extent;
+  ProjectionVerifier v(*this, getLayout());
+  Extent dModel{"d_model"}, dFF{"d_ff"}, dOut{"d_out"};
+  if (failed(v.input(getInput(), dModel)) ||
+      failed(v.weight(getUpWeight(), "up", dFF, dModel)) ||
+      failed(v.weight(getDownWeight(), "down", dOut, dFF)) ||
+      failed(v.bias(getUpBias(), "up_bias", dFF)) ||
+      failed(v.bias(getDownBias(), "down_bias", dOut)) ||
+      failed(v.result(getResult(), dOut)))
+    return failure();
+  return verifyAccumulatorType(*this, getAccumulatorType(), v.elementTypes());
+}
+
+//===----------------------------------------------------------------------===//
+// GateUpOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult GateUpOp::verify() {
+  if (failed(verifyActivationOf(*this, /*allowPairGating=*/true)))
+    return failure();
+  using Extent = ProjectionVerifier::Extent;
+  ProjectionVerifier v(*this, getLayout());
+  Extent dModel{"d_model"}, dFF{"d_ff"};
+  if (failed(v.input(getInput(), dModel)) ||
+      failed(v.weight(getGateUpWeight(), "gate_up", dFF, dModel, 2)) ||
+      failed(v.bias(getGateUpBias(), "gate_up_bias", dFF, 2)) ||
+      failed(v.result(getResult(), dFF)))
+    return failure();
+  return verifyAccumulatorType(*this, getAccumulatorType(), v.elementTypes());
+}
+
+//===----------------------------------------------------------------------===//
+// GateOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult GateOp::verify() {
+  if (failed(verifyActivationOf(*this, /*allowPairGating=*/true)))
+    return failure();
+  return verifyAccumulatorType(
+      *this, getAccumulatorType(),
+      {cast<RankedTensorType>(getResult().getType()).getElementType()});
+}
+
+#define GET_OP_CLASSES
+#include "glu/Dialect/GLU/IR/GLUOps.cpp.inc"

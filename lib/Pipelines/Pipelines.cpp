@@ -1,0 +1,60 @@
+//===- Pipelines.cpp - Registered glu pass pipelines ----------------------===//
+
+#include "glu/Pipelines/Pipelines.h"
+
+#include "glu/Conversion/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void mlir::glu::buildCPUReferencePipeline(OpPassManager &pm) {
+  // glu → linalg/arith/math/tensor: the reference semantics.
+  pm.addNestedPass<func::FuncOp>(glu::createConvertGLUToLinalg());
+  pm.addPass(createCanonicalizerPass());
+
+  // Tensors → buffers. Function arguments and results become plain
+  // (identity-layout) memrefs; results are fresh allocations the caller owns.
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  bufferization::buildBufferDeallocationPipeline(pm);
+
+  // Buffers → loops → LLVM. Transcendentals without an LLVM intrinsic (erf,
+  // tanh) become libm calls; bf16 conversions are expanded into integer
+  // arithmetic (round to nearest even) so no compiler runtime is needed.
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  arith::ArithExpandOpsPassOptions expand;
+  expand.includeBf16 = true;
+  pm.addPass(arith::createArithExpandOpsPass(expand));
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void mlir::glu::registerGLUPipelines() {
+  PassPipelineRegistration<>(
+      "glu-cpu-reference-pipeline",
+      "Lower glu IR on tensors to the LLVM dialect through the reference "
+      "linalg lowering, bufferization and loops (simple, not fast)",
+      buildCPUReferencePipeline);
+}

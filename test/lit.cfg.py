@@ -1,0 +1,64 @@
+# -*- Python -*-
+"""lit configuration of the swiglu test suite.
+
+Substitutions: the project's tools (swiglu-opt, swiglu-run) and LLVM's
+(FileCheck, not, count, split-file) by name; %python is the project's
+virtual-environment Python (numpy, ml_dtypes).
+
+Features: `numpy` when %python can import numpy and ml_dtypes (execution
+tests compare against numpy references and need it).
+"""
+
+import os
+import subprocess
+
+import lit.formats
+import lit.util
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "SWIGLU"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.swiglu_obj_root, "test")
+config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py"]
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%swiglu_src", config.swiglu_src_root))
+
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.swiglu_tools_dir, append_path=True)
+# The numpy reference lives in python/swiglu (importable by tests' scripts).
+llvm_config.with_environment(
+    "PYTHONPATH", os.path.join(config.swiglu_src_root, "python"), append_path=True
+)
+config.environment["FILECHECK_OPTS"] = "-enable-var-scope"
+
+tool_dirs = [config.swiglu_tools_dir, config.llvm_tools_dir]
+tools = ["swiglu-opt", "swiglu-run", "split-file"]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+
+def _python_has(modules):
+    try:
+        subprocess.run(
+            [config.python_executable, "-c", "import " + ", ".join(modules)],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        return True
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+if _python_has(["numpy", "ml_dtypes"]):
+    config.available_features.add("numpy")
+else:
+    lit_config.warning(
+        "%s cannot import numpy and ml_dtypes: execution tests are skipped"
+        % config.python_executable
+    )
