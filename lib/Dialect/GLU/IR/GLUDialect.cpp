@@ -161,9 +161,13 @@ public:
     std::string outWhere = where + std::to_string(outIdx);
     if (outMultiplier != 1)
       outWhere = "half of " + outWhere;
-    if (failed(unify(out, outDim, outWhere)))
+    StringRef hint = layout == Layout::out_in
+                         ? " (layout out_in: weights are [out, in])"
+                         : " (layout in_out: weights are [in, out])";
+    if (failed(unify(out, outDim, outWhere, hint)))
       return failure();
-    return unify(in, type.getDimSize(inIdx), where + std::to_string(inIdx));
+    return unify(in, type.getDimSize(inIdx), where + std::to_string(inIdx),
+                 hint);
   }
 
   /// Checks an optional bias: 1-D, the input's element type, size `extent`
@@ -220,7 +224,10 @@ public:
   }
 
 private:
-  LogicalResult unify(Extent &extent, int64_t value, const std::string &where) {
+  /// Records `value` (read at `where`) as `extent`, or checks it against the
+  /// value recorded before; `hint` is appended to a mismatch message.
+  LogicalResult unify(Extent &extent, int64_t value, const std::string &where,
+                      StringRef hint = "") {
     if (ShapedType::isDynamic(value))
       return success();
     if (ShapedType::isDynamic(extent.value)) {
@@ -232,7 +239,7 @@ private:
       return success();
     return op->emitOpError()
            << where << " is " << value << ", but " << extent.origin
-           << " gives " << extent.name << " = " << extent.value;
+           << " gives " << extent.name << " = " << extent.value << hint;
   }
 
   LogicalResult elementType(Type type, Type &shared, std::string &origin,
