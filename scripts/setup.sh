@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what the project needs and is missing: Debian packages (LLVM/MLIR
+# 22, clang, lld, cmake, ninja, ccache) and the project's Python virtual
+# environment (pinned numpy, ml-dtypes, pytest). Idempotent, no prompts;
+# run as root or with sudo available for the apt part.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+APT_PACKAGES=(
+  cmake ninja-build ccache
+  clang-22 lld-22
+  llvm-22-dev llvm-22-tools
+  libmlir-22-dev mlir-22-tools
+  python3 python3-venv
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  log "Debian packages: all present"
+fi
+
+venv="$(swiglu_venv_dir)"
+if [ -x "$venv/bin/python" ] && [ -f "$venv/.complete" ]; then
+  log "Python environment: $venv (cached)"
+else
+  log "creating the Python environment in $venv"
+  rm -rf "$venv"
+  mkdir -p "$(dirname "$venv")"
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --upgrade pip
+  "$venv/bin/python" -m pip install -q -r "$SWIGLU_ROOT/python/requirements.txt"
+  touch "$venv/.complete"
+fi
