@@ -4,6 +4,7 @@
 
 #include "glu/Conversion/Passes.h"
 #include "glu/Dialect/GLU/IR/GLU.h"
+#include "glu/Dialect/GLU/Transforms/Passes.h"
 #include "glu/Pipelines/Pipelines.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -20,5 +21,6 @@ void mlir::glu::registerAllDialects(DialectRegistry &registry) {
 void mlir::glu::registerAllPasses() {
   mlir::registerAllPasses();
   registerGLUConversionPasses();
+  registerGLUPasses();
   registerGLUPipelines();
 }

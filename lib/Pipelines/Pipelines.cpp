@@ -30,6 +30,9 @@ void mlir::glu::buildCPUReferencePipeline(OpPassManager &pm) {
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   bufferization::buildBufferDeallocationPipeline(pm);
+  // Returning a value the function does not own (an argument, a constant)
+  // leaves a bufferization.clone behind: make it a memref alloc + copy.
+  pm.addPass(createConvertBufferizationToMemRefPass());
 
   // Buffers → loops → LLVM. Transcendentals without an LLVM intrinsic (erf,
   // tanh) become libm calls; bf16 conversions are expanded into integer

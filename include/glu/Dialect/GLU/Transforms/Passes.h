@@ -1,0 +1,26 @@
+//===- Passes.h - Passes on the glu dialect ---------------------*- C++ -*-===//
+
+#ifndef GLU_DIALECT_GLU_TRANSFORMS_PASSES_H
+#define GLU_DIALECT_GLU_TRANSFORMS_PASSES_H
+
+#include "mlir/Pass/Pass.h"
+
+#include <cstdint>
+
+namespace mlir::glu {
+
+#define GEN_PASS_DECL
+#include "glu/Dialect/GLU/Transforms/Passes.h.inc"
+
+/// LLaMA's feed-forward width for `dModel`: 8/3·d_model, scaled by
+/// `ffnDimMultiplier`, rounded up to a multiple of `multipleOf` (Meta's
+/// `llama/model.py`, FeedForward.__init__).
+int64_t llamaFFNWidth(int64_t dModel, int64_t multipleOf,
+                      double ffnDimMultiplier);
+
+#define GEN_PASS_REGISTRATION
+#include "glu/Dialect/GLU/Transforms/Passes.h.inc"
+
+} // namespace mlir::glu
+
+#endif // GLU_DIALECT_GLU_TRANSFORMS_PASSES_H
