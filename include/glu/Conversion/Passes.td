@@ -20,6 +20,7 @@ def ConvertGLUToLinalg : Pass<"convert-glu-to-linalg"> {
     being fast.
   }];
   let dependentDialects = [
+    "::mlir::affine::AffineDialect",
     "::mlir::arith::ArithDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect",

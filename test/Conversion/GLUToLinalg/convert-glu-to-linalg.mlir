@@ -68,10 +68,11 @@ func.func @clamped_interleaved_in_out(%x: tensor<5x8xf32>, %w: tensor<8x32xf32>,
 // -----
 
 // A concatenated merged weight of dynamic size: halves at 0 and 2F/2.
+// CHECK: #[[$HALF:.*]] = affine_map<()[s0] -> (s0 floordiv 2)>
 // CHECK-LABEL: func.func @concat_dynamic
 // CHECK-SAME: (%[[X:.*]]: tensor<3x8xf16>, %[[W:.*]]: tensor<?x8xf16>)
 // CHECK: %[[N:.*]] = tensor.dim %[[W]], %{{.*}} : tensor<?x8xf16>
-// CHECK: %[[F:.*]] = arith.divui %[[N]], %{{.*}} : index
+// CHECK: %[[F:.*]] = affine.apply #[[$HALF]]()[%[[N]]]
 // CHECK: tensor.extract_slice %[[W]][0, 0] [%[[F]], 8] [1, 1]
 // CHECK: tensor.extract_slice %[[W]][%[[F]], 0] [%[[F]], 8] [1, 1]
 // CHECK: linalg.generic
