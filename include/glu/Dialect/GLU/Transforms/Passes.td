@@ -37,4 +37,60 @@ def GLUReport : Pass<"glu-report"> {
   ];
 }
 
+def GLUFuseActivation : Pass<"glu-fuse-activation"> {
+  let summary = "Compute gate and up together per tile and gate before storing";
+  let description = [{
+    Rewrites `glu.gate_up` and the gate/up part of `glu.ffn` into a loop
+    nest over `[tile-tokens × tile-ff]` tiles of the hidden: for each tile,
+    the gate and up projections of that tile are computed together and
+    `act(g) ⊙ u` is applied before the tile is stored. The `[tokens, 2·d_ff]`
+    gate/up intermediate never exists; the `[tokens, d_ff]` hidden does
+    (`glu-fuse-ffn` removes it too). The down projection of `glu.ffn` stays a
+    plain matmul. Produces scf/linalg/tensor; other glu ops are untouched.
+  }];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+  let options = [
+    Option<"tileTokens", "tile-tokens", "int64_t", "64",
+           "tokens per tile">,
+    Option<"tileFF", "tile-ff", "int64_t", "256",
+           "hidden features (d_ff) per tile">,
+  ];
+}
+
+def GLUFuseFFN : Pass<"glu-fuse-ffn"> {
+  let summary = "Stream the hidden of each FFN block through the down projection";
+  let description = [{
+    Rewrites `glu.ffn` and `glu.mlp` into a loop over token tiles
+    (`scf.forall`, independent tiles) and, inside, a loop over chunks of
+    d_ff (`scf.for`): for each chunk, the hidden chunk
+    `act(x·Wg[chunk]) ⊙ (x·Wu[chunk])` (`[tile-tokens × chunk-ff]`, in
+    `acc_type`) is computed and `hidden_chunk · W_down[chunk]` accumulated into
+    the `[tile-tokens × d_out]` output tile, which gets the bias and is
+    rounded once at the end. The `[tokens, d_ff]` hidden never exists beyond
+    one tile. Arithmetic is the reference lowering's, only reassociated over
+    chunks of d_ff.
+  }];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+  let options = [
+    Option<"tileTokens", "tile-tokens", "int64_t", "64",
+           "tokens per tile">,
+    Option<"chunkFF", "chunk-ff", "int64_t", "256",
+           "hidden features (d_ff) per chunk">,
+  ];
+}
+
 #endif // GLU_DIALECT_GLU_TRANSFORMS_PASSES_TD
