@@ -62,11 +62,13 @@ Value rows(OpBuilder &b, Location loc, Value t, OpFoldResult offset,
 }
 
 /// Builds `scf.forall` over `[0, total)` step `tile` with one shared output
-/// `init` ([total, N]); `body(iv, size)` returns the `[size, N]` tile that is
-/// inserted at row `iv`.
+/// `init` ([total, N]); `body(iv, size, dest)` returns the `[size, N]` tile
+/// that is inserted at row `iv`, preferably computed into `dest` (that tile
+/// of the shared output) so that bufferization writes it in place.
 Value forEachRowTile(
     OpBuilder &b, Location loc, Value init, int64_t tile,
-    function_ref<Value(OpBuilder &, Value iv, OpFoldResult size)> body) {
+    function_ref<Value(OpBuilder &, Value iv, OpFoldResult size, Value dest)>
+        body) {
   OpFoldResult total = tensor::getMixedSize(b, loc, init, 0);
   auto forall = scf::ForallOp::create(
       b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
@@ -76,7 +78,8 @@ Value forEachRowTile(
   b.setInsertionPoint(forall.getTerminator());
   Value iv = forall.getInductionVars()[0];
   OpFoldResult size = tileSize(b, loc, iv, total, tile);
-  Value tileValue = body(b, iv, size);
+  Value dest = rows(b, loc, forall.getRegionIterArgs()[0], iv, size);
+  Value tileValue = body(b, iv, size, dest);
   b.setInsertionPointToStart(forall.getTerminator().getBody());
   tensor::ParallelInsertSliceOp::create(
       b, loc, tileValue, forall.getRegionIterArgs()[0],
@@ -84,6 +87,23 @@ Value forEachRowTile(
       ArrayRef<OpFoldResult>{size, tensor::getMixedSize(b, loc, tileValue, 1)},
       ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
   return forall.getResult(0);
+}
+
+/// Builds `scf.for %iv = 0 to upper step step iter_args(init)`; `body(iv,
+/// acc)` returns the next value of the accumulator. (The loop is created
+/// before its body, so that the body may build affine ops on `iv`.)
+Value forLoop(OpBuilder &b, Location loc, OpFoldResult upper, int64_t step,
+              Value init,
+              function_ref<Value(OpBuilder &, Value iv, Value acc)> body) {
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value stepValue = arith::ConstantIndexOp::create(b, loc, step);
+  Value ub = getValueOrCreateConstantIndexOp(b, loc, upper);
+  auto loop = scf::ForOp::create(b, loc, c0, ub, stepValue, ValueRange{init});
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  Value next = body(b, loop.getInductionVar(), loop.getRegionIterArgs()[0]);
+  scf::YieldOp::create(b, loc, next);
+  return loop.getResult(0);
 }
 
 /// d_ff of a gated op: from the down weight, whose input features are d_ff.
@@ -116,30 +136,26 @@ Value fusedGateUpHidden(OpBuilder &b, Location loc, Value x2,
   Value init = tensor::EmptyOp::create(
       b, loc, {tensor::getMixedSize(b, loc, x2, 0), dFF}, hiddenType);
   return forEachRowTile(
-      b, loc, init, tileM, [&](OpBuilder &b, Value i, OpFoldResult sizeM) {
+      b, loc, init, tileM,
+      [&](OpBuilder &b, Value i, OpFoldResult sizeM, Value rowInit) {
         Value xTile = rows(b, loc, x2, i, sizeM);
-        // Inner loop over d_ff tiles: the hidden row-tile is its output.
-        Value rowInit = tensor::EmptyOp::create(b, loc, {sizeM, dFF},
-                                                hiddenType);
-        Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-        Value step = arith::ConstantIndexOp::create(b, loc, tileF);
-        Value upper = getValueOrCreateConstantIndexOp(b, loc, dFF);
-        auto loop = scf::ForOp::create(
-            b, loc, c0, upper, step, ValueRange{rowInit},
-            [&](OpBuilder &b, Location loc, Value j, ValueRange iterArgs) {
+        // Inner loop over d_ff tiles, filling this row tile of the hidden.
+        return forLoop(
+            b, loc, dFF, tileF, rowInit, [&](OpBuilder &b, Value j, Value h) {
               OpFoldResult sizeF = tileSize(b, loc, j, dFF, tileF);
               GateUpValues gu = projectGateUp(b, loc, xTile, weights, layout,
                                               accType, FeatureRange{j, sizeF});
-              Value h = gatedHidden(b, loc, spec, gu.gate, gu.up, gu.gateBias,
-                                    gu.upBias, accType, hiddenType);
-              Value updated = tensor::InsertSliceOp::create(
-                  b, loc, h, iterArgs[0],
-                  ArrayRef<OpFoldResult>{b.getIndexAttr(0), j},
-                  ArrayRef<OpFoldResult>{sizeM, sizeF},
-                  ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
-              scf::YieldOp::create(b, loc, updated);
+              Value tile = gatedHidden(b, loc, spec, gu.gate, gu.up,
+                                       gu.gateBias, gu.upBias, accType,
+                                       hiddenType);
+              return tensor::InsertSliceOp::create(
+                         b, loc, tile, h,
+                         ArrayRef<OpFoldResult>{b.getIndexAttr(0), j},
+                         ArrayRef<OpFoldResult>{sizeM, sizeF},
+                         ArrayRef<OpFoldResult>{b.getIndexAttr(1),
+                                                b.getIndexAttr(1)})
+                  .getResult();
             });
-        return loop.getResult(0);
       });
 }
 
@@ -209,25 +225,20 @@ Value streamFFN(
   Value init = tensor::EmptyOp::create(
       b, loc, {tensor::getMixedSize(b, loc, x2, 0), dOut}, resultType);
   return forEachRowTile(
-      b, loc, init, tileM, [&](OpBuilder &b, Value i, OpFoldResult sizeM) {
+      b, loc, init, tileM,
+      [&](OpBuilder &b, Value i, OpFoldResult sizeM, Value) {
         Value xTile = rows(b, loc, x2, i, sizeM);
         Value accInit = zeros(b, loc, sizeM, dOut, accType);
-        Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-        Value step = arith::ConstantIndexOp::create(b, loc, chunkF);
-        Value upper = getValueOrCreateConstantIndexOp(b, loc, dFF);
-        auto loop = scf::ForOp::create(
-            b, loc, c0, upper, step, ValueRange{accInit},
-            [&](OpBuilder &b, Location loc, Value f, ValueRange iterArgs) {
+        Value acc = forLoop(
+            b, loc, dFF, chunkF, accInit, [&](OpBuilder &b, Value f, Value acc) {
               FeatureRange chunk{f, tileSize(b, loc, f, dFF, chunkF)};
               Value h = hiddenChunk(b, xTile, chunk);
               // The rows of W_down that read this chunk: its input features.
               Value wDown = sliceFeatures(b, loc, downWeight,
                                           1 - outputDim(layout), chunk);
-              Value acc = project(b, loc, h, wDown, layout, accType,
-                                  iterArgs[0]);
-              scf::YieldOp::create(b, loc, acc);
+              return project(b, loc, h, wDown, layout, accType, acc);
             });
-        return biasAndRound(b, loc, loop.getResult(0), downBias, accType,
+        return biasAndRound(b, loc, acc, downBias, accType,
                             resultType);
       });
 }
