@@ -33,6 +33,12 @@ inline bool isPairGating(Activation activation) {
   return activation == Activation::clamped_swiglu;
 }
 
+/// The output-feature dim of a 2-D weight stored with `layout`: 0 for
+/// `out_in` ([out, in]), 1 for `in_out` ([in, out]).
+inline int64_t outputDim(Layout layout) {
+  return layout == Layout::out_in ? 0 : 1;
+}
+
 } // namespace mlir::glu
 
 #endif // GLU_DIALECT_GLU_IR_GLU_H

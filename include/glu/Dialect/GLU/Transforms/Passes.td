@@ -37,6 +37,37 @@ def GLUReport : Pass<"glu-report"> {
   ];
 }
 
+def GLUMergeGateUp : Pass<"glu-merge-gate-up", "::mlir::ModuleOp"> {
+  let summary = "Merge the gate and up projections of each glu.ffn into one";
+  let description = [{
+    Rewrites every `glu.ffn` with separate `gate` and `up` weights into one
+    that reads a merged `gate_up` weight (and `gate_up_bias`), so that x is
+    projected once for both:
+
+    * constant weights (`dense` or `dense_resource`) are merged at compile
+      time into a new constant (a `dense_resource` stays one);
+    * weights that are arguments of a public function, used only by the
+      block, are packed once rather than per call: the pass emits a packing
+      function `@<func>_pack_gate_up` (tagged `glu.packing_function`) taking
+      the original weights (and biases) and returning the merged ones, and
+      the function takes the merged weight in their place, tagged
+      `glu.packed_by = @<func>_pack_gate_up`. Callers run the packing
+      function once at load time, as inference engines pre-pack weights.
+
+    Any other block is left as it is, with a remark saying why.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+  let options = [
+    Option<"packing", "packing", "std::string", "\"concat\"",
+           "order of the merged features: concat ([gate ‖ up]) or interleaved">,
+  ];
+}
+
 def GLUFuseActivation : Pass<"glu-fuse-activation"> {
   let summary = "Compute gate and up together per tile and gate before storing";
   let description = [{

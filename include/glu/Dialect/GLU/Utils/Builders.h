@@ -87,11 +87,6 @@ struct FeatureRange {
   OpFoldResult offset, size;
 };
 
-/// The output-feature dim of a weight stored with `layout`.
-inline int64_t outputDim(Layout layout) {
-  return layout == Layout::out_in ? 0 : 1;
-}
-
 /// The features `range` (all of them when absent) of `t` along `dim`.
 Value sliceFeatures(OpBuilder &b, Location loc, Value t, int64_t dim,
                     std::optional<FeatureRange> range);
