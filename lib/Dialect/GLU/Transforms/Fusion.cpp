@@ -45,6 +45,8 @@ namespace {
 OpFoldResult tileSize(OpBuilder &b, Location loc, Value iv,
                       OpFoldResult total, int64_t tile) {
   std::optional<int64_t> staticTotal = getConstantIntValue(total);
+  if (staticTotal && *staticTotal <= tile)
+    return b.getIndexAttr(*staticTotal); // a single tile
   if (staticTotal && *staticTotal % tile == 0)
     return b.getIndexAttr(tile);
   AffineExpr d0, s0;
