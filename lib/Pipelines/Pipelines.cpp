@@ -3,6 +3,7 @@
 #include "glu/Pipelines/Pipelines.h"
 
 #include "glu/Conversion/Passes.h"
+#include "glu/Dialect/GLU/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
@@ -56,7 +57,28 @@ void mlir::glu::buildCPUReferencePipeline(OpPassManager &pm) {
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+void mlir::glu::buildFusePipeline(OpPassManager &pm,
+                                   const FusePipelineOptions &options) {
+  GLUMergeGateUpOptions merge;
+  merge.packing = options.packing;
+  pm.addPass(createGLUMergeGateUp(merge));
+  GLUFuseFFNOptions ffn;
+  ffn.tileTokens = options.tileTokens;
+  ffn.chunkFF = options.chunkFF;
+  pm.addPass(createGLUFuseFFN(ffn));
+  GLUFuseActivationOptions activation;
+  activation.tileTokens = options.tileTokens;
+  activation.tileFF = options.chunkFF;
+  pm.addPass(createGLUFuseActivation(activation));
+  pm.addPass(createCanonicalizerPass());
+}
+
 void mlir::glu::registerGLUPipelines() {
+  PassPipelineRegistration<FusePipelineOptions>(
+      "glu-fuse",
+      "Merge gate/up projections and fuse every FFN block (glu-merge-gate-up, "
+      "glu-fuse-ffn, glu-fuse-activation)",
+      buildFusePipeline);
   PassPipelineRegistration<>(
       "glu-cpu-reference-pipeline",
       "Lower glu IR on tensors to the LLVM dialect through the reference "

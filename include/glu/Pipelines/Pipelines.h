@@ -10,6 +10,10 @@
 #ifndef GLU_PIPELINES_PIPELINES_H
 #define GLU_PIPELINES_PIPELINES_H
 
+#include "mlir/Pass/PassOptions.h"
+
+#include <string>
+
 namespace mlir {
 class OpPassManager;
 } // namespace mlir
@@ -23,7 +27,30 @@ namespace mlir::glu {
 /// obviously right, not fast: every later pipeline is checked against it.
 void buildCPUReferencePipeline(OpPassManager &pm);
 
-/// Registers the pipelines above as `--glu-cpu-reference-pipeline`.
+/// Options of the fusion pipeline (`--glu-fuse`).
+struct FusePipelineOptions : public PassPipelineOptions<FusePipelineOptions> {
+  Option<std::string> packing{
+      *this, "packing",
+      llvm::cl::desc("merged gate/up order: concat or interleaved"),
+      llvm::cl::init("concat")};
+  Option<int64_t> tileTokens{*this, "tile-tokens",
+                             llvm::cl::desc("tokens per tile"),
+                             llvm::cl::init(64)};
+  Option<int64_t> chunkFF{*this, "chunk-ff",
+                          llvm::cl::desc("d_ff per chunk (and per tile of "
+                                         "a lone gate/up projection)"),
+                          llvm::cl::init(256)};
+};
+
+/// The fusion pipeline on glu IR: merge each block's gate and up
+/// projections (`glu-merge-gate-up`), stream whole blocks
+/// (`glu-fuse-ffn`), fuse the gating into any remaining gate/up projection
+/// (`glu-fuse-activation`), and clean up. What is left of glu (elementwise
+/// `glu.gate`) is lowered by `convert-glu-to-linalg` later.
+void buildFusePipeline(OpPassManager &pm, const FusePipelineOptions &options);
+
+/// Registers the pipelines above as `--glu-cpu-reference-pipeline` and
+/// `--glu-fuse`.
 void registerGLUPipelines();
 
 } // namespace mlir::glu
