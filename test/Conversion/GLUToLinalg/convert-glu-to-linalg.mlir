@@ -22,7 +22,10 @@
 // CHECK: %[[Y:.*]] = linalg.matmul indexing_maps = [#[[$LHS]], #[[$RHS_T]], #[[$OUT]]] ins(%[[H]], %[[WD]] : tensor<?x96xf32>, tensor<64x96xbf16>) outs(%{{.*}} : tensor<?x64xf32>)
 // CHECK: %[[R:.*]] = linalg.generic {{.*}} ins(%[[Y]] : tensor<?x64xf32>) outs(%{{.*}} : tensor<?x64xbf16>)
 // CHECK:   arith.truncf %{{.*}} : f32 to bf16
-// CHECK: %[[OUTV:.*]] = tensor.expand_shape %[[R]] {{\[}}[0, 1], [2]] output_shape [%{{.*}}, %{{.*}}, 64] : tensor<?x64xbf16> into tensor<?x?x64xbf16>
+// Two dynamic batch dims: restored by tensor.reshape, not expand_shape,
+// which LLVM 22 cannot lower with two dynamic sizes in one group.
+// CHECK: %[[SHAPE:.*]] = tensor.from_elements %{{.*}}, %{{.*}}, %{{.*}} : tensor<3xindex>
+// CHECK: %[[OUTV:.*]] = tensor.reshape %[[R]](%[[SHAPE]]) : (tensor<?x64xbf16>, tensor<3xindex>) -> tensor<?x?x64xbf16>
 // CHECK: return %[[OUTV]]
 func.func @swiglu_out_in(%x: tensor<?x?x64xbf16>, %wg: tensor<96x64xbf16>,
                          %wu: tensor<96x64xbf16>, %wd: tensor<64x96xbf16>) -> tensor<?x?x64xbf16> {
@@ -82,6 +85,17 @@ func.func @clamped_interleaved_in_out(%x: tensor<5x8xf32>, %w: tensor<8x32xf32>,
 func.func @concat_dynamic(%x: tensor<3x8xf16>, %w: tensor<?x8xf16>) -> tensor<3x4xf16> {
   %h = glu.gate_up gelu_erf %x : tensor<3x8xf16> gate_up %w : tensor<?x8xf16> -> tensor<3x4xf16>
   return %h : tensor<3x4xf16>
+}
+
+// -----
+
+// One dynamic batch dim among several: an expand_shape restores them.
+// CHECK-LABEL: func.func @batch_one_dynamic
+// CHECK: tensor.collapse_shape %{{.*}} {{\[}}[0, 1, 2], [3]] : tensor<2x?x3x8xf32> into tensor<?x8xf32>
+// CHECK: tensor.expand_shape %{{.*}} {{\[}}[0, 1, 2], [3]] output_shape [2, %{{.*}}, 3, 8] : tensor<?x8xf32> into tensor<2x?x3x8xf32>
+func.func @batch_one_dynamic(%x: tensor<2x?x3x8xf32>, %w1: tensor<16x8xf32>, %w2: tensor<8x16xf32>) -> tensor<2x?x3x8xf32> {
+  %y = glu.mlp silu %x : tensor<2x?x3x8xf32> up %w1 : tensor<16x8xf32> down %w2 : tensor<8x16xf32> -> tensor<2x?x3x8xf32>
+  return %y : tensor<2x?x3x8xf32>
 }
 
 // -----

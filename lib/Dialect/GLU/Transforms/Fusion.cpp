@@ -72,6 +72,7 @@ Value forEachRowTile(
     function_ref<Value(OpBuilder &, Value iv, OpFoldResult size, Value dest)>
         body) {
   OpFoldResult total = tensor::getMixedSize(b, loc, init, 0);
+  OpFoldResult cols = tensor::getMixedSize(b, loc, init, 1);
   auto forall = scf::ForallOp::create(
       b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
       ArrayRef<OpFoldResult>{total}, ArrayRef<OpFoldResult>{b.getIndexAttr(tile)},
@@ -86,7 +87,7 @@ Value forEachRowTile(
   tensor::ParallelInsertSliceOp::create(
       b, loc, tileValue, forall.getRegionIterArgs()[0],
       ArrayRef<OpFoldResult>{iv, b.getIndexAttr(0)},
-      ArrayRef<OpFoldResult>{size, tensor::getMixedSize(b, loc, tileValue, 1)},
+      ArrayRef<OpFoldResult>{size, cols},
       ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
   return forall.getResult(0);
 }
