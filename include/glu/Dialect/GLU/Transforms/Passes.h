@@ -10,6 +10,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "glu/Dialect/GLU/IR/GLU.h"
 #include "mlir/Pass/Pass.h"
 
 #include <cstdint>

@@ -37,6 +37,28 @@ def GLUReport : Pass<"glu-report"> {
   ];
 }
 
+def GLURaise : Pass<"glu-raise"> {
+  let summary = "Raise feed-forward blocks written by ML frontends into glu ops";
+  let description = [{
+    Finds FFN blocks in the linalg/tensor (and tosa) IR that frontends such as
+    torch-mlir emit and rewrites each into one `glu.ffn` or `glu.mlp`:
+    projections (matmuls, possibly behind transposes and 3-D↔2-D reshapes,
+    initialized to zero, optionally followed by a bias add), an elementwise
+    activation in any of its usual spellings, and the gating multiply, all
+    recognized through the reshapes and type conversions around them.
+    Lookalikes are left alone. With `remarks`, every raised block and every
+    near miss gets a remark that says what matched or why not.
+  }];
+  let dependentDialects = [
+    "::mlir::glu::GLUDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+  let options = [
+    Option<"remarks", "remarks", "bool", "false",
+           "emit a remark for each raised block and each near miss">,
+  ];
+}
+
 def GLUMergeGateUp : Pass<"glu-merge-gate-up", "::mlir::ModuleOp"> {
   let summary = "Merge the gate and up projections of each glu.ffn into one";
   let description = [{
