@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Compiles and runs examples/llama_ffn/llama_ffn.mlir on the CPU.
 
-Writes random inputs as .npy, runs `swiglu-run` (JIT through the reference
-pipeline), checks the output against numpy and prints whether it matches and
-how long one call took.
+Writes random inputs as .npy and runs the block twice with `swiglu-run` (JIT
+through the reference CPU pipeline): as written, and after `swiglu-opt
+--glu-fuse` (gate/up weights packed once by the emitted packing function,
+the whole block fused). Each output is checked against numpy; prints whether
+it matches and how long one call took.
 """
 
 import argparse
