@@ -33,47 +33,20 @@ namespace {
 // Patterns
 //===----------------------------------------------------------------------===//
 
-struct FFNOpLowering : OpRewritePattern<FFNOp> {
-  using OpRewritePattern::OpRewritePattern;
+/// glu.ffn and glu.mlp: the hidden of all features at once, then the down
+/// projection, the bias and one rounding.
+template <typename OpTy>
+struct BlockLowering : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
 
-  LogicalResult matchAndRewrite(FFNOp op,
+  LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     FloatType accType = op.getAccumulatorType();
-    Layout layout = op.getLayout();
     Value x2 = flattenTokens(rewriter, loc, op.getInput());
-
-    GateUpValues gu = projectGateUp(rewriter, loc, x2, GateUpWeights::of(op),
-                                    layout, accType);
-    // The hidden stays in acc_type: the block's semantics never round it.
-    Value hidden =
-        gatedHidden(rewriter, loc, ActivationSpec::of(op), gu.gate, gu.up,
-                    gu.gateBias, gu.upBias, accType, accType);
-    Value y = project(rewriter, loc, hidden, op.getDownWeight(), layout,
-                      accType);
-    y = biasAndRound(rewriter, loc, y, op.getDownBias(), accType,
-                     elementTypeOf(op.getResult()));
-    rewriter.replaceOp(op, unflattenTokens(rewriter, loc, y, op.getInput(),
-                                           op.getResult().getType()));
-    return success();
-  }
-};
-
-struct MLPOpLowering : OpRewritePattern<MLPOp> {
-  using OpRewritePattern::OpRewritePattern;
-
-  LogicalResult matchAndRewrite(MLPOp op,
-                                PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    FloatType accType = op.getAccumulatorType();
-    Layout layout = op.getLayout();
-    ActivationSpec spec = ActivationSpec::of(op);
-    Value x2 = flattenTokens(rewriter, loc, op.getInput());
-    Value pre = project(rewriter, loc, x2, op.getUpWeight(), layout, accType);
-    Value hidden = activatedHidden(rewriter, loc, spec, pre, op.getUpBias(),
-                                   accType);
-    Value y = project(rewriter, loc, hidden, op.getDownWeight(), layout,
-                      accType);
+    Value hidden = blockHidden(rewriter, loc, op, x2);
+    Value y = project(rewriter, loc, hidden, op.getDownWeight(),
+                      op.getLayout(), accType);
     y = biasAndRound(rewriter, loc, y, op.getDownBias(), accType,
                      elementTypeOf(op.getResult()));
     rewriter.replaceOp(op, unflattenTokens(rewriter, loc, y, op.getInput(),
@@ -149,6 +122,7 @@ struct ConvertGLUToLinalgPass
 } // namespace
 
 void mlir::glu::populateGLUToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<FFNOpLowering, MLPOpLowering, GateUpOpLowering, GateOpLowering>(
+  patterns.add<BlockLowering<FFNOp>, BlockLowering<MLPOp>, GateUpOpLowering,
+               GateOpLowering>(
       patterns.getContext());
 }

@@ -215,90 +215,44 @@ struct FuseActivationGateUp : OpRewritePattern<GateUpOp> {
 // --glu-fuse-ffn
 //===----------------------------------------------------------------------===//
 
-/// The whole block, streamed: per token tile, `acc = Σ_chunks hidden_chunk ·
-/// W_down[chunk]`, then bias and rounding. `hiddenChunk(xTile, range)` builds
-/// the `[tileM, |range|]` hidden chunk in acc_type.
-Value streamFFN(
-    OpBuilder &b, Location loc, Value x2, Value downWeight, Value downBias,
-    Layout layout, OpFoldResult dFF, FloatType accType, FloatType resultType,
-    int64_t tileM, int64_t chunkF,
-    function_ref<Value(OpBuilder &, Value xTile, FeatureRange)> hiddenChunk) {
-  OpFoldResult dOut =
-      tensor::getMixedSize(b, loc, downWeight, outputDim(layout));
-  Value init = tensor::EmptyOp::create(
-      b, loc, {tensor::getMixedSize(b, loc, x2, 0), dOut}, resultType);
-  return forEachRowTile(
-      b, loc, init, tileM,
-      [&](OpBuilder &b, Value i, OpFoldResult sizeM, Value) {
-        Value xTile = rows(b, loc, x2, i, sizeM);
-        Value accInit = zeros(b, loc, sizeM, dOut, accType);
-        Value acc = forLoop(
-            b, loc, dFF, chunkF, accInit, [&](OpBuilder &b, Value f, Value acc) {
-              FeatureRange chunk{f, tileSize(b, loc, f, dFF, chunkF)};
-              Value h = hiddenChunk(b, xTile, chunk);
-              // The rows of W_down that read this chunk: its input features.
-              Value wDown = sliceFeatures(b, loc, downWeight,
-                                          1 - outputDim(layout), chunk);
-              return project(b, loc, h, wDown, layout, accType, acc);
-            });
-        return biasAndRound(b, loc, acc, downBias, accType,
-                            resultType);
-      });
-}
+/// The whole block (glu.ffn, glu.mlp), streamed: per token tile, `acc =
+/// Σ_chunks hidden_chunk · W_down[chunk]`, then the bias and one rounding.
+template <typename OpTy>
+struct FuseWholeBlock : OpRewritePattern<OpTy> {
+  FuseWholeBlock(MLIRContext *ctx, int64_t tileM, int64_t chunkF)
+      : OpRewritePattern<OpTy>(ctx), tileM(tileM), chunkF(chunkF) {}
 
-struct FuseWholeFFN : OpRewritePattern<FFNOp> {
-  FuseWholeFFN(MLIRContext *ctx, int64_t tileM, int64_t chunkF)
-      : OpRewritePattern(ctx), tileM(tileM), chunkF(chunkF) {}
-
-  LogicalResult matchAndRewrite(FFNOp op,
+  LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     FloatType accType = op.getAccumulatorType();
+    FloatType resultType = elementTypeOf(op.getResult());
     Layout layout = op.getLayout();
-    GateUpWeights weights = GateUpWeights::of(op);
-    ActivationSpec spec = ActivationSpec::of(op);
+    Value downWeight = op.getDownWeight(), downBias = op.getDownBias();
+    OpFoldResult dFF = dFFOf(rewriter, loc, downWeight, layout);
+    OpFoldResult dOut =
+        tensor::getMixedSize(rewriter, loc, downWeight, outputDim(layout));
     Value x2 = flattenTokens(rewriter, loc, op.getInput());
-    Value y = streamFFN(
-        rewriter, loc, x2, op.getDownWeight(), op.getDownBias(), layout,
-        dFFOf(rewriter, loc, op.getDownWeight(), layout), accType,
-        elementTypeOf(op.getResult()), tileM, chunkF,
-        [&](OpBuilder &b, Value xTile, FeatureRange chunk) {
-          GateUpValues gu = projectGateUp(b, loc, xTile, weights, layout,
-                                          accType, chunk);
-          return gatedHidden(b, loc, spec, gu.gate, gu.up, gu.gateBias,
-                             gu.upBias, accType, accType);
-        });
-    rewriter.replaceOp(op, unflattenTokens(rewriter, loc, y, op.getInput(),
-                                           op.getResult().getType()));
-    return success();
-  }
-
-  int64_t tileM, chunkF;
-};
-
-struct FuseWholeMLP : OpRewritePattern<MLPOp> {
-  FuseWholeMLP(MLIRContext *ctx, int64_t tileM, int64_t chunkF)
-      : OpRewritePattern(ctx), tileM(tileM), chunkF(chunkF) {}
-
-  LogicalResult matchAndRewrite(MLPOp op,
-                                PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    FloatType accType = op.getAccumulatorType();
-    Layout layout = op.getLayout();
-    ActivationSpec spec = ActivationSpec::of(op);
-    Value x2 = flattenTokens(rewriter, loc, op.getInput());
-    Value y = streamFFN(
-        rewriter, loc, x2, op.getDownWeight(), op.getDownBias(), layout,
-        dFFOf(rewriter, loc, op.getDownWeight(), layout), accType,
-        elementTypeOf(op.getResult()), tileM, chunkF,
-        [&](OpBuilder &b, Value xTile, FeatureRange chunk) {
-          Value w = sliceFeatures(b, loc, op.getUpWeight(), outputDim(layout),
-                                  chunk);
-          Value bias = op.getUpBias()
-                           ? sliceFeatures(b, loc, op.getUpBias(), 0, chunk)
-                           : Value();
-          Value pre = project(b, loc, xTile, w, layout, accType);
-          return activatedHidden(b, loc, spec, pre, bias, accType);
+    Value init = tensor::EmptyOp::create(
+        rewriter, loc, {tensor::getMixedSize(rewriter, loc, x2, 0), dOut},
+        resultType);
+    Value y = forEachRowTile(
+        rewriter, loc, init, tileM,
+        [&](OpBuilder &b, Value i, OpFoldResult sizeM, Value) {
+          Value xTile = rows(b, loc, x2, i, sizeM);
+          Value accInit = zeros(b, loc, sizeM, dOut, accType);
+          Value acc = forLoop(
+              b, loc, dFF, chunkF, accInit,
+              [&](OpBuilder &b, Value f, Value acc) {
+                FeatureRange chunk{f, tileSize(b, loc, f, dFF, chunkF)};
+                Value h = blockHidden(b, loc, op, xTile, chunk);
+                // The rows of W_down that read this chunk: its input
+                // features.
+                Value wDown = sliceFeatures(b, loc, downWeight,
+                                            1 - outputDim(layout), chunk);
+                return project(b, loc, h, wDown, layout, accType, acc);
+              });
+          return biasAndRound(b, loc, acc, downBias, accType, resultType);
         });
     rewriter.replaceOp(op, unflattenTokens(rewriter, loc, y, op.getInput(),
                                            op.getResult().getType()));
@@ -350,8 +304,8 @@ struct GLUFuseFFNPass : glu::impl::GLUFuseFFNBase<GLUFuseFFNPass> {
 
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FuseWholeFFN, FuseWholeMLP>(&getContext(), int64_t(tileTokens),
-                                             int64_t(chunkFF));
+    patterns.add<FuseWholeBlock<FFNOp>, FuseWholeBlock<MLPOp>>(
+        &getContext(), int64_t(tileTokens), int64_t(chunkFF));
     if (failed(applyOnce(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

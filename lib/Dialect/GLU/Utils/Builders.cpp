@@ -361,4 +361,25 @@ GateUpValues projectGateUp(OpBuilder &b, Location loc, Value x2,
   return r;
 }
 
+Value blockHidden(OpBuilder &b, Location loc, FFNOp op, Value x2,
+                  std::optional<FeatureRange> range) {
+  FloatType accType = op.getAccumulatorType();
+  GateUpValues gu = projectGateUp(b, loc, x2, GateUpWeights::of(op),
+                                  op.getLayout(), accType, range);
+  // The hidden stays in acc_type: the block's semantics never round it.
+  return gatedHidden(b, loc, ActivationSpec::of(op), gu.gate, gu.up,
+                     gu.gateBias, gu.upBias, accType, accType);
+}
+
+Value blockHidden(OpBuilder &b, Location loc, MLPOp op, Value x2,
+                  std::optional<FeatureRange> range) {
+  FloatType accType = op.getAccumulatorType();
+  Layout layout = op.getLayout();
+  Value w = sliceFeatures(b, loc, op.getUpWeight(), outputDim(layout), range);
+  Value bias = op.getUpBias() ? sliceFeatures(b, loc, op.getUpBias(), 0, range)
+                              : Value();
+  Value pre = project(b, loc, x2, w, layout, accType);
+  return activatedHidden(b, loc, ActivationSpec::of(op), pre, bias, accType);
+}
+
 } // namespace mlir::glu

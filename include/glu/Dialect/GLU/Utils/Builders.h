@@ -148,6 +148,14 @@ GateUpValues projectGateUp(OpBuilder &b, Location loc, Value x2,
                            FloatType accType,
                            std::optional<FeatureRange> range = std::nullopt);
 
+/// The hidden activation of a whole block for the output features `range`
+/// (all of them when absent), `[M, |range|]` in acc_type, from `x2: [M, D]`:
+/// `act(x·Wg + bg) ⊙ (x·Wu + bu)` for glu.ffn, `act(x·W1 + b1)` for glu.mlp.
+Value blockHidden(OpBuilder &b, Location loc, FFNOp op, Value x2,
+                  std::optional<FeatureRange> range = std::nullopt);
+Value blockHidden(OpBuilder &b, Location loc, MLPOp op, Value x2,
+                  std::optional<FeatureRange> range = std::nullopt);
+
 } // namespace mlir::glu
 
 #endif // GLU_DIALECT_GLU_UTILS_BUILDERS_H
