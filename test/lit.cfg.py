@@ -2,8 +2,9 @@
 """lit configuration of the swiglu test suite.
 
 Substitutions: the project's tools (swiglu-opt, swiglu-run) and LLVM's
-(FileCheck, not, count, split-file) by name; %python is the project's
-virtual-environment Python (numpy, ml_dtypes).
+(FileCheck, not, count, split-file, upstream mlir-opt) by name; %python is the
+project's virtual-environment Python (numpy, ml_dtypes); %swiglu_plugin is
+the mlir-opt plugin library.
 
 Features: `numpy` when %python can import numpy and ml_dtypes (execution
 tests compare against numpy references and need it).
@@ -27,6 +28,9 @@ config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%swiglu_src", config.swiglu_src_root))
+config.substitutions.append(
+    ("%swiglu_plugin", os.path.join(config.swiglu_obj_root, "lib", "SwigluPlugin.so"))
+)
 
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
@@ -38,7 +42,7 @@ llvm_config.with_environment(
 config.environment["FILECHECK_OPTS"] = "-enable-var-scope"
 
 tool_dirs = [config.swiglu_tools_dir, config.llvm_tools_dir]
-tools = ["swiglu-opt", "swiglu-run", "split-file"]
+tools = ["swiglu-opt", "swiglu-run", "split-file", "mlir-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 
