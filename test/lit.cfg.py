@@ -4,7 +4,8 @@
 Substitutions: the project's tools (swiglu-opt, swiglu-run) and LLVM's
 (FileCheck, not, count, split-file, upstream mlir-opt) by name; %python is the
 project's virtual-environment Python (numpy, ml_dtypes); %swiglu_plugin is
-the mlir-opt plugin library.
+the mlir-opt plugin library; %swiglu_obj the build tree and %cmake,
+%ninja, %cxx the build's tools (for the downstream-project test).
 
 Features: `numpy` when %python can import numpy and ml_dtypes (execution
 tests compare against numpy references and need it).
@@ -28,6 +29,10 @@ config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%swiglu_src", config.swiglu_src_root))
+config.substitutions.append(("%swiglu_obj", config.swiglu_obj_root))
+config.substitutions.append(("%cmake", config.cmake_command))
+config.substitutions.append(("%ninja", config.make_program))
+config.substitutions.append(("%cxx", config.cxx_compiler))
 config.substitutions.append(
     ("%swiglu_plugin", os.path.join(config.swiglu_obj_root, "lib", "SwigluPlugin.so"))
 )
