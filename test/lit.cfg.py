@@ -47,7 +47,7 @@ llvm_config.with_environment(
 config.environment["FILECHECK_OPTS"] = "-enable-var-scope"
 
 tool_dirs = [config.swiglu_tools_dir, config.llvm_tools_dir]
-tools = ["swiglu-opt", "swiglu-run", "split-file", "mlir-opt"]
+tools = ["swiglu-opt", "swiglu-run", "swiglu-capi-test", "split-file", "mlir-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 

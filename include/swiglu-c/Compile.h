@@ -1,0 +1,39 @@
+/*===- Compile.h - Compile a module of glu IR for a target --------*- C -*-===*\
+|*                                                                            *|
+|* One call from IR to an artifact, for other compilers and engines.          *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef SWIGLU_C_COMPILE_H
+#define SWIGLU_C_COMPILE_H
+
+#include "mlir-c/IR.h"
+#include "mlir-c/Support.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Receives the compiled artifact; `bytes` is valid during the call only.
+typedef void (*SwigluArtifactCallback)(MlirStringRef bytes, void *userData);
+
+/// Compiles `module` (func.funcs on tensors with glu and upstream ops) for
+/// `target` and hands the artifact to `callback`:
+///
+///   "cpu"          an ELF object file for the host CPU: each public function
+///                  `f` has the C entry point `_mlir_ciface_f` (memref
+///                  descriptors, see README) next to `f`;
+///   "cpu-llvm-ir"  the same code as textual LLVM IR.
+///
+/// The module is lowered in place. Errors (invalid IR, an unknown target, a
+/// pass failure) are reported as diagnostics through the context's
+/// diagnostic handlers, never printed or aborted on, and the call returns
+/// failure without calling `callback`. GPU targets are not available yet.
+MLIR_CAPI_EXPORTED MlirLogicalResult
+swigluCompileModule(MlirModule module, MlirStringRef target,
+                    SwigluArtifactCallback callback, void *userData);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SWIGLU_C_COMPILE_H */
