@@ -91,10 +91,11 @@ MlirLogicalResult swigluCompileModule(MlirModule cModule, MlirStringRef cTarget,
     return mlirLogicalResultFailure();
   }
 
-  // Lower to the LLVM dialect: public functions get C entry points.
+  // Lower to the LLVM dialect: public functions get C entry points that
+  // never write into their arguments.
   module.walk([](func::FuncOp func) {
     if (func.isPublic() && !func.isDeclaration())
-      func->setAttr("llvm.emit_c_interface", UnitAttr::get(func.getContext()));
+      glu::prepareCEntryPoint(func);
   });
   PassManager pm(context);
   glu::buildCPUReferencePipeline(pm);

@@ -9,7 +9,9 @@
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
@@ -55,6 +57,16 @@ void mlir::glu::buildCPUReferencePipeline(OpPassManager &pm) {
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void mlir::glu::prepareCEntryPoint(func::FuncOp func) {
+  MLIRContext *ctx = func.getContext();
+  func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
+                UnitAttr::get(ctx));
+  StringRef writable = bufferization::BufferizationDialect::kWritableAttrName;
+  for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+    if (!func.getArgAttr(i, writable))
+      func.setArgAttr(i, writable, BoolAttr::get(ctx, false));
 }
 
 void mlir::glu::buildFusePipeline(OpPassManager &pm,

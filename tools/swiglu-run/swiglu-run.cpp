@@ -493,12 +493,7 @@ static Error verifyLoweredSignature(ModuleOp module, const EntryPoint &entry) {
 static Error lowerToLLVM(ModuleOp module, func::FuncOp func,
                          const EntryPoint &entry) {
   MLIRContext *ctx = module.getContext();
-  func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
-                UnitAttr::get(ctx));
-  StringRef writable = bufferization::BufferizationDialect::kWritableAttrName;
-  for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
-    if (!func.getArgAttr(i, writable))
-      func.setArgAttr(i, writable, BoolAttr::get(ctx, false));
+  glu::prepareCEntryPoint(func);
 
   PassManager pm(ctx, module.getOperationName());
   if (failed(applyPassManagerCLOptions(pm)))

@@ -16,6 +16,9 @@
 
 namespace mlir {
 class OpPassManager;
+namespace func {
+class FuncOp;
+} // namespace func
 } // namespace mlir
 
 namespace mlir::glu {
@@ -26,6 +29,13 @@ namespace mlir::glu {
 /// allocated buffers owned by the caller) → loops → LLVM dialect. Simple and
 /// obviously right, not fast: every later pipeline is checked against it.
 void buildCPUReferencePipeline(OpPassManager &pm);
+
+/// Prepares `func` to be called from C after buildCPUReferencePipeline:
+/// asks for its C interface (`_mlir_ciface_<name>`, arguments and results as
+/// pointers to memref descriptors) and marks its arguments
+/// `bufferization.writable = false`, so the compiled code never writes into
+/// the caller's input buffers.
+void prepareCEntryPoint(func::FuncOp func);
 
 /// Options of the fusion pipeline (`--glu-fuse`).
 struct FusePipelineOptions : public PassPipelineOptions<FusePipelineOptions> {
