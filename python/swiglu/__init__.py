@@ -1,6 +1,17 @@
-"""Python helpers of the swiglu project.
+"""The swiglu Python package.
 
-`swiglu.reference` is an independent numpy reference of the `glu` dialect's
-semantics (written from the formulas in GLUOps.td, not from the compiler's
-lowering), used by the execution tests under test/Execution.
+* `FFNSpec`: describe a feed-forward block (d_model, d_ff, activation,
+  dtype, layout, merged gate/up packing, biases), get its glu IR
+  (`spec.mlir()`), compile it for the CPU (`spec.compile()`) and call it on
+  numpy arrays; built on the C API (libSwigluCAPI.so) through ctypes.
+* `sizing`: LLaMA's width rule, parameter and FLOP counts.
+* `reference`: an independent numpy reference of the glu dialect's
+  semantics, written from the formulas (used by the tests).
 """
+
+from ._capi import SwigluError
+from .ffn import CompiledFFN, FFNSpec
+from .sizing import flops_per_token, llama_ffn_dim, parameters, parity_with_classic
+
+__all__ = ["CompiledFFN", "FFNSpec", "SwigluError", "flops_per_token",
+           "llama_ffn_dim", "parameters", "parity_with_classic"]

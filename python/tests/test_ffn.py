@@ -1,0 +1,142 @@
+"""Tests of the swiglu Python package: compile FFN blocks through the C API
+and check them against the independent numpy reference."""
+
+import numpy as np
+import pytest
+
+import swiglu
+from swiglu import _capi, reference as ref
+
+UNIT_ROUNDOFF = {"f32": 2.0**-24, "f16": 2.0**-11, "bf16": 2.0**-8}
+
+
+def random_operands(spec, seed=0, tokens=(3, 5)):
+    """x and the spec's weights/biases, scaled so pre-activations are O(1..8)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(tokens + (spec.d_model,))
+    arrays = {}
+    for name, shape, dtype, _ in spec.operands():
+        fan_in = spec.d_ff if name == "w_down" else spec.d_model
+        scale = 1.0 if name.startswith("b_") else 3.0 / np.sqrt(fan_in)
+        arrays[name] = (rng.standard_normal(shape) * scale).astype(swiglu.ffn.numpy_dtype(dtype))
+    return x.astype(swiglu.ffn.numpy_dtype(spec.dtype)), arrays
+
+
+def reference_of(spec, x, a):
+    """The numpy reference (float64 from the rounded inputs)."""
+    params = {k: v for k, v in (("beta", spec.beta), ("alpha", spec.alpha),
+                                ("limit", spec.limit)) if v is not None}
+    if not spec.gated:
+        return ref.mlp(x, spec.activation, w_up=a["w_up"], w_down=a["w_down"],
+                       b_up=a.get("b_up"), b_down=a.get("b_down"), layout=spec.layout,
+                       **params)
+    return ref.ffn(x, spec.activation, w_gate=a.get("w_gate"), w_up=a.get("w_up"),
+                   w_gate_up=a.get("w_gate_up"), w_down=a["w_down"],
+                   b_gate=a.get("b_gate"), b_up=a.get("b_up"),
+                   b_gate_up=a.get("b_gate_up"), b_down=a.get("b_down"),
+                   layout=spec.layout, packing=spec.packing or "concat", **params)
+
+
+def assert_close(spec, y, expected):
+    # Output rounding, plus f32 accumulation over d_ff terms relative to the
+    # output's scale (generous for f32 sums of ~100 terms, still far below
+    # the O(1) errors of a wrong layout, packing, bias or activation).
+    y64 = y.astype(np.float64)
+    tol = UNIT_ROUNDOFF[spec.dtype] * np.abs(expected) + 1e-4 * np.abs(expected).max()
+    assert y.shape == expected.shape
+    assert np.all(np.abs(y64 - expected) <= tol), np.abs(y64 - expected).max()
+
+
+CASES = [
+    dict(activation="silu"),
+    dict(activation="silu", dtype="bf16"),
+    dict(activation="gelu_tanh", dtype="f16", layout="in_out"),
+    dict(activation="gelu_erf", bias=True),
+    dict(activation="relu", packing="concat", bias=True),
+    dict(activation="swish", beta=1.5, packing="interleaved", layout="in_out"),
+    dict(activation="clamped_swiglu", alpha=1.702, limit=7.0, packing="interleaved",
+         bias=True, dtype="bf16"),
+    dict(activation="sigmoid", d_out=37),
+    dict(activation="identity", weight_dtype="bf16"),
+    dict(activation="gelu_tanh", gated=False, bias=True),
+    dict(activation="relu", gated=False, layout="in_out", dtype="f16"),
+]
+
+
+@pytest.mark.parametrize("fuse", [True, False], ids=["fused", "unfused"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join("%s=%s" % kv for kv in c.items()))
+def test_matches_reference(case, fuse):
+    spec = swiglu.FFNSpec(d_model=48, d_ff=129, **case)
+    x, arrays = random_operands(spec)
+    y = spec.compile(fuse=fuse)(x, **arrays)
+    assert y.dtype == swiglu.ffn.numpy_dtype(spec.dtype)
+    assert_close(spec, y, reference_of(spec, x, arrays))
+
+
+def test_one_token_and_reuse():
+    spec = swiglu.FFNSpec(d_model=16, d_ff=40)
+    ffn = spec.compile()
+    for tokens in [(1,), (7,), (2, 3)]:
+        x, arrays = random_operands(spec, seed=len(tokens), tokens=tokens)
+        assert_close(spec, ffn(x, **arrays), reference_of(spec, x, arrays))
+
+
+def test_mlir_text():
+    text = swiglu.FFNSpec(d_model=8, d_ff=16, packing="interleaved", layout="in_out",
+                          bias=True, beta=None).mlir()
+    assert "glu.ffn silu %x : tensor<?x8xf32>" in text
+    assert "gate_up %w_gate_up : tensor<8x32xf32>" in text
+    assert "packing interleaved" in text and "layout in_out" in text
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(activation="swiglu"), "unknown activation 'swiglu'"),
+    (dict(dtype="f64"), "unknown dtype 'f64'"),
+    (dict(layout="row_major"), "layout must be 'out_in' or 'in_out'"),
+    (dict(gated=False, activation="clamped_swiglu"), "needs gated=True"),
+    (dict(d_ff=0), "d_ff must be a positive integer"),
+])
+def test_bad_spec(kwargs, message):
+    args = dict(d_model=8, d_ff=16)
+    args.update(kwargs)
+    with pytest.raises(swiglu.SwigluError, match=message):
+        swiglu.FFNSpec(**args)
+
+
+def test_bad_calls():
+    spec = swiglu.FFNSpec(d_model=8, d_ff=16)
+    ffn = spec.compile()
+    x, a = random_operands(spec)
+    with pytest.raises(ValueError, match=r"w_gate must have shape \(16, 8\) \(layout out_in: \[out, in\]\), got \(8, 16\)"):
+        ffn(x, **dict(a, w_gate=a["w_gate"].T.copy()))
+    with pytest.raises(TypeError, match="w_up must have dtype float32"):
+        ffn(x, **dict(a, w_up=a["w_up"].astype(np.float64)))
+    with pytest.raises(TypeError, match="missing: w_down"):
+        ffn(x, w_gate=a["w_gate"], w_up=a["w_up"])
+    with pytest.raises(ValueError, match=r"x must be an array of shape \[\.\.\., 8\]"):
+        ffn(x[..., :4], **a)
+
+
+def test_compile_errors_are_diagnostics():
+    ctx = _capi.Context()
+    with pytest.raises(swiglu.SwigluError, match="does not parse: .*expected"):
+        ctx.compile("func.func @f(")
+    bad_gate = ("func.func @f(%g: tensor<4xf32>, %u: tensor<4xf32>) -> tensor<4xf32> {\n"
+                "  %h = glu.gate silu %g, %u {beta = 2.0 : f32} : tensor<4xf32>\n"
+                "  return %h : tensor<4xf32>\n}\n")
+    with pytest.raises(swiglu.SwigluError, match="'beta' only applies to the 'swish' activation"):
+        ctx.compile(bad_gate)
+    with pytest.raises(swiglu.SwigluError, match="unknown target 'tpu'"):
+        ctx.compile("func.func @f() { return }", target="tpu")
+    with pytest.raises(swiglu.SwigluError, match="bad pass pipeline"):
+        ctx.compile("func.func @f() { return }", passes="builtin.module(no-such-pass)")
+
+
+def test_sizing():
+    assert swiglu.llama_ffn_dim(4096) == 11008
+    assert swiglu.llama_ffn_dim(4096, multiple_of=1024, ffn_dim_multiplier=1.3) == 14336
+    assert swiglu.llama_ffn_dim(1024) == 2816
+    assert swiglu.parameters(4096, 11008) == 3 * 4096 * 11008
+    assert swiglu.parameters(768, 3072, gated=False, bias=True) == 2 * 768 * 3072 + 3072 + 768
+    assert swiglu.flops_per_token(4096, 11008) == 2 * 3 * 4096 * 11008
+    assert swiglu.parity_with_classic(3, 8) == 1.0
