@@ -71,6 +71,7 @@ void mlir::glu::prepareCEntryPoint(func::FuncOp func) {
 
 void mlir::glu::buildFusePipeline(OpPassManager &pm,
                                    const FusePipelineOptions &options) {
+  pm.addPass(createGLURaise());
   GLUMergeGateUpOptions merge;
   merge.packing = options.packing;
   pm.addPass(createGLUMergeGateUp(merge));
@@ -88,8 +89,8 @@ void mlir::glu::buildFusePipeline(OpPassManager &pm,
 void mlir::glu::registerGLUPipelines() {
   PassPipelineRegistration<FusePipelineOptions>(
       "glu-fuse",
-      "Merge gate/up projections and fuse every FFN block (glu-merge-gate-up, "
-      "glu-fuse-ffn, glu-fuse-activation)",
+      "Raise FFN blocks, merge their gate/up projections and fuse them "
+      "(glu-raise, glu-merge-gate-up, glu-fuse-ffn, glu-fuse-activation)",
       buildFusePipeline);
   PassPipelineRegistration<>(
       "glu-cpu-reference-pipeline",

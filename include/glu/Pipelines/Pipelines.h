@@ -52,8 +52,9 @@ struct FusePipelineOptions : public PassPipelineOptions<FusePipelineOptions> {
                           llvm::cl::init(256)};
 };
 
-/// The fusion pipeline on glu IR: merge each block's gate and up
-/// projections (`glu-merge-gate-up`), stream whole blocks
+/// The fusion pipeline: raise FFN blocks of frontend IR into glu ops
+/// (`glu-raise`), merge each block's gate and up projections
+/// (`glu-merge-gate-up`), stream whole blocks
 /// (`glu-fuse-ffn`), fuse the gating into any remaining gate/up projection
 /// (`glu-fuse-activation`), and clean up. What is left of glu (elementwise
 /// `glu.gate`) is lowered by `convert-glu-to-linalg` later.

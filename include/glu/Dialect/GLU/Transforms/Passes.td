@@ -41,21 +41,52 @@ def GLURaise : Pass<"glu-raise"> {
   let summary = "Raise feed-forward blocks written by ML frontends into glu ops";
   let description = [{
     Finds FFN blocks in the linalg/tensor (and tosa) IR that frontends such as
-    torch-mlir emit and rewrites each into one `glu.ffn` or `glu.mlp`:
-    projections (matmuls, possibly behind transposes and 3-D↔2-D reshapes,
-    initialized to zero, optionally followed by a bias add), an elementwise
-    activation in any of its usual spellings, and the gating multiply, all
-    recognized through the reshapes and type conversions around them.
-    Lookalikes are left alone. With `remarks`, every raised block and every
-    near miss gets a remark that says what matched or why not.
+    torch-mlir emit and rewrites each into one `glu.ffn` (gated:
+    `down(act(gate(x)) * up(x))`) or `glu.mlp` (`down(act(up(x)))`):
+
+    * projections are contractions recognized by their indexing maps and
+      body (`linalg.matmul` with any `indexing_maps`, `linalg.batch_matmul`
+      or `tosa.matmul` with a broadcast or unit-batch weight, contraction
+      `linalg.generic`s), starting from zero or from a bias broadcast along
+      rows; the weight is looked through transposes and exact copies, and the
+      layout follows (`out_in` or `in_out`, one for all three weights);
+    * batch reshapes (collapse/expand of the leading dims) are looked
+      through, so the shared input may be reshaped separately for gate and
+      up; the op is built on the frontend's un-collapsed input where the
+      batch dims provably agree;
+    * the elementwise ops between the projections and the down projection
+      are composed into one scalar expression and classified by evaluating
+      it in double precision at probe points against `act(g + bg) * (u + bu)`
+      for every activation (sigmoid, identity, relu, gelu_erf, gelu_tanh,
+      silu, swish with its beta), so each spelling is recognized and wrong
+      constants or extra inputs are not;
+    * a merged gate/up projection (one contraction to 2F features) split by
+      two `tensor.extract_slice`s becomes a `gate_up` weight: the first and
+      second halves with `packing concat`, the even and odd features with
+      `packing interleaved`;
+    * a bias add along rows, batch reshapes and a final `truncf` after the
+      down projection are folded in.
+
+    The gate, up and hidden values must have no users outside the block. By
+    default a block is raised only where the glu op states it exactly (the
+    frontend computes in f32/f64 and rounds only the result, e.g. bf16
+    inputs extended to f32); `allow-rounding-changes` also raises blocks that
+    round intermediates to f16/bf16. With `remarks`, every raised block and
+    every near miss gets a remark on its down projection saying why.
   }];
   let dependentDialects = [
+    "::mlir::arith::ArithDialect",
     "::mlir::glu::GLUDialect",
+    "::mlir::linalg::LinalgDialect",
     "::mlir::tensor::TensorDialect",
   ];
   let options = [
     Option<"remarks", "remarks", "bool", "false",
            "emit a remark for each raised block and each near miss">,
+    Option<"allowRoundingChanges", "allow-rounding-changes", "bool", "false",
+           "also raise blocks whose frontend rounds intermediate values "
+           "(f16/bf16 matmul outputs, truncf between ops); the glu op "
+           "computes them in f32 and rounds once, so results change">,
   ];
 }
 
