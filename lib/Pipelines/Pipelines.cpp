@@ -17,14 +17,72 @@
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
+
+namespace {
+
+/// `tensor.expand_shape` with two or more dynamic sizes in one reassociation
+/// group crashes LLVM 22's expand-strided-metadata (llvm/llvm-project#186830,
+/// fixed in 23). Frontends write such reshapes (`tensor<?x?x4096xf32>`
+/// inputs), so the reference pipeline rewrites them into `tensor.reshape`
+/// with a shape operand before bufferization.
+struct ExpandShapeToReshape : OpRewritePattern<tensor::ExpandShapeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(tensor::ExpandShapeOp op,
+                                PatternRewriter &rewriter) const override {
+    RankedTensorType type = op.getResultType();
+    bool affected = llvm::any_of(
+        op.getReassociationIndices(), [&](const ReassociationIndices &group) {
+          return llvm::count_if(group, [&](int64_t dim) {
+                   return type.isDynamicDim(dim);
+                 }) > 1;
+        });
+    if (!affected)
+      return rewriter.notifyMatchFailure(op, "at most one dynamic size a group");
+    Location loc = op.getLoc();
+    SmallVector<Value> sizes;
+    for (OpFoldResult size : op.getMixedOutputShape())
+      sizes.push_back(getValueOrCreateConstantIndexOp(rewriter, loc, size));
+    Value shape = tensor::FromElementsOp::create(rewriter, loc, sizes);
+    rewriter.replaceOpWithNewOp<tensor::ReshapeOp>(op, type, op.getSrc(),
+                                                   shape);
+    return success();
+  }
+};
+
+struct ExpandShapeToReshapePass
+    : PassWrapper<ExpandShapeToReshapePass, OperationPass<>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ExpandShapeToReshapePass)
+
+  StringRef getArgument() const final {
+    return "glu-expand-shape-to-reshape";
+  }
+  StringRef getDescription() const final {
+    return "Rewrite tensor.expand_shape with several dynamic sizes in a group "
+           "into tensor.reshape (works around llvm/llvm-project#186830)";
+  }
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<ExpandShapeToReshape>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
 
 void mlir::glu::buildCPUReferencePipeline(OpPassManager &pm) {
   // glu → linalg/arith/math/tensor: the reference semantics.
   pm.addNestedPass<func::FuncOp>(glu::createConvertGLUToLinalg());
   pm.addPass(createCanonicalizerPass());
+  pm.addPass(std::make_unique<ExpandShapeToReshapePass>());
 
   // Tensors → buffers. Function arguments and results become plain
   // (identity-layout) memrefs; results are fresh allocations the caller owns.
@@ -87,6 +145,7 @@ void mlir::glu::buildFusePipeline(OpPassManager &pm,
 }
 
 void mlir::glu::registerGLUPipelines() {
+  PassRegistration<ExpandShapeToReshapePass>();
   PassPipelineRegistration<FusePipelineOptions>(
       "glu-fuse",
       "Raise FFN blocks, merge their gate/up projections and fuse them "

@@ -4,9 +4,11 @@
 #include "glu/Dialect/GLU/Transforms/Passes.h"
 
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
+#include <optional>
 
 namespace mlir::glu {
 #define GEN_PASS_DEF_GLUREPORT
@@ -16,17 +18,76 @@ namespace mlir::glu {
 using namespace mlir;
 using namespace mlir::glu;
 
-int64_t mlir::glu::llamaFFNWidth(int64_t dModel, int64_t multipleOf,
-                                 double ffnDimMultiplier) {
+/// llamaFFNWidth, or std::nullopt where the arguments are out of its domain
+/// (multipleOf < 1, ffnDimMultiplier not positive and finite) or the width
+/// does not fit in int64_t.
+static std::optional<int64_t> checkedLlamaFFNWidth(int64_t dModel,
+                                                   int64_t multipleOf,
+                                                   double ffnDimMultiplier) {
+  if (dModel < 0 || multipleOf < 1 || !std::isfinite(ffnDimMultiplier) ||
+      !(ffnDimMultiplier > 0))
+    return std::nullopt;
   // hidden_dim = int(2 * (4 * dim) / 3); then int(multiplier * hidden_dim);
   // then rounded up to a multiple of multiple_of.
-  int64_t hidden = (2 * 4 * dModel) / 3;
-  if (ffnDimMultiplier != 1.0)
-    hidden = static_cast<int64_t>(ffnDimMultiplier * static_cast<double>(hidden));
-  return multipleOf * ((hidden + multipleOf - 1) / multipleOf);
+  std::optional<int64_t> eightD = llvm::checkedMul<int64_t>(8, dModel);
+  if (!eightD)
+    return std::nullopt;
+  int64_t hidden = *eightD / 3;
+  if (ffnDimMultiplier != 1.0) {
+    double scaled = ffnDimMultiplier * static_cast<double>(hidden);
+    if (!(scaled < 0x1p62)) // converting a larger double to int64_t is UB
+      return std::nullopt;
+    hidden = static_cast<int64_t>(scaled);
+  }
+  std::optional<int64_t> roundedUp =
+      llvm::checkedAdd<int64_t>(hidden, multipleOf - 1);
+  if (!roundedUp)
+    return std::nullopt;
+  return llvm::checkedMul<int64_t>(multipleOf, *roundedUp / multipleOf);
+}
+
+int64_t mlir::glu::llamaFFNWidth(int64_t dModel, int64_t multipleOf,
+                                 double ffnDimMultiplier) {
+  // Defined for multipleOf >= 1, a positive finite multiplier and widths
+  // that fit in int64_t (the report checks with checkedLlamaFFNWidth).
+  std::optional<int64_t> width =
+      checkedLlamaFFNWidth(dModel, multipleOf, ffnDimMultiplier);
+  assert(width && "llamaFFNWidth: argument out of range");
+  return width.value_or(0);
 }
 
 namespace {
+
+/// An int64_t computed with overflow checks: an overflow is remembered, and
+/// propagates, instead of being undefined behaviour. The sizes come from
+/// static tensor dims, which go up to 2^63 - 1.
+class CheckedInt {
+public:
+  CheckedInt(int64_t value) : value(value) {}
+  bool overflowed() const { return !value; }
+  int64_t get() const { return *value; }
+
+  friend CheckedInt operator+(CheckedInt a, CheckedInt b) {
+    if (a.overflowed() || b.overflowed())
+      return overflow();
+    return from(llvm::checkedAdd(*a.value, *b.value));
+  }
+  friend CheckedInt operator*(CheckedInt a, CheckedInt b) {
+    if (a.overflowed() || b.overflowed())
+      return overflow();
+    return from(llvm::checkedMul(*a.value, *b.value));
+  }
+
+private:
+  static CheckedInt from(std::optional<int64_t> v) {
+    CheckedInt c(0);
+    c.value = v;
+    return c;
+  }
+  static CheckedInt overflow() { return from(std::nullopt); }
+
+  std::optional<int64_t> value;
+};
 
 /// The sizes of one feed-forward op, as far as they are static.
 struct FFNSizes {
@@ -34,9 +95,11 @@ struct FFNSizes {
   /// Only the gate/up projection (glu.gate_up): no down projection.
   bool projectionOnly = false;
   int64_t dModel = ShapedType::kDynamic, dFF = ShapedType::kDynamic,
-          dOut = ShapedType::kDynamic, tokens = ShapedType::kDynamic;
+          dOut = ShapedType::kDynamic;
+  /// Dynamic (kDynamic) if a batch dim is.
+  CheckedInt tokens = ShapedType::kDynamic;
   int64_t elementBytes = 0, weightBytes = 0, accBytes = 0;
-  int64_t biasElements = 0;
+  CheckedInt biasElements = 0;
 };
 
 int64_t bytesOf(Value v) {
@@ -44,13 +107,13 @@ int64_t bytesOf(Value v) {
 }
 
 /// Product of the batch dims of `x` (all but the last), or dynamic.
-int64_t tokensOf(Value x) {
+CheckedInt tokensOf(Value x) {
   ArrayRef<int64_t> shape = cast<ShapedType>(x.getType()).getShape();
-  int64_t tokens = 1;
+  CheckedInt tokens = 1;
   for (int64_t d : shape.drop_back()) {
     if (ShapedType::isDynamic(d))
       return ShapedType::kDynamic;
-    tokens *= d;
+    tokens = tokens * d;
   }
   return tokens;
 }
@@ -143,6 +206,17 @@ struct GLUReportPass : glu::impl::GLUReportBase<GLUReportPass> {
     markAllAnalysesPreserved();
   }
 
+  LogicalResult initialize(MLIRContext *) override {
+    if (multipleOf < 1 || tileTokens < 1 || chunkFF < 1 ||
+        !std::isfinite(double(ffnDimMultiplier)) ||
+        !(double(ffnDimMultiplier) > 0))
+      return emitError(UnknownLoc::get(&getContext()),
+                       "glu-report: multiple-of, tile-tokens and chunk-ff "
+                       "must be positive, and ffn-dim-multiplier positive "
+                       "and finite");
+    return success();
+  }
+
   void report(Operation *op, Activation activation, const FFNSizes &s) {
     int64_t tileTokens = this->tileTokens, chunkFF = this->chunkFF,
             multipleOf = this->multipleOf;
@@ -155,54 +229,80 @@ struct GLUReportPass : glu::impl::GLUReportBase<GLUReportPass> {
       return;
     }
     int64_t d = s.dModel, f = s.dFF, o = s.dOut;
-    std::string tokens =
-        ShapedType::isDynamic(s.tokens) ? "?" : std::to_string(s.tokens);
-    diag << "d_model=" << d << " d_ff=" << f << " d_out=" << o
-         << " tokens=" << tokens;
+    bool staticTokens =
+        s.tokens.overflowed() || !ShapedType::isDynamic(s.tokens.get());
 
     // Parameters and FLOPs: the gate/up projections (two for a gated block)
     // and the down projection; elementwise work is not counted.
-    int64_t projections = s.gated ? 2 : 1;
-    int64_t upParams = projections * d * f;
-    int64_t downParams = s.projectionOnly ? 0 : f * o;
-    int64_t weightParams = upParams + downParams;
-    int64_t params = weightParams + s.biasElements;
-    diag << "; params=" << params << " weight_bytes="
-         << weightParams * s.weightBytes + s.biasElements * s.elementBytes
-         << " flops_per_token=" << 2 * weightParams;
+    CheckedInt projections = s.gated ? 2 : 1;
+    CheckedInt upParams = projections * d * f;
+    CheckedInt downParams = s.projectionOnly ? CheckedInt(0) : CheckedInt(f) * o;
+    CheckedInt weightParams = upParams + downParams;
+    CheckedInt params = weightParams + s.biasElements;
+    CheckedInt weightBytes =
+        weightParams * s.weightBytes + s.biasElements * s.elementBytes;
+    CheckedInt flops = CheckedInt(2) * weightParams;
 
     // Peak intermediates per token: unfused, every projection result lives in
     // acc_type ([T, 2F] for gate and up, plus the [T, F] hidden); with the
     // activation fused into the projection only the hidden remains, in the
     // element type; the whole fused block keeps one accumulator tile.
-    int64_t unfused = (s.gated ? 3 : 2) * f * s.accBytes;
-    if (s.projectionOnly)
-      unfused = 2 * f * s.accBytes;
-    int64_t activationFused = f * s.elementBytes;
-    diag << "; intermediate_bytes_per_token: unfused=" << unfused
-         << " activation_fused=" << activationFused;
-    if (!s.projectionOnly)
-      diag << " block_fused=0 (one " << tileTokens << "x" << chunkFF
-           << " tile, " << tileTokens * chunkFF * s.accBytes << " bytes)";
-    if (!ShapedType::isDynamic(s.tokens)) {
-      diag << "; intermediate_bytes: unfused=" << unfused * s.tokens
-           << " activation_fused=" << activationFused * s.tokens;
-      if (!s.projectionOnly)
-        diag << " block_fused="
-             << std::min(s.tokens, tileTokens) * std::min(f, chunkFF) * s.accBytes;
+    CheckedInt unfused =
+        CheckedInt(s.gated && !s.projectionOnly ? 3 : 2) * f * s.accBytes;
+    CheckedInt activationFused = CheckedInt(f) * s.elementBytes;
+    CheckedInt tileBytes = CheckedInt(tileTokens) * chunkFF * s.accBytes;
+    CheckedInt unfusedTotal = 0, activationFusedTotal = 0, blockFusedTotal = 0;
+    if (staticTokens) {
+      unfusedTotal = unfused * s.tokens;
+      activationFusedTotal = activationFused * s.tokens;
+      blockFusedTotal = s.tokens.overflowed()
+                            ? s.tokens
+                            : CheckedInt(std::min(s.tokens.get(), tileTokens)) *
+                                  std::min(f, chunkFF) * s.accBytes;
     }
 
     // The width rule and the parameter parity with a 4·d_model FFN.
-    int64_t llama = llamaFFNWidth(d, multipleOf, ffnDimMultiplier);
+    std::optional<int64_t> llama =
+        checkedLlamaFFNWidth(d, multipleOf, ffnDimMultiplier);
+    CheckedInt classic = CheckedInt(2) * d * (CheckedInt(4) * d);
+
+    diag << "d_model=" << d << " d_ff=" << f << " d_out=" << o;
+    for (const CheckedInt &size :
+         {s.tokens, params, weightBytes, flops, unfused, activationFused,
+          tileBytes, unfusedTotal, activationFusedTotal, blockFusedTotal,
+          classic}) {
+      if (size.overflowed() || !llama) {
+        diag << "; sizes overflow 64-bit integers, not reported";
+        return;
+      }
+    }
+
+    std::string tokens = ShapedType::isDynamic(s.tokens.get())
+                             ? "?"
+                             : std::to_string(s.tokens.get());
+    diag << " tokens=" << tokens;
+    diag << "; params=" << params.get() << " weight_bytes=" << weightBytes.get()
+         << " flops_per_token=" << flops.get();
+    diag << "; intermediate_bytes_per_token: unfused=" << unfused.get()
+         << " activation_fused=" << activationFused.get();
+    if (!s.projectionOnly)
+      diag << " block_fused=0 (one " << tileTokens << "x" << chunkFF
+           << " tile, " << tileBytes.get() << " bytes)";
+    if (staticTokens) {
+      diag << "; intermediate_bytes: unfused=" << unfusedTotal.get()
+           << " activation_fused=" << activationFusedTotal.get();
+      if (!s.projectionOnly)
+        diag << " block_fused=" << blockFusedTotal.get();
+    }
+
     diag << "; width: d_ff/d_model=" << llvm::formatv("{0:F4}", double(f) / d).str()
          << ", 8/3 rule (multiple_of=" << multipleOf
          << ", ffn_dim_multiplier=" << llvm::formatv("{0}", ffnDimMultiplier).str()
-         << ") gives " << llama << (llama == f ? " (matches)" : " (differs)");
-    if (!s.projectionOnly) {
-      int64_t classic = 2 * d * (4 * d);
+         << ") gives " << *llama << (*llama == f ? " (matches)" : " (differs)");
+    if (!s.projectionOnly)
       diag << "; params/(4·d_model FFN)="
-           << llvm::formatv("{0:F4}", double(weightParams) / double(classic)).str();
-    }
+           << llvm::formatv("{0:F4}", weightParams.get() / double(classic.get()))
+                  .str();
   }
 };
 

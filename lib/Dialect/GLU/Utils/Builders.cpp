@@ -138,24 +138,14 @@ Value unflattenTokens(OpBuilder &b, Location loc, Value y, Value original,
     for (int64_t i = 0; i < rank - 1; ++i)
       sizes.push_back(tensor::getMixedSize(b, loc, original, i));
     sizes.push_back(tensor::getMixedSize(b, loc, y, 1));
-    if (llvm::count_if(originalType.getShape().drop_back(),
-                       ShapedType::isDynamic) > 1) {
-      // LLVM 22's expand-strided-metadata crashes on an expand_shape with
-      // two dynamic sizes in one group (llvm/llvm-project#186830): reshape
-      // through a shape operand instead.
-      SmallVector<Value> dims;
-      for (OpFoldResult size : sizes)
-        dims.push_back(getValueOrCreateConstantIndexOp(b, loc, size));
-      Value shapeValue = tensor::FromElementsOp::create(b, loc, dims);
-      restored = tensor::ReshapeOp::create(b, loc, expandedType, y, shapeValue);
-    } else {
-      ReassociationIndices batch;
-      for (int64_t i = 0; i < rank - 1; ++i)
-        batch.push_back(i);
-      restored = tensor::ExpandShapeOp::create(
-          b, loc, expandedType, y,
-          ArrayRef<ReassociationIndices>{batch, {rank - 1}}, sizes);
-    }
+    // (Several dynamic batch dims make an expand_shape that LLVM 22 cannot
+    // lower; the reference pipeline turns it into tensor.reshape first.)
+    ReassociationIndices batch;
+    for (int64_t i = 0; i < rank - 1; ++i)
+      batch.push_back(i);
+    restored = tensor::ExpandShapeOp::create(
+        b, loc, expandedType, y,
+        ArrayRef<ReassociationIndices>{batch, {rank - 1}}, sizes);
   }
   if (restored.getType() != resultType)
     restored = tensor::CastOp::create(b, loc, resultType, restored);
