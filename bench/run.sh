@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The FFN benchmark in one command:
+#
+#   bash bench/run.sh [--quick] [more options of bench/ffn_bench.py]
+#
+# Makes (once, cached) the benchmark's Python environment from
+# bench/requirements.txt, builds the C pieces (bench/openblas_ffn.c,
+# bench/peak.c) into $SWIGLU_BUILD_DIR/bench, and runs bench/ffn_bench.py,
+# which prints the table and writes bench/RESULTS.md. Failures of optional
+# parts (IREE install, the OpenBLAS build) become a row that says why.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/common.sh"
+cd "$SWIGLU_ROOT"
+BENCH="$SWIGLU_ROOT/bench"
+
+# --- the project itself: build it only when it is not there ---------------
+if [[ ! -e "$SWIGLU_BUILD_DIR/lib/libSwigluCAPI.so" || ! -x "$SWIGLU_BUILD_DIR/bin/swiglu-opt" ]]; then
+  log "no build in $SWIGLU_BUILD_DIR: building the project"
+  bash "$SWIGLU_ROOT/scripts/build.sh"
+fi
+
+# --- Python environment ------------------------------------------------------
+# From the project's venv Python when it exists (same interpreter), else python3.
+BASE_PY="$(swiglu_venv_dir)/bin/python"
+[[ -x "$BASE_PY" ]] || BASE_PY="$(command -v python3)"
+KEY="$( { cat "$BENCH/requirements.txt"; "$BASE_PY" --version; } | sha256sum | cut -c1-12)"
+VENV="$SWIGLU_CACHE_DIR/bench-venv-$KEY"
+OUT="$SWIGLU_BUILD_DIR/bench"
+mkdir -p "$OUT"
+IREE_ERROR="$OUT/iree-install-error.txt"
+if [[ -n "${SWIGLU_BENCH_VENV:-}" ]]; then
+  VENV="$SWIGLU_BENCH_VENV"  # yours: used as it is, nothing installed
+elif [[ ! -e "$VENV/.complete" ]]; then
+  log "making the benchmark environment $VENV"
+  rm -rf "$VENV"
+  "$BASE_PY" -m venv "$VENV"
+  PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check -q --timeout 30 --retries 2)
+  if "${PIP[@]}" -r "$BENCH/requirements.txt" >"$OUT/pip.log" 2>&1; then
+    rm -f "$IREE_ERROR"
+    touch "$VENV/.complete"  # only a complete install is reused; else retried next run
+  else
+    log "installing the requirements failed (see $OUT/pip.log); retrying without IREE"
+    { grep '^ERROR' "$OUT/pip.log" || tail -n 3 "$OUT/pip.log"; } | tail -n 1 >"$IREE_ERROR"
+    grep -v '^iree' "$BENCH/requirements.txt" >"$OUT/requirements-no-iree.txt"
+    "${PIP[@]}" -r "$OUT/requirements-no-iree.txt"
+  fi
+fi
+if [[ -e "$VENV/.complete" || -n "${SWIGLU_BENCH_VENV:-}" ]]; then rm -f "$IREE_ERROR"; fi
+
+# --- C pieces ----------------------------------------------------------------
+CC="${CC:-$LLVM_PREFIX/bin/clang}"
+[[ -x "$CC" ]] || CC="$(command -v clang || command -v cc)"
+CFLAGS=(-O3 -march=native)
+OPENBLAS_ERROR="$OUT/openblas-build-error.txt"
+rm -f "$OPENBLAS_ERROR" "$OUT/libopenblas_ffn.so" "$OUT/peak"
+if ! "$CC" "${CFLAGS[@]}" -fno-math-errno -fveclib=libmvec -shared -fPIC \
+     "$BENCH/openblas_ffn.c" -o "$OUT/libopenblas_ffn.so" -lopenblas -lmvec -lm 2>"$OPENBLAS_ERROR"; then
+  log "building bench/openblas_ffn.c failed: $(head -n 3 "$OPENBLAS_ERROR")"
+  rm -f "$OUT/libopenblas_ffn.so"
+else
+  rm -f "$OPENBLAS_ERROR"
+fi
+if ! "$CC" "${CFLAGS[@]}" -pthread "$BENCH/peak.c" -o "$OUT/peak"; then
+  log "building bench/peak.c failed: the peak and bandwidth columns stay empty"
+  rm -f "$OUT/peak"
+fi
+
+# --- run ---------------------------------------------------------------------
+export PYTHONPATH="$SWIGLU_ROOT/python${PYTHONPATH:+:$PYTHONPATH}"
+exec "$VENV/bin/python" "$BENCH/ffn_bench.py" \
+  --command "bash bench/run.sh${*:+ $*}" \
+  --openblas-lib "$OUT/libopenblas_ffn.so" --openblas-error "$OPENBLAS_ERROR" \
+  --peak-bin "$OUT/peak" --iree-error "$IREE_ERROR" \
+  --swiglu-opt "$SWIGLU_BUILD_DIR/bin/swiglu-opt" \
+  --compiler-info "$("$CC" --version | head -n 1) ${CFLAGS[*]}" \
+  "$@"
