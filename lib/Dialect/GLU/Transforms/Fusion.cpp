@@ -274,9 +274,9 @@ struct GLUFuseActivationPass
     : glu::impl::GLUFuseActivationBase<GLUFuseActivationPass> {
   using GLUFuseActivationBase::GLUFuseActivationBase;
 
-  LogicalResult initialize(MLIRContext *) override {
+  LogicalResult initialize(MLIRContext *context) override {
     if (tileTokens < 1 || tileFF < 1)
-      return emitError(UnknownLoc::get(&getContext()),
+      return emitError(UnknownLoc::get(context),
                        "glu-fuse-activation: tile-tokens and tile-ff must be "
                        "positive");
     return success();
@@ -294,9 +294,9 @@ struct GLUFuseActivationPass
 struct GLUFuseFFNPass : glu::impl::GLUFuseFFNBase<GLUFuseFFNPass> {
   using GLUFuseFFNBase::GLUFuseFFNBase;
 
-  LogicalResult initialize(MLIRContext *) override {
+  LogicalResult initialize(MLIRContext *context) override {
     if (tileTokens < 1 || chunkFF < 1)
-      return emitError(UnknownLoc::get(&getContext()),
+      return emitError(UnknownLoc::get(context),
                        "glu-fuse-ffn: tile-tokens and chunk-ff must be "
                        "positive");
     return success();

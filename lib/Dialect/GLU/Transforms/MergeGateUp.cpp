@@ -198,15 +198,18 @@ struct GLUMergeGateUpPass
     : glu::impl::GLUMergeGateUpBase<GLUMergeGateUpPass> {
   using GLUMergeGateUpBase::GLUMergeGateUpBase;
 
+  LogicalResult initialize(MLIRContext *context) override {
+    if (packing != "concat" && packing != "interleaved")
+      return emitError(UnknownLoc::get(context),
+                       "glu-merge-gate-up: packing must be 'concat' or "
+                       "'interleaved', got '")
+             << packing << "'";
+    return success();
+  }
+
   void runOnOperation() override {
     Packing packingKind =
         packing == "interleaved" ? Packing::interleaved : Packing::concat;
-    if (packing != "concat" && packing != "interleaved") {
-      getOperation()->emitError("glu-merge-gate-up: packing must be 'concat' "
-                                "or 'interleaved', got '")
-          << packing << "'";
-      return signalPassFailure();
-    }
     SmallVector<FFNOp> ops;
     getOperation()->walk([&](FFNOp op) {
       if (!op.isMerged())

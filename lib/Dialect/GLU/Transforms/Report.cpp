@@ -206,11 +206,11 @@ struct GLUReportPass : glu::impl::GLUReportBase<GLUReportPass> {
     markAllAnalysesPreserved();
   }
 
-  LogicalResult initialize(MLIRContext *) override {
+  LogicalResult initialize(MLIRContext *context) override {
     if (multipleOf < 1 || tileTokens < 1 || chunkFF < 1 ||
         !std::isfinite(double(ffnDimMultiplier)) ||
         !(double(ffnDimMultiplier) > 0))
-      return emitError(UnknownLoc::get(&getContext()),
+      return emitError(UnknownLoc::get(context),
                        "glu-report: multiple-of, tile-tokens and chunk-ff "
                        "must be positive, and ffn-dim-multiplier positive "
                        "and finite");
@@ -236,7 +236,8 @@ struct GLUReportPass : glu::impl::GLUReportBase<GLUReportPass> {
     // and the down projection; elementwise work is not counted.
     CheckedInt projections = s.gated ? 2 : 1;
     CheckedInt upParams = projections * d * f;
-    CheckedInt downParams = s.projectionOnly ? CheckedInt(0) : CheckedInt(f) * o;
+    CheckedInt downParams =
+        s.projectionOnly ? CheckedInt(0) : CheckedInt(f) * o;
     CheckedInt weightParams = upParams + downParams;
     CheckedInt params = weightParams + s.biasElements;
     CheckedInt weightBytes =
@@ -301,7 +302,8 @@ struct GLUReportPass : glu::impl::GLUReportBase<GLUReportPass> {
          << ") gives " << *llama << (*llama == f ? " (matches)" : " (differs)");
     if (!s.projectionOnly)
       diag << "; params/(4·d_model FFN)="
-           << llvm::formatv("{0:F4}", weightParams.get() / double(classic.get()))
+           << llvm::formatv("{0:F4}",
+                            double(weightParams.get()) / double(classic.get()))
                   .str();
   }
 };
