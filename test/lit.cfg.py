@@ -8,7 +8,8 @@ the mlir-opt plugin library; %swiglu_obj the build tree and %cmake,
 %ninja, %cxx the build's tools (for the downstream-project test).
 
 Features: `numpy` when %python can import numpy and ml_dtypes (execution
-tests compare against numpy references and need it).
+tests compare against numpy references and need it); `torch_mlir` when it can
+import torch and torch_mlir as well (test/Frontend exports PyTorch modules).
 """
 
 import os
@@ -69,5 +70,13 @@ if _python_has(["numpy", "ml_dtypes"]):
 else:
     lit_config.warning(
         "%s cannot import numpy and ml_dtypes: execution tests are skipped"
+        % config.python_executable
+    )
+
+if _python_has(["numpy", "ml_dtypes", "torch", "torch_mlir"]):
+    config.available_features.add("torch_mlir")
+else:
+    lit_config.warning(
+        "%s cannot import torch and torch_mlir: test/Frontend is skipped"
         % config.python_executable
     )

@@ -469,53 +469,118 @@ std::optional<Contraction> matchContraction(Operation *op) {
 /// One half of a merged gate/up projection: a tensor.extract_slice that
 /// takes every row and F of the 2F output features of a contraction, the
 /// first or second half (`concat`) or the even or odd features
-/// (`interleaved`).
+/// (`interleaved`); or a tosa.slice taking the first or second half. The
+/// product may be converted (extf/truncf, tosa.cast) before it is sliced.
 struct MergedHalf {
   Contraction contraction;
   unsigned index = 0; ///< 0: gate's place, 1: up's place
   Packing packing = Packing::concat;
-  SmallVector<Operation *> ops; ///< the slice and the reshapes before it
+  bool rounds = false; ///< the product is rounded (truncf) before the slice
+  /// The slice and the reshapes and conversion before it.
+  SmallVector<Operation *> ops;
 };
 
+/// The constant values of a tosa.const_shape.
+std::optional<SmallVector<int64_t>> constShapeValues(Value v) {
+  auto op = v.getDefiningOp<tosa::ConstShapeOp>();
+  if (!op)
+    return std::nullopt;
+  SmallVector<int64_t> values;
+  for (const APInt &value : op.getValues().getValues<APInt>())
+    values.push_back(value.getSExtValue());
+  return values;
+}
+
 std::optional<MergedHalf> matchMergedHalf(Value v) {
-  auto slice = v.getDefiningOp<tensor::ExtractSliceOp>();
-  if (!slice)
+  Operation *sliceOp = v.getDefiningOp();
+  Value sliced;
+  if (auto slice = dyn_cast_if_present<tensor::ExtractSliceOp>(sliceOp))
+    sliced = slice.getSource();
+  else if (auto slice = dyn_cast_if_present<tosa::SliceOp>(sliceOp))
+    sliced = slice.getInput1();
+  else
     return std::nullopt;
   llvm::SetVector<Operation *> reshapes;
-  Value source = stripBatchReshapes(slice.getSource(), &reshapes);
-  std::optional<Contraction> c = matchContraction(source.getDefiningOp());
-  RankedTensorType srcType = slice.getSourceType();
-  int64_t rank = srcType.getRank();
-  if (!c || slice.getResultType().getRank() != rank || rank < 1 ||
-      srcType.isDynamicDim(rank - 1) || srcType.getDimSize(rank - 1) % 2 != 0)
-    return std::nullopt;
-  SmallVector<OpFoldResult> offsets = slice.getMixedOffsets();
-  SmallVector<OpFoldResult> sizes = slice.getMixedSizes();
-  SmallVector<OpFoldResult> strides = slice.getMixedStrides();
-  // Every row: offset 0, stride 1, the whole extent.
-  for (int64_t d = 0; d + 1 < rank; ++d) {
-    if (!isConstantIntValue(offsets[d], 0) ||
-        !isConstantIntValue(strides[d], 1))
-      return std::nullopt;
-    if (std::optional<int64_t> size = getConstantIntValue(sizes[d])) {
-      if (srcType.isDynamicDim(d) || *size != srcType.getDimSize(d))
-        return std::nullopt;
-    } else {
-      std::optional<std::pair<Value, int64_t>> from =
-          indexSource(cast<Value>(sizes[d]));
-      if (!from || extentSource(from->first, from->second) !=
-                       extentSource(slice.getSource(), d))
-        return std::nullopt;
+  Value source = stripBatchReshapes(sliced, &reshapes);
+  // A conversion of the whole product may come first (torch-mlir's bf16
+  // linear: an f32 accumulator rounded to bf16, then chunked).
+  bool rounds = false;
+  if (Operation *def = source.getDefiningOp(); def && !matchContraction(def)) {
+    Value converted;
+    if (std::optional<CopyLike> copy = matchCopyLike(def);
+        copy && copy->sourceMap.isIdentity()) {
+      converted = copy->source;
+      rounds = copy->rounds;
+    } else if (auto castOp = dyn_cast<tosa::CastOp>(def);
+               castOp && isa<FloatType>(elementTypeOf(castOp.getInput())) &&
+               isa<FloatType>(elementTypeOf(castOp.getOutput()))) {
+      converted = castOp.getInput();
+      rounds = !isExtension(castOp.getInput(), castOp.getOutput());
+    }
+    if (converted) {
+      reshapes.insert(def);
+      source = stripBatchReshapes(converted, &reshapes);
     }
   }
+  std::optional<Contraction> c = matchContraction(source.getDefiningOp());
+  auto srcType = dyn_cast<RankedTensorType>(sliced.getType());
+  auto resultType = dyn_cast<RankedTensorType>(v.getType());
+  if (!c || !srcType || !resultType)
+    return std::nullopt;
+  int64_t rank = srcType.getRank();
+  if (resultType.getRank() != rank || rank < 1 ||
+      srcType.isDynamicDim(rank - 1) || srcType.getDimSize(rank - 1) % 2 != 0)
+    return std::nullopt;
+  // The last dim's offset, size and stride.
+  std::optional<int64_t> offset, size, stride;
+  if (auto slice = dyn_cast<tensor::ExtractSliceOp>(sliceOp)) {
+    SmallVector<OpFoldResult> offsets = slice.getMixedOffsets();
+    SmallVector<OpFoldResult> sizes = slice.getMixedSizes();
+    SmallVector<OpFoldResult> strides = slice.getMixedStrides();
+    // Every row: offset 0, stride 1, the whole extent.
+    for (int64_t d = 0; d + 1 < rank; ++d) {
+      if (!isConstantIntValue(offsets[d], 0) ||
+          !isConstantIntValue(strides[d], 1))
+        return std::nullopt;
+      if (std::optional<int64_t> size = getConstantIntValue(sizes[d])) {
+        if (srcType.isDynamicDim(d) || *size != srcType.getDimSize(d))
+          return std::nullopt;
+      } else {
+        std::optional<std::pair<Value, int64_t>> from =
+            indexSource(cast<Value>(sizes[d]));
+        if (!from || extentSource(from->first, from->second) !=
+                         extentSource(slice.getSource(), d))
+          return std::nullopt;
+      }
+    }
+    offset = getConstantIntValue(offsets.back());
+    size = getConstantIntValue(sizes.back());
+    stride = getConstantIntValue(strides.back());
+  } else {
+    // tosa.slice (stride 1): constant starts and sizes; every row is offset
+    // 0 and the whole static extent.
+    auto tosaSlice = cast<tosa::SliceOp>(sliceOp);
+    std::optional<SmallVector<int64_t>> starts =
+        constShapeValues(tosaSlice.getStart());
+    std::optional<SmallVector<int64_t>> sizes =
+        constShapeValues(tosaSlice.getSize());
+    if (!starts || !sizes || int64_t(starts->size()) != rank ||
+        int64_t(sizes->size()) != rank)
+      return std::nullopt;
+    for (int64_t d = 0; d + 1 < rank; ++d)
+      if ((*starts)[d] != 0 || srcType.isDynamicDim(d) ||
+          (*sizes)[d] != srcType.getDimSize(d))
+        return std::nullopt;
+    offset = starts->back();
+    size = sizes->back();
+    stride = 1;
+  }
   int64_t features = srcType.getDimSize(rank - 1) / 2;
-  std::optional<int64_t> offset = getConstantIntValue(offsets.back());
-  std::optional<int64_t> size = getConstantIntValue(sizes.back());
-  std::optional<int64_t> stride = getConstantIntValue(strides.back());
   if (!offset || !size || !stride || *size != features)
     return std::nullopt;
   MergedHalf half;
   half.contraction = *c;
+  half.rounds = rounds;
   if (*stride == 1 && (*offset == 0 || *offset == features)) {
     half.index = *offset == 0 ? 0 : 1;
   } else if (*stride == 2 && (*offset == 0 || *offset == 1)) {
@@ -524,7 +589,7 @@ std::optional<MergedHalf> matchMergedHalf(Value v) {
   } else {
     return std::nullopt;
   }
-  half.ops.push_back(slice);
+  half.ops.push_back(sliceOp);
   half.ops.append(reshapes.begin(), reshapes.end());
   return half;
 }
@@ -1319,9 +1384,13 @@ FailureOr<Projection> matchProjection(const Contraction &c, StringRef role,
       }
     } else if (llvm::all_of(type.getShape().drop_back(2),
                             [](int64_t s) { return s == 1; })) {
+      // A unit batch: the 2-D weight it reshapes, or the [1.., K, N] value
+      // itself (a constant TOSA weight), collapsed when the op is built.
       Value reshaped = batchReshapeSource(w);
-      if (reshaped && cast<RankedTensorType>(reshaped.getType()).getRank() == 2)
-        source = reshaped;
+      source =
+          reshaped && cast<RankedTensorType>(reshaped.getType()).getRank() == 2
+              ? reshaped
+              : w;
     }
     if (!source) {
       why = ("the " + role +
@@ -1359,7 +1428,9 @@ FailureOr<Projection> matchProjection(const Contraction &c, StringRef role,
     break;
   }
   auto weightType = dyn_cast<RankedTensorType>(w.getType());
-  if (!weightType || weightType.getRank() != 2) {
+  if (!weightType || weightType.getRank() < 2 ||
+      !llvm::all_of(weightType.getShape().drop_back(2),
+                    [](int64_t s) { return s == 1; })) {
     why = ("the " + role + " projection's weight is not a matrix").str();
     return failure();
   }
@@ -1498,7 +1569,8 @@ bool isGLUElementType(Type type) {
 }
 
 /// `bias` (a row vector) as a value of element type `type`, looking through
-/// exact copies; null if there is none.
+/// exact copies (linalg copies, extending tosa.casts) and reshapes; null if
+/// there is none.
 Value biasOfType(Value bias, Type type) {
   while (elementTypeOf(bias) != type) {
     std::optional<CopyLike> copy = matchCopyLike(bias.getDefiningOp());
@@ -1506,6 +1578,9 @@ Value biasOfType(Value bias, Type type) {
       bias = source;
     else if (copy && !copy->rounds && copy->sourceMap.isIdentity())
       bias = copy->source;
+    else if (auto castOp = bias.getDefiningOp<tosa::CastOp>();
+             castOp && isExtension(castOp.getInput(), castOp.getOutput()))
+      bias = castOp.getInput();
     else
       return {};
   }
@@ -1615,6 +1690,8 @@ FailureOr<BlockMatch> BlockMatcher::match(const Contraction &down) {
       sliceOps.append(gateHalf->ops);
       sliceOps.append(upHalf->ops);
       gate = matchProjection(gateC, "gate/up", why);
+      if (succeeded(gate))
+        gate->rounds |= gateHalf->rounds || upHalf->rounds;
       up = gate;
     } else {
       gate = matchProjection(gateC, "gate", why);
@@ -1807,12 +1884,27 @@ Value asVector(OpBuilder &b, Location loc, Value bias) {
                                          ArrayRef<ReassociationIndices>{all});
 }
 
+/// `weight` as a matrix: a unit batch of weights [1.., K, N] is collapsed.
+Value asMatrix(OpBuilder &b, Location loc, Value weight) {
+  auto type = cast<RankedTensorType>(weight.getType());
+  if (type.getRank() == 2)
+    return weight;
+  ReassociationIndices batch(type.getRank() - 1);
+  std::iota(batch.begin(), batch.end(), 0);
+  ReassociationIndices last{type.getRank() - 1};
+  return tensor::CollapseShapeOp::create(
+      b, loc, weight, ArrayRef<ReassociationIndices>{batch, last});
+}
+
 /// Builds the glu op for `m` before `m.output`'s op; null if it does not
 /// verify (which would be a bug of the matcher: reported by the caller).
 Value buildRaised(BlockMatch &m, Location loc) {
   OpBuilder b(m.output.getDefiningOp());
   MLIRContext *ctx = b.getContext();
   auto vector = [&](Value v) { return v ? asVector(b, loc, v) : Value(); };
+  for (Value *weight : {&m.gate, &m.up, &m.gateUp, &m.down})
+    if (*weight)
+      *weight = asMatrix(b, loc, *weight);
   Value gateBias = vector(m.gateBias), upBias = vector(m.upBias),
         gateUpBias = vector(m.gateUpBias), downBias = vector(m.downBias);
   if (m.merged && (gateBias || upBias)) {
