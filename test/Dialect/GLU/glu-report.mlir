@@ -47,3 +47,13 @@ func.func @dynamic_weights(%x: tensor<?x?xf32>, %w: tensor<?x?xf32>) -> tensor<?
   %h = glu.gate_up relu %x : tensor<?x?xf32> gate_up %w : tensor<?x?xf32> -> tensor<?x?xf32>
   return %h : tensor<?x?xf32>
 }
+
+// -----
+
+// negative_: upstream ops and glu.gate are not blocks: no remark (the
+// -verify-diagnostics run fails on any unexpected remark).
+func.func @negative_not_a_block(%a: tensor<4x8xf32>, %b: tensor<8x16xf32>, %c: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  %m = linalg.matmul ins(%a, %b : tensor<4x8xf32>, tensor<8x16xf32>) outs(%c : tensor<4x16xf32>) -> tensor<4x16xf32>
+  %g = glu.gate silu %m, %m : tensor<4x16xf32>
+  return %g : tensor<4x16xf32>
+}
