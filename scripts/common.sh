@@ -15,3 +15,14 @@ swiglu_venv_dir() {
 }
 
 log() { printf '\033[1m[swiglu]\033[0m %s\n' "$*"; }
+
+# Installs Debian packages, no prompts (through sudo when not root). Runs
+# `apt-get update` only when the first attempt fails (a fresh machine).
+apt_install() {
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y -q --no-install-recommends "$@" ||
+    { $sudo apt-get update -q &&
+      $sudo apt-get install -y -q --no-install-recommends "$@"; }
+}

@@ -39,12 +39,7 @@ artifacts="${SWIGLU_FUZZ_ARTIFACTS:-$work/artifacts}"
 # pipe early makes the check fail at random.)
 if [ ! -f "$("$LLVM_PREFIX/bin/clang" -print-runtime-dir)/libclang_rt.fuzzer-x86_64.a" ]; then
   log "installing libclang-rt-22-dev (libFuzzer and sanitizer runtimes)"
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get install -y -q --no-install-recommends libclang-rt-22-dev ||
-    { $SUDO apt-get update -q &&
-      $SUDO apt-get install -y -q --no-install-recommends libclang-rt-22-dev; }
+  apt_install libclang-rt-22-dev
 fi
 
 # --- 2. build ----------------------------------------------------------------

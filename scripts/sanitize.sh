@@ -56,12 +56,7 @@ start=$(date +%s)
 # pipe early makes the check fail at random.)
 if [ ! -f "$("$LLVM_PREFIX/bin/clang" -print-runtime-dir)/libclang_rt.asan-x86_64.so" ]; then
   log "installing libclang-rt-22-dev (sanitizer runtimes)"
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get install -y -q --no-install-recommends libclang-rt-22-dev ||
-    { $SUDO apt-get update -q &&
-      $SUDO apt-get install -y -q --no-install-recommends libclang-rt-22-dev; }
+  apt_install libclang-rt-22-dev
 fi
 rt_dir="$("$LLVM_PREFIX/bin/clang" -print-runtime-dir)"
 asan_rt="$rt_dir/libclang_rt.asan-x86_64.so"
