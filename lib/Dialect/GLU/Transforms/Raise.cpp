@@ -683,7 +683,10 @@ public:
   /// The values of the constants `root` depends on.
   SmallVector<double> constants(unsigned root) const {
     SmallVector<double> values;
-    for (unsigned i : reachable(root).set_bits())
+    // A named BitVector: the range of a temporary's set_bits() would outlive
+    // it (found by the fuzzer under ASan, test/Fuzz/raise-activation-fit).
+    llvm::BitVector live = reachable(root);
+    for (unsigned i : live.set_bits())
       if (nodes[i].kind == Kind::Const)
         values.push_back(nodes[i].constant);
     return values;
