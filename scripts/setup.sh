@@ -10,7 +10,7 @@ APT_PACKAGES=(
   cmake ninja-build ccache
   clang-22 lld-22
   llvm-22-dev llvm-22-tools
-  libmlir-22-dev mlir-22-tools
+  libmlir-22-dev mlir-22-tools libomp-22-dev
   python3 python3-venv
 )
 

@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
@@ -76,7 +77,89 @@ struct ExpandShapeToReshapePass
   }
 };
 
+/// Vectorized exp/tanh/erf (f32 and vectors of it) as upstream's polynomial
+/// approximations instead of libm calls, which would scalarize the kernels'
+/// epilogues.
+struct MathApproximationPass
+    : PassWrapper<MathApproximationPass, OperationPass<>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(MathApproximationPass)
+
+  StringRef getArgument() const final { return "glu-math-approximation"; }
+  StringRef getDescription() const final {
+    return "Rewrite f32 exp, tanh and erf (scalars and vectors) into "
+           "upstream's polynomial approximations";
+  }
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populateMathPolynomialApproximationPatterns(
+        patterns, [](StringRef name) { return name == "exp"; });
+    populatePolynomialApproximateTanhPattern(patterns);
+    populatePolynomialApproximateErfPattern(patterns);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+/// Bufferization as in the reference pipeline: function boundaries with
+/// identity layouts, results returned as fresh buffers the caller owns.
+void addBufferization(OpPassManager &pm) {
+  pm.addPass(std::make_unique<ExpandShapeToReshapePass>());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  bufferization::buildBufferDeallocationPipeline(pm);
+  // Returning a value the function does not own (an argument, a constant)
+  // leaves a bufferization.clone behind: make it a memref alloc + copy.
+  pm.addPass(createConvertBufferizationToMemRefPass());
+}
+
 } // namespace
+
+void mlir::glu::buildCPUPipeline(OpPassManager &pm,
+                                 const CPUPipelineOptions &options) {
+  // Frontend IR → glu ops; glu ops → packed-weight kernels; what is left
+  // (glu.gate, other accumulation types) → the reference lowering.
+  pm.addPass(createGLURaise());
+  ConvertGLUToCPUKernelsOptions kernels;
+  kernels.vectorBits = options.vectorBits;
+  kernels.microRows = options.microRows;
+  kernels.kChunk = options.kChunk;
+  kernels.tileTokens = options.tileTokens;
+  kernels.threads = options.threads;
+  kernels.packAtLoad = options.packAtLoad;
+  pm.addPass(createConvertGLUToCPUKernels(kernels));
+  pm.addNestedPass<func::FuncOp>(glu::createConvertGLUToLinalg());
+  pm.addPass(createCanonicalizerPass());
+  addBufferization(pm);
+
+  // Loops: the workers' scf.forall → scf.parallel → OpenMP.
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createForallToParallelLoopPass());
+  pm.addPass(createConvertSCFToOpenMPPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(std::make_unique<MathApproximationPass>());
+  arith::ArithExpandOpsPassOptions expand;
+  expand.includeBf16 = true;
+  pm.addPass(arith::createArithExpandOpsPass(expand));
+  // What is left of math without an LLVM intrinsic (scalar erf/tanh in other
+  // types) becomes libm calls, before the vector lowering.
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createConvertVectorToSCFPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertOpenMPToLLVMPass());
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
 
 void mlir::glu::buildCPUReferencePipeline(OpPassManager &pm) {
   // glu → linalg/arith/math/tensor: the reference semantics.
@@ -151,6 +234,13 @@ void mlir::glu::registerGLUPipelines() {
       "Raise FFN blocks, merge their gate/up projections and fuse them "
       "(glu-raise, glu-merge-gate-up, glu-fuse-ffn, glu-fuse-activation)",
       buildFusePipeline);
+  PassRegistration<MathApproximationPass>();
+  PassPipelineRegistration<CPUPipelineOptions>(
+      "glu-cpu-pipeline",
+      "Lower glu IR (or frontend IR that glu-raise recognizes) to the LLVM "
+      "dialect through packed-weight, register-tiled, vectorized, "
+      "multi-threaded (OpenMP) kernels",
+      buildCPUPipeline);
   PassPipelineRegistration<>(
       "glu-cpu-reference-pipeline",
       "Lower glu IR on tensors to the LLVM dialect through the reference "

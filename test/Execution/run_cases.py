@@ -972,6 +972,34 @@ def find_runner(explicit):
 # Operands that glu-merge-gate-up packs, in the packing function's order.
 PACKED_KEYWORDS = ("gate", "up", "gate_bias", "up_bias")
 
+# Extra swiglu-run arguments for every call (--pipeline of this driver).
+RUNNER_ARGS = []
+
+
+def apply_weight_packing(text, out, runner, cdir, inputs, timeout):
+    """Runs the load-time packing function of convert-glu-to-cpu-kernels
+    (`@case_pack_weights`, whose `glu.packs` lists the argument positions it
+    replaces) and returns the entry point's inputs."""
+    m = re.search(r"func\.func @case_pack_weights\((.*?)\) -> \(?(.*?)\)? attributes"
+                  r" \{[^}]*glu\.packs = array<i64: ([0-9, ]+)>", text)
+    if not m:
+        raise RuntimeError("@case_pack_weights has no glu.packs attribute")
+    positions = [int(p) for p in m.group(3).split(",")]
+    results = m.group(2).count("tensor<")
+    outs = [os.path.join(cdir, "packed_%d.npy" % i) for i in range(results)]
+    cmd = [runner, out, "--entry=case_pack_weights", *RUNNER_ARGS]
+    for p in positions:
+        cmd += ["-i", inputs[p]]
+    for o in outs:
+        cmd += ["-o", o]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError("the packing function failed: %s" % " | ".join(
+            proc.stderr.strip().splitlines()[:6]))
+    rest = [i for n, i in enumerate(inputs) if n not in positions]
+    at = min(positions)
+    return out, rest[:at] + outs + rest[at:]
+
 
 def apply_passes(mlir, passes, runner, cdir, ops, inputs, timeout):
     """Runs `swiglu-opt <passes>` on the case and, if the passes emitted a
@@ -988,13 +1016,15 @@ def apply_passes(mlir, passes, runner, cdir, ops, inputs, timeout):
         raise RuntimeError("swiglu-opt %s failed: %s" % (
             " ".join(passes), " | ".join(proc.stderr.strip().splitlines()[:6])))
     text = open(out).read()
+    if "@case_pack_weights(" in text:
+        return apply_weight_packing(text, out, runner, cdir, inputs, timeout)
     if "@case_pack_gate_up(" not in text:
         return out, inputs
     packed = [i for o, i in zip(ops, inputs) if o.keyword in PACKED_KEYWORDS]
     outs = [os.path.join(cdir, "packed_weight.npy")]
     if len(packed) > 2:
         outs.append(os.path.join(cdir, "packed_bias.npy"))
-    cmd = [runner, out, "--entry=case_pack_gate_up"]
+    cmd = [runner, out, "--entry=case_pack_gate_up", *RUNNER_ARGS]
     for i in packed:
         cmd += ["-i", i]
     for o in outs:
@@ -1031,7 +1061,7 @@ def run_case(case, runner, workdir, mutations, timeout, keep, passes=None):
         except (RuntimeError, subprocess.TimeoutExpired) as e:
             return False, ["FAIL %s %s" % (case.name, e)]
         all_inputs = sorted(set(all_inputs) | set(inputs))
-    cmd = [runner, mlir, "--entry=case"]
+    cmd = [runner, mlir, "--entry=case", *RUNNER_ARGS]
     for path in inputs:
         cmd += ["-i", path]
     out_path = os.path.join(cdir, "out.npy")
@@ -1127,6 +1157,9 @@ def main(argv=None):
                          "it runs (repeatable; e.g. "
                          "'--glu-fuse-ffn=tile-tokens=2 chunk-ff=32' as one "
                          "argument); a packing function it emits runs first")
+    ap.add_argument("--pipeline", default=None,
+                    help="swiglu-run's lowering pipeline (default: the "
+                         "reference), e.g. 'glu-cpu-pipeline{threads=2}'")
     ap.add_argument("--print-mlir", action="store_true",
                     help="print the generated MLIR of the selected cases")
     args = ap.parse_args(argv)
@@ -1157,6 +1190,8 @@ def main(argv=None):
     if not cases:
         sys.exit("error: no case selected")
     runner = find_runner(args.swiglu_run)
+    if args.pipeline:
+        RUNNER_ARGS.append("--pipeline=" + args.pipeline)
     os.makedirs(args.workdir, exist_ok=True)
 
     print("# swiglu-run: %s; %d cases" % (runner, len(cases)), flush=True)

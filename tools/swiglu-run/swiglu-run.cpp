@@ -97,6 +97,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 
 #include "llvm/ADT/STLExtras.h"
@@ -181,6 +182,14 @@ static cl::opt<bool> printLoweredIR(
     "print-ir-after-lowering",
     cl::desc("Print the module to stderr after the lowering pipeline, before "
              "JIT compilation"),
+    cl::cat(runnerCategory));
+
+static cl::opt<std::string> pipelineText(
+    "pipeline",
+    cl::desc("Lowering pipeline: glu-cpu-reference-pipeline (default, the "
+             "reference semantics) or glu-cpu-pipeline (the fast kernels), "
+             "with options in braces, e.g. 'glu-cpu-pipeline{threads=2}'"),
+    cl::value_desc("pipeline"), cl::init("glu-cpu-reference-pipeline"),
     cl::cat(runnerCategory));
 
 static cl::list<std::string> sharedLibs(
@@ -498,11 +507,15 @@ static Error lowerToLLVM(ModuleOp module, func::FuncOp func,
   PassManager pm(ctx, module.getOperationName());
   if (failed(applyPassManagerCLOptions(pm)))
     return llvm::createStringError("invalid pass manager options");
-  glu::buildCPUReferencePipeline(pm);
+  std::string errors;
+  llvm::raw_string_ostream errorStream(errors);
+  if (failed(parsePassPipeline(pipelineText, pm, errorStream)))
+    return llvm::createStringError("invalid --pipeline '" + pipelineText +
+                                   "': " + errors);
   if (failed(pm.run(module)))
-    return llvm::createStringError("lowering @" + entry.name +
-                                   " with the CPU reference pipeline failed "
-                                   "(see the diagnostics above)");
+    return llvm::createStringError("lowering @" + entry.name + " with " +
+                                   pipelineText +
+                                   " failed (see the diagnostics above)");
   if (printLoweredIR) {
     module.print(llvm::errs());
     llvm::errs() << '\n';
@@ -889,8 +902,19 @@ static Error runMain() {
 
   if (Error err = lowerToLLVM(*module, *func, *entry))
     return err;
+  // Code from glu-cpu-pipeline calls the OpenMP runtime.
+  std::vector<std::string> libs(sharedLibs.begin(), sharedLibs.end());
+#ifdef SWIGLU_LIBOMP_PATH
+  bool usesOpenMP = false;
+  module->walk([&](Operation *op) {
+    if (op->getDialect() && op->getDialect()->getNamespace() == "omp")
+      usesOpenMP = true;
+  });
+  if (usesOpenMP)
+    libs.push_back(SWIGLU_LIBOMP_PATH);
+#endif
   Expected<std::unique_ptr<ExecutionEngine>> engine =
-      createExecutionEngine(*module, optLevel, sharedLibs);
+      createExecutionEngine(*module, optLevel, libs);
   if (!engine)
     return llvm::createStringError("JIT compilation failed: " +
                                    llvm::toString(engine.takeError()));

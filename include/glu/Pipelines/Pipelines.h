@@ -30,6 +30,37 @@ namespace mlir::glu {
 /// obviously right, not fast: every later pipeline is checked against it.
 void buildCPUReferencePipeline(OpPassManager &pm);
 
+/// Options of the fast CPU pipeline (`--glu-cpu-pipeline`); see the pass
+/// convert-glu-to-cpu-kernels.
+struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
+  Option<int64_t> vectorBits{*this, "vector-bits",
+                             llvm::cl::desc("vector register width: 512 "
+                                            "(AVX-512), 256 (AVX2) or 128"),
+                             llvm::cl::init(512)};
+  Option<int64_t> microRows{*this, "micro-rows",
+                            llvm::cl::desc("rows of the micro-kernel"),
+                            llvm::cl::init(6)};
+  Option<int64_t> kChunk{*this, "k-chunk",
+                         llvm::cl::desc("K elements per panel chunk"),
+                         llvm::cl::init(512)};
+  Option<int64_t> tileTokens{*this, "tile-tokens",
+                             llvm::cl::desc("tokens per block"),
+                             llvm::cl::init(96)};
+  Option<int64_t> threads{*this, "threads",
+                          llvm::cl::desc("workers (0: CPUs of this host)"),
+                          llvm::cl::init(0)};
+  Option<bool> packAtLoad{*this, "pack-at-load",
+                          llvm::cl::desc("pack argument weights once in "
+                                         "@<func>_pack_weights"),
+                          llvm::cl::init(true)};
+};
+
+/// The fast CPU pipeline: glu-raise, convert-glu-to-cpu-kernels, the
+/// reference lowering of what is left, bufferization, OpenMP, polynomial
+/// math and the lowering to the LLVM dialect. The code it produces calls the
+/// OpenMP runtime (libomp).
+void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
+
 /// Prepares `func` to be called from C after buildCPUReferencePipeline:
 /// asks for its C interface (`_mlir_ciface_<name>`, arguments and results as
 /// pointers to memref descriptors) and marks its arguments

@@ -18,6 +18,11 @@ namespace mlir::glu {
 //===----------------------------------------------------------------------===//
 
 Value ScalarBuilder::constant(double value) {
+  if (auto vector = dyn_cast<VectorType>(type))
+    return arith::ConstantOp::create(
+        b, loc, vector,
+        DenseElementsAttr::get(
+            vector, b.getFloatAttr(vector.getElementType(), value)));
   return arith::ConstantOp::create(b, loc, type, b.getFloatAttr(type, value));
 }
 Value ScalarBuilder::add(Value x, Value y) {

@@ -33,10 +33,13 @@ struct ActivationSpec {
   }
 };
 
-/// Emits scalar math in one float type (inside a linalg.generic body).
+/// Emits elementwise math in one float type (inside a linalg.generic body),
+/// or on vectors of it (in the CPU kernels' epilogues).
 class ScalarBuilder {
 public:
   ScalarBuilder(OpBuilder &b, Location loc, FloatType type)
+      : b(b), loc(loc), type(type) {}
+  ScalarBuilder(OpBuilder &b, Location loc, VectorType type)
       : b(b), loc(loc), type(type) {}
 
   Value constant(double value);
@@ -59,7 +62,7 @@ public:
 private:
   OpBuilder &b;
   Location loc;
-  FloatType type;
+  Type type; // a FloatType or a VectorType of one
 };
 
 /// The element type of a shaped value, as a float type.

@@ -1,0 +1,997 @@
+//===- GLUToCPU.cpp - glu ops to register-tiled CPU kernels ---------------===//
+//
+// The fast CPU lowering of glu.ffn, glu.mlp and glu.gate_up. Each op becomes
+// hand-structured loops on buffers (scf + vector + memref), the way a BLAS
+// library is written, rather than going through generic linalg tiling:
+//
+//  * Weights are packed into panels: a projection with N outputs becomes
+//    `[ceil(N / NR)][K][NR]` (NR = 4 vectors, 64 floats with AVX-512), so a
+//    micro-kernel streams one contiguous panel. For the gate/up projection a
+//    panel holds NR/2 gate features followed by the same NR/2 up features, so
+//    one micro-kernel updates both accumulators and gates them in registers.
+//    Padding features are zero. Weights that are arguments of a public
+//    function are packed once, at load time, by an emitted function
+//    `@<func>_pack_weights` (tagged `glu.packing_function`, with `glu.packs`
+//    listing the original argument positions it takes); the function then
+//    takes the packed panels (tagged `glu.packed_by`). Other weights are
+//    packed on every call.
+//  * Micro-kernel: MR rows x NR columns of f32 accumulators in vector
+//    registers (6 x 4 x vector<16xf32> = 24 of the 32 zmm registers), K in
+//    chunks of KC so that the panel chunk stays in L2 while all row blocks of
+//    a token block use it; a variant for each row count 1..MR, so decode
+//    (1 token) does no wasted work.
+//  * Epilogue: bias, activation (vector math, polynomial exp/tanh/erf later
+//    in the pipeline) and gating on the accumulators; the hidden of a token
+//    block (MB rows) lives in a per-worker f32 scratch and is consumed by the
+//    down projection right away: the hidden of the whole batch never exists.
+//  * Threads: `scf.forall` over workers (lowered to OpenMP). Prefill splits
+//    token blocks between workers; decode and short inputs split the panels
+//    of each projection instead, so every core streams its share of weights.
+//
+// Unsupported configurations (acc_type other than f32) are left alone for the
+// reference lowering.
+//
+//===----------------------------------------------------------------------===//
+
+#include "glu/Conversion/Passes.h"
+#include "glu/Dialect/GLU/IR/GLU.h"
+#include "glu/Dialect/GLU/Utils/Builders.h"
+
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/SymbolTable.h"
+
+#include <functional>
+#include <thread>
+
+namespace mlir::glu {
+#define GEN_PASS_DEF_CONVERTGLUTOCPUKERNELS
+#include "glu/Conversion/Passes.h.inc"
+} // namespace mlir::glu
+
+using namespace mlir;
+using namespace mlir::glu;
+
+namespace {
+
+/// Tile sizes and vector width, from the pass options.
+struct Tiling {
+  int64_t vec;     // f32 lanes of a vector register
+  int64_t nrv;     // vectors per micro-kernel row (NR = nrv * vec columns)
+  int64_t mr;      // rows of the micro-kernel
+  int64_t kc;      // K chunk
+  int64_t mb;      // rows of a token block
+  int64_t workers; // parallel workers
+  int64_t nr() const { return nrv * vec; }
+};
+
+//===----------------------------------------------------------------------===//
+// Small IR helpers
+//===----------------------------------------------------------------------===//
+
+struct IB {
+  OpBuilder &b;
+  Location loc;
+
+  Value c(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value min(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
+  Value max(Value x, Value y) { return arith::MaxSIOp::create(b, loc, x, y); }
+  Value ceilDiv(Value x, Value y) {
+    return arith::CeilDivSIOp::create(b, loc, x, y);
+  }
+  Value lt(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, x, y);
+  }
+  Value ge(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, x, y);
+  }
+  Value dim(Value memref, int64_t i) {
+    return memref::DimOp::create(b, loc, memref, i);
+  }
+  /// for (i = lb; i < ub; i += step) body(i)
+  void loop(Value lb, Value ub, Value step,
+            function_ref<void(OpBuilder &, Value)> body) {
+    scf::ForOp::create(b, loc, lb, ub, step, ValueRange{},
+                       [&](OpBuilder &nb, Location, Value i, ValueRange) {
+                         body(nb, i);
+                         scf::YieldOp::create(nb, loc);
+                       });
+  }
+};
+
+/// f32 from a scalar of any float type.
+Value toF32(OpBuilder &b, Location loc, Value v) {
+  Type f32 = b.getF32Type();
+  if (v.getType() == f32)
+    return v;
+  return arith::ExtFOp::create(b, loc, f32, v);
+}
+
+/// `v` (f32 scalar or vector) converted to `elem` (or a vector of it).
+Value fromF32(OpBuilder &b, Location loc, Value v, Type elem) {
+  Type to = elem;
+  if (auto vt = dyn_cast<VectorType>(v.getType()))
+    to = VectorType::get(vt.getShape(), elem);
+  if (v.getType() == to)
+    return v;
+  return arith::TruncFOp::create(b, loc, to, v);
+}
+
+/// A memref type of `rank` dynamic sizes with any strides except a unit
+/// innermost one: what the kernels accept for operands.
+MemRefType operandMemRefType(MLIRContext *ctx, int64_t rank, Type elem) {
+  SmallVector<int64_t> shape(rank, ShapedType::kDynamic);
+  SmallVector<int64_t> strides(rank, ShapedType::kDynamic);
+  strides.back() = 1;
+  auto layout =
+      StridedLayoutAttr::get(ctx, ShapedType::kDynamic, strides);
+  return MemRefType::get(shape, elem, layout);
+}
+
+Value toBuffer(OpBuilder &b, Location loc, Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  auto dynamic = RankedTensorType::get(
+      SmallVector<int64_t>(type.getRank(), ShapedType::kDynamic),
+      type.getElementType());
+  if (type != dynamic)
+    tensor = tensor::CastOp::create(b, loc, dynamic, tensor);
+  return bufferization::ToBufferOp::create(
+      b, loc,
+      operandMemRefType(b.getContext(), type.getRank(),
+                        type.getElementType()),
+      tensor, /*read_only=*/true);
+}
+
+Value allocBuffer(OpBuilder &b, Location loc, ArrayRef<Value> sizes,
+                  Type elem) {
+  SmallVector<int64_t> shape(sizes.size(), ShapedType::kDynamic);
+  return memref::AllocOp::create(b, loc, MemRefType::get(shape, elem), sizes,
+                                 b.getI64IntegerAttr(64));
+}
+
+//===----------------------------------------------------------------------===//
+// Weight packing
+//===----------------------------------------------------------------------===//
+
+/// Where a projection's weight element (feature n, input k) lives.
+struct MatrixView {
+  Value memref;  // [N, K] (out_in) or [K, N] (in_out)
+  Layout layout;
+  Value index(OpBuilder &b, Location loc, Value n, Value k) const {
+    if (layout == Layout::out_in)
+      return memref::LoadOp::create(b, loc, memref, ValueRange{n, k});
+    return memref::LoadOp::create(b, loc, memref, ValueRange{k, n});
+  }
+};
+
+/// The source of a packed panel column: a function of (feature, k) for the
+/// features [0, count).
+using FeatureReader = std::function<Value(OpBuilder &, Value n, Value k)>;
+
+/// Fills `packed: [P][K][cols]` with `groups` groups of `cols / groups`
+/// columns: column j of panel p, group g = j / width, is feature
+/// p * width + j % width of `readers[g]`, or 0 beyond `count`.
+void emitPackLoops(OpBuilder &b, Location loc, Value packed, Value count,
+                   Value kDim, int64_t cols, ArrayRef<FeatureReader> readers) {
+  IB ib{b, loc};
+  int64_t groups = readers.size();
+  int64_t width = cols / groups;
+  Type elem = cast<MemRefType>(packed.getType()).getElementType();
+  Value panels = ib.dim(packed, 0);
+  Value zero = arith::ConstantOp::create(b, loc, elem, b.getZeroAttr(elem));
+  Value one = ib.c(1), last = ib.sub(count, one);
+  ib.loop(ib.c(0), panels, one, [&](OpBuilder &b1, Value p) {
+    IB i1{b1, loc};
+    i1.loop(i1.c(0), kDim, i1.c(1), [&](OpBuilder &b2, Value k) {
+      IB i2{b2, loc};
+      for (int64_t g = 0; g < groups; ++g) {
+        i2.loop(i2.c(0), i2.c(width), i2.c(1), [&](OpBuilder &b3, Value j) {
+          IB i3{b3, loc};
+          Value n = i3.add(i3.mul(p, i3.c(width)), j);
+          Value valid = i3.lt(n, count);
+          Value v = readers[g](b3, i3.min(n, last), k);
+          if (v.getType() != elem)
+            v = elem.getIntOrFloatBitWidth() >
+                        v.getType().getIntOrFloatBitWidth()
+                    ? (Value)arith::ExtFOp::create(b3, loc, elem, v)
+                    : (Value)arith::TruncFOp::create(b3, loc, elem, v);
+          v = arith::SelectOp::create(b3, loc, valid, v, zero);
+          Value col = i3.add(j, i3.c(g * width));
+          memref::StoreOp::create(b3, loc, v, packed, ValueRange{p, k, col});
+        });
+      }
+    });
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// The lowering of one op
+//===----------------------------------------------------------------------===//
+
+/// What the first projection of an op is: the gate/up pair of glu.ffn and
+/// glu.gate_up (panels of NR/2 gate and NR/2 up features), or the single
+/// projection of glu.mlp (NR features).
+struct OpShape {
+  bool gated;
+  bool hasDown; // false for glu.gate_up: the hidden is the result
+  ActivationSpec spec;
+  Layout layout;
+  // Weights and biases (tensors). Gated: gate/up separate or merged.
+  GateUpWeights gu;
+  Value up;       // glu.mlp's first projection
+  Value upBias;   // glu.mlp's first bias
+  Value down, downBias;
+};
+
+struct Operands;
+
+class KernelBuilder {
+public:
+  KernelBuilder(OpBuilder &b, Location loc, const Tiling &t, const OpShape &s)
+      : b(b), loc(loc), t(t), s(s), ib{b, loc} {}
+
+  /// The packing function body: the first projection's panels, then the
+  /// down projection's, from the weight matrices in `mats` (tensor values,
+  /// in the order of `matrixOperands`).
+  SmallVector<Value> emitPacking(ArrayRef<Value> mats);
+
+  /// The types of what emitPacking returns.
+  SmallVector<Type> packedTypes(ArrayRef<Value> mats);
+
+  /// The op's result (tensor), from x and the packed panels.
+  /// `nOut` is the number of output columns.
+  Value emitCompute(Value x, ArrayRef<Value> packed, Value opResult,
+                    Value nOut);
+
+  /// The op's weight matrices, in packing order.
+  SmallVector<Value> matrixOperands() const {
+    SmallVector<Value> m;
+    if (s.gated) {
+      if (s.gu.merged)
+        m.push_back(s.gu.merged);
+      else
+        m.append({s.gu.gate, s.gu.up});
+    } else {
+      m.push_back(s.up);
+    }
+    if (s.hasDown)
+      m.push_back(s.down);
+    return m;
+  }
+
+private:
+  OpBuilder &b;
+  Location loc;
+  const Tiling &t;
+  const OpShape &s;
+  IB ib;
+
+  Value vectorLength(Value v) {
+    return tensor::DimOp::create(b, loc, v, 0);
+  }
+  Value outDimOf(Value w) {
+    int64_t d = s.layout == Layout::out_in ? 0 : 1;
+    return ib.dim(w, d);
+  }
+  Value inDimOf(Value w) {
+    int64_t d = s.layout == Layout::out_in ? 1 : 0;
+    return ib.dim(w, d);
+  }
+
+  void emitPanel(Value w, Value p, Value rowBegin, Value rows, bool first,
+                 Operands &ops);
+  void emitMicroKernel(OpBuilder &b, int64_t mr, Value w, Value hw, Value aRow,
+                       Value cRow, Value p, Value k0, Value k1, bool first,
+                       Operands &ops);
+  void emitEpilogue(OpBuilder &b, Value w, Value p, Value rowBegin,
+                    Value rows, bool first, Operands &ops);
+};
+
+/// The buffers of one lowered op.
+struct Operands {
+  Value x;            // [M, K] any float
+  Value packed1;      // [P1][K][NR] first projection
+  Value packed2;      // [P2][F1][NR] down projection (if any)
+  Value bias1;        // [P1 * NR] f32 (zero where absent)
+  Value bias2;        // [P2 * NR] f32
+  Value hidden;       // [workers][MB][P1 * width] f32
+  Value acc;          // [workers][MB][NR] f32
+  Value out;          // [M, N] result type
+  Value m, k, f, n;   // tokens, d_model, hidden features, outputs
+  Type outElem;
+  Value hiddenShared; // worker index of the hidden scratch (panel mode)
+};
+
+SmallVector<Type> KernelBuilder::packedTypes(ArrayRef<Value> mats) {
+  SmallVector<Type> types;
+  auto packedType = [&](Value w) {
+    auto type = cast<RankedTensorType>(w.getType());
+    int64_t outD = s.layout == Layout::out_in ? 0 : 1;
+    int64_t n = type.getDimSize(outD), k = type.getDimSize(1 - outD);
+    int64_t panels = ShapedType::isDynamic(n) ? ShapedType::kDynamic
+                                              : llvm::divideCeil(n, t.nr());
+    return RankedTensorType::get({panels, k, t.nr()}, type.getElementType());
+  };
+  unsigned i = 0;
+  if (s.gated) {
+    if (s.gu.merged) {
+      // merged [2F, K]: F features a half, NR/2 a panel
+      auto type = cast<RankedTensorType>(mats[0].getType());
+      int64_t outD = s.layout == Layout::out_in ? 0 : 1;
+      int64_t n2 = type.getDimSize(outD), k = type.getDimSize(1 - outD);
+      int64_t panels = ShapedType::isDynamic(n2)
+                           ? ShapedType::kDynamic
+                           : llvm::divideCeil(n2 / 2, t.nr() / 2);
+      types.push_back(
+          RankedTensorType::get({panels, k, t.nr()}, type.getElementType()));
+      i = 1;
+    } else {
+      auto type = cast<RankedTensorType>(mats[0].getType());
+      int64_t outD = s.layout == Layout::out_in ? 0 : 1;
+      int64_t n = type.getDimSize(outD), k = type.getDimSize(1 - outD);
+      int64_t panels = ShapedType::isDynamic(n)
+                           ? ShapedType::kDynamic
+                           : llvm::divideCeil(n, t.nr() / 2);
+      Type elem = type.getElementType();
+      // Gate and up of different element types are packed as f32.
+      Type upElem = cast<RankedTensorType>(mats[1].getType()).getElementType();
+      if (upElem != elem)
+        elem = Float32Type::get(type.getContext());
+      types.push_back(RankedTensorType::get({panels, k, t.nr()}, elem));
+      i = 2;
+    }
+  } else {
+    types.push_back(packedType(mats[0]));
+    i = 1;
+  }
+  if (s.hasDown) {
+    // The down projection's K is the padded hidden width.
+    auto type = cast<RankedTensorType>(mats[i].getType());
+    int64_t outD = s.layout == Layout::out_in ? 0 : 1;
+    int64_t n = type.getDimSize(outD);
+    int64_t panels = ShapedType::isDynamic(n) ? ShapedType::kDynamic
+                                              : llvm::divideCeil(n, t.nr());
+    int64_t k1 = cast<RankedTensorType>(types[0]).getDimSize(0);
+    int64_t width = s.gated ? t.nr() / 2 : t.nr();
+    int64_t kPadded =
+        ShapedType::isDynamic(k1) ? ShapedType::kDynamic : k1 * width;
+    types.push_back(
+        RankedTensorType::get({panels, kPadded, t.nr()}, type.getElementType()));
+  }
+  return types;
+}
+
+SmallVector<Value> KernelBuilder::emitPacking(ArrayRef<Value> mats) {
+  SmallVector<Type> types = packedTypes(mats);
+  SmallVector<Value> bufs;
+  for (Value m : mats)
+    bufs.push_back(toBuffer(b, loc, m));
+  SmallVector<Value> results;
+  auto makePacked = [&](Type tensorType, Value panels, Value k) {
+    auto tt = cast<RankedTensorType>(tensorType);
+    return allocBuffer(b, loc, {panels, k, ib.c(t.nr())},
+                       tt.getElementType());
+  };
+  auto finish = [&](Value packed, Type tensorType) {
+    Value tensor = bufferization::ToTensorOp::create(
+        b, loc, cast<RankedTensorType>(tensorType).clone(
+                    cast<MemRefType>(packed.getType()).getShape()),
+        packed, b.getUnitAttr(), b.getUnitAttr());
+    if (tensor.getType() != tensorType)
+      tensor = tensor::CastOp::create(b, loc, tensorType, tensor);
+    results.push_back(tensor);
+  };
+
+  unsigned i = 0;
+  int64_t width1 = s.gated ? t.nr() / 2 : t.nr();
+  Value hiddenPadded;
+  if (s.gated) {
+    Value count, kDim;
+    SmallVector<FeatureReader> readers;
+    if (s.gu.merged) {
+      MatrixView mv{bufs[0], s.layout};
+      count = ib.ceilDiv(outDimOf(bufs[0]), ib.c(2)); // exact: verified even
+      kDim = inDimOf(bufs[0]);
+      Packing packing = s.gu.packing;
+      Value f = count;
+      for (int64_t half = 0; half < 2; ++half)
+        readers.push_back([=](OpBuilder &bb, Value n, Value k) {
+          IB ii{bb, loc};
+          Value row = packing == Packing::concat
+                          ? (half ? ii.add(n, f) : n)
+                          : ii.add(ii.mul(n, ii.c(2)), ii.c(half));
+          return mv.index(bb, loc, row, k);
+        });
+      i = 1;
+    } else {
+      MatrixView g{bufs[0], s.layout}, u{bufs[1], s.layout};
+      count = outDimOf(bufs[0]);
+      kDim = inDimOf(bufs[0]);
+      readers.push_back([=](OpBuilder &bb, Value n, Value k) {
+        return g.index(bb, loc, n, k);
+      });
+      readers.push_back([=](OpBuilder &bb, Value n, Value k) {
+        return u.index(bb, loc, n, k);
+      });
+      i = 2;
+    }
+    Value panels = ib.ceilDiv(count, ib.c(width1));
+    Value packed = makePacked(types[0], panels, kDim);
+    emitPackLoops(b, loc, packed, count, kDim, t.nr(), readers);
+    finish(packed, types[0]);
+    hiddenPadded = ib.mul(panels, ib.c(width1));
+  } else {
+    MatrixView u{bufs[0], s.layout};
+    Value count = outDimOf(bufs[0]), kDim = inDimOf(bufs[0]);
+    Value panels = ib.ceilDiv(count, ib.c(width1));
+    Value packed = makePacked(types[0], panels, kDim);
+    emitPackLoops(b, loc, packed, count, kDim, t.nr(),
+                  {[=](OpBuilder &bb, Value n, Value k) {
+                    return u.index(bb, loc, n, k);
+                  }});
+    finish(packed, types[0]);
+    hiddenPadded = ib.mul(panels, ib.c(width1));
+    i = 1;
+  }
+  if (s.hasDown) {
+    MatrixView d{bufs[i], s.layout};
+    Value count = outDimOf(bufs[i]), fDim = inDimOf(bufs[i]);
+    Value panels = ib.ceilDiv(count, ib.c(t.nr()));
+    Value packed = makePacked(types[1], panels, hiddenPadded);
+    // Rows k >= F of the padded hidden are zero weights.
+    Value lastK = ib.sub(fDim, ib.c(1));
+    Type elem = cast<MemRefType>(bufs[i].getType()).getElementType();
+    emitPackLoops(
+        b, loc, packed, count, hiddenPadded, t.nr(),
+        {[=](OpBuilder &bb, Value n, Value k) -> Value {
+          IB ii{bb, loc};
+          Value v = d.index(bb, loc, n, ii.min(k, lastK));
+          Value zero =
+              arith::ConstantOp::create(bb, loc, elem, bb.getZeroAttr(elem));
+          return arith::SelectOp::create(bb, loc, ii.lt(k, fDim), v, zero);
+        }});
+    finish(packed, types[1]);
+  }
+  return results;
+}
+
+/// Emits `acc[rows of this block] (+)= A · panel p` over k in [k0, k1) for
+/// `mr` rows: A row `aRow + r` (x, or the worker's hidden), accumulator row
+/// `cRow + r` of the worker's scratch.
+void KernelBuilder::emitMicroKernel(OpBuilder &b, int64_t mr, Value w,
+                                    Value hw, Value aRow, Value cRow, Value p, Value k0,
+                                    Value k1, bool first, Operands &ops) {
+  IB ib{b, loc};
+  Type f32 = b.getF32Type();
+  auto vt = VectorType::get({t.vec}, f32);
+  Value a = first ? ops.x : ops.hidden;
+  Value packed = first ? ops.packed1 : ops.packed2;
+  Type wElem = cast<MemRefType>(packed.getType()).getElementType();
+  auto wvt = VectorType::get({t.vec}, wElem);
+
+  SmallVector<Value> rowsA, rowsC;
+  for (int64_t r = 0; r < mr; ++r) {
+    rowsA.push_back(ib.add(aRow, ib.c(r)));
+    rowsC.push_back(ib.add(cRow, ib.c(r)));
+  }
+  SmallVector<Value> cols;
+  for (int64_t j = 0; j < t.nrv; ++j)
+    cols.push_back(ib.c(j * t.vec));
+
+  SmallVector<Value> init;
+  for (int64_t r = 0; r < mr; ++r)
+    for (int64_t j = 0; j < t.nrv; ++j)
+      init.push_back(vector::LoadOp::create(b, loc, vt, ops.acc,
+                                            ValueRange{w, rowsC[r], cols[j]}));
+  auto loop = scf::ForOp::create(
+      b, loc, k0, k1, ib.c(1), init,
+      [&](OpBuilder &lb, Location, Value k, ValueRange accs) {
+        SmallVector<Value> bv;
+        for (int64_t j = 0; j < t.nrv; ++j) {
+          Value v = vector::LoadOp::create(lb, loc, wvt, packed,
+                                           ValueRange{p, k, cols[j]});
+          if (wElem != f32)
+            v = arith::ExtFOp::create(lb, loc, vt, v);
+          bv.push_back(v);
+        }
+        SmallVector<Value> next;
+        for (int64_t r = 0; r < mr; ++r) {
+          Value av = first ? memref::LoadOp::create(lb, loc, a,
+                                                    ValueRange{rowsA[r], k})
+                           : memref::LoadOp::create(
+                                 lb, loc, a, ValueRange{hw, rowsA[r], k});
+          av = vector::BroadcastOp::create(lb, loc, vt, toF32(lb, loc, av));
+          for (int64_t j = 0; j < t.nrv; ++j)
+            next.push_back(vector::FMAOp::create(lb, loc, av, bv[j],
+                                                 accs[r * t.nrv + j]));
+        }
+        scf::YieldOp::create(lb, loc, next);
+      });
+  for (int64_t r = 0; r < mr; ++r)
+    for (int64_t j = 0; j < t.nrv; ++j)
+      vector::StoreOp::create(b, loc, loop.getResult(r * t.nrv + j), ops.acc,
+                              ValueRange{w, rowsC[r], cols[j]});
+}
+
+/// After the K loop of panel p: bias, activation/gating (first projection)
+/// and the store, for rows [rowBegin, rowBegin + rows) of the input.
+void KernelBuilder::emitEpilogue(OpBuilder &b, Value w, Value p,
+                                 Value rowBegin, Value rows, bool first,
+                                 Operands &ops) {
+  IB ib{b, loc};
+  Type f32 = b.getF32Type();
+  auto vt = VectorType::get({t.vec}, f32);
+  Value nr = ib.c(t.nr());
+  Value biasBase = ib.mul(p, nr);
+  SmallVector<Value> bias;
+  for (int64_t j = 0; j < t.nrv; ++j)
+    bias.push_back(vector::LoadOp::create(
+        b, loc, vt, first ? ops.bias1 : ops.bias2,
+        ValueRange{ib.add(biasBase, ib.c(j * t.vec))}));
+  // Hidden columns of this panel / output columns.
+  int64_t width = (first && s.gated) ? t.nr() / 2 : t.nr();
+  Value colBase = ib.mul(p, ib.c(width));
+  bool toHidden = first && s.hasDown;
+  Value hw = ops.hiddenShared ? ops.hiddenShared : w;
+
+  ib.loop(ib.c(0), rows, ib.c(1), [&](OpBuilder &lb, Value r) {
+    IB il{lb, loc};
+    SmallVector<Value> acc;
+    for (int64_t j = 0; j < t.nrv; ++j) {
+      Value v = vector::LoadOp::create(lb, loc, vt, ops.acc,
+                                       ValueRange{w, r, il.c(j * t.vec)});
+      acc.push_back(arith::AddFOp::create(lb, loc, v, bias[j]));
+    }
+    SmallVector<Value> vals;
+    if (first) {
+      ScalarBuilder sb(lb, loc, vt);
+      if (s.gated) {
+        int64_t half = t.nrv / 2;
+        for (int64_t j = 0; j < half; ++j)
+          vals.push_back(sb.gate(s.spec, acc[j], acc[j + half]));
+      } else {
+        for (int64_t j = 0; j < t.nrv; ++j)
+          vals.push_back(sb.activation(s.spec, acc[j]));
+      }
+    } else {
+      vals = acc;
+    }
+    Value row = il.add(rowBegin, r);
+    for (auto [j, v] : llvm::enumerate(vals)) {
+      Value col = il.add(colBase, il.c(j * t.vec));
+      if (toHidden) {
+        // The worker's hidden scratch is indexed by row within the block.
+        vector::StoreOp::create(lb, loc, v, ops.hidden, ValueRange{hw, r, col});
+        continue;
+      }
+      Value remaining = il.sub(ops.n, col);
+      auto maskType = VectorType::get({t.vec}, lb.getI1Type());
+      Value mask = vector::CreateMaskOp::create(lb, loc, maskType,
+                                                ValueRange{remaining});
+      vector::MaskedStoreOp::create(lb, loc, ops.out, ValueRange{row, col},
+                                    mask, fromF32(lb, loc, v, ops.outElem));
+    }
+  });
+}
+
+/// One panel of a projection for the rows [rowBegin, rowBegin + rows) of its
+/// input (x rows for the first projection; rows of the worker's hidden
+/// scratch, whose row 0 is output row rowBegin, for the down projection).
+void KernelBuilder::emitPanel(Value w, Value p, Value rowBegin, Value rows,
+                              bool first, Operands &ops) {
+  Type f32 = b.getF32Type();
+  auto vt = VectorType::get({t.vec}, f32);
+  Value zero = arith::ConstantOp::create(b, loc, vt, b.getZeroAttr(vt));
+  // Clear the accumulators of the block's rows.
+  ib.loop(ib.c(0), rows, ib.c(1), [&](OpBuilder &lb, Value r) {
+    for (int64_t j = 0; j < t.nrv; ++j)
+      vector::StoreOp::create(lb, loc, zero, ops.acc,
+                              ValueRange{w, r, IB{lb, loc}.c(j * t.vec)});
+  });
+  Value kTotal = first ? ops.k : ib.dim(ops.packed2, 1);
+  Value aBase = first ? rowBegin : ib.c(0);
+  Value hw = ops.hiddenShared ? ops.hiddenShared : w;
+  ib.loop(ib.c(0), kTotal, ib.c(t.kc), [&](OpBuilder &b1, Value k0) {
+    IB i1{b1, loc};
+    Value k1 = i1.min(i1.add(k0, i1.c(t.kc)), kTotal);
+    Value blocks = i1.ceilDiv(rows, i1.c(t.mr));
+    i1.loop(i1.c(0), blocks, i1.c(1), [&](OpBuilder &b2, Value rb) {
+      IB i2{b2, loc};
+      Value cRow = i2.mul(rb, i2.c(t.mr));
+      Value count = i2.min(i2.sub(rows, cRow), i2.c(t.mr));
+      SmallVector<int64_t> cases;
+      for (int64_t c = 1; c < t.mr; ++c)
+        cases.push_back(c);
+      auto sw = scf::IndexSwitchOp::create(b2, loc, TypeRange{}, count, cases,
+                                           cases.size());
+      auto fill = [&](Region &region, int64_t mr) {
+        Block *block = b2.createBlock(&region);
+        OpBuilder bb = OpBuilder::atBlockEnd(block);
+        Value aRow = IB{bb, loc}.add(aBase, cRow);
+        emitMicroKernel(bb, mr, w, hw, aRow, cRow, p, k0, k1, first, ops);
+        scf::YieldOp::create(bb, loc);
+      };
+      for (auto [i, c] : llvm::enumerate(cases))
+        fill(sw.getCaseRegions()[i], c);
+      fill(sw.getDefaultRegion(), t.mr);
+      b2.setInsertionPointAfter(sw);
+    });
+  });
+  emitEpilogue(b, w, p, rowBegin, rows, first, ops);
+}
+
+Value KernelBuilder::emitCompute(Value x, ArrayRef<Value> packed,
+                                 Value opResult, Value nOut) {
+  Operands ops;
+  Type f32 = b.getF32Type();
+  auto resultType = cast<RankedTensorType>(opResult.getType());
+  ops.outElem = resultType.getElementType();
+  Value x2 = flattenTokens(b, loc, x);
+  ops.x = toBuffer(b, loc, x2);
+  ops.packed1 = toBuffer(b, loc, packed[0]);
+  if (s.hasDown)
+    ops.packed2 = toBuffer(b, loc, packed[1]);
+  ops.m = ib.dim(ops.x, 0);
+  ops.k = ib.dim(ops.x, 1);
+  int64_t width1 = s.gated ? t.nr() / 2 : t.nr();
+  Value panels1 = ib.dim(ops.packed1, 0);
+  Value hiddenPadded = ib.mul(panels1, ib.c(width1));
+  Value panels2 = s.hasDown ? ib.dim(ops.packed2, 0) : Value();
+  // Padding features have zero weights and biases: their hidden values are
+  // finite and meet zero rows of the packed down weight, so only the output
+  // columns need to be known.
+  ops.n = nOut;
+
+  // Biases, gathered once per call into the panel order (f32, 0 if absent).
+  auto biasBuffer = [&](Value panels, int64_t groups,
+                        ArrayRef<std::function<Value(OpBuilder &, Value)>>
+                            readers,
+                        Value count) {
+    count = count ? count : ib.c(0);
+    Value buf = allocBuffer(b, loc, {ib.mul(panels, ib.c(t.nr()))}, f32);
+    int64_t w = t.nr() / groups;
+    Value zero = arith::ConstantOp::create(b, loc, f32, b.getZeroAttr(f32));
+    ib.loop(ib.c(0), panels, ib.c(1), [&](OpBuilder &b1, Value p) {
+      for (int64_t g = 0; g < groups; ++g) {
+        IB i1{b1, loc};
+        i1.loop(i1.c(0), i1.c(w), i1.c(1), [&](OpBuilder &b2, Value j) {
+          IB i2{b2, loc};
+          Value n = i2.add(i2.mul(p, i2.c(w)), j);
+          Value pos = i2.add(i2.mul(p, i2.c(t.nr())), i2.add(j, i2.c(g * w)));
+          Value v = zero;
+          if (readers[g]) {
+            auto ifOp = scf::IfOp::create(
+                b2, loc, TypeRange{f32}, i2.lt(n, count), /*else=*/true);
+            OpBuilder tb = ifOp.getThenBodyBuilder();
+            scf::YieldOp::create(tb, loc, toF32(tb, loc, readers[g](tb, n)));
+            OpBuilder eb = ifOp.getElseBodyBuilder();
+            scf::YieldOp::create(eb, loc, zero);
+            v = ifOp.getResult(0);
+          }
+          memref::StoreOp::create(b2, loc, v, buf, ValueRange{pos});
+        });
+      }
+    });
+    return buf;
+  };
+  auto reader = [&](Value vec, Value offset, int64_t stride) {
+    std::function<Value(OpBuilder &, Value)> fn;
+    if (!vec)
+      return fn;
+    Value buf = toBuffer(b, loc, vec);
+    fn = [=](OpBuilder &bb, Value n) -> Value {
+      IB ii{bb, loc};
+      Value idx = ii.add(ii.mul(n, ii.c(stride)), offset);
+      return memref::LoadOp::create(bb, loc, buf, ValueRange{idx});
+    };
+    return fn;
+  };
+  if (s.gated) {
+    std::function<Value(OpBuilder &, Value)> g, u;
+    if (s.gu.merged) {
+      Value count;
+      if (s.gu.mergedBias) {
+        bool concat = s.gu.packing == Packing::concat;
+        count = ib.ceilDiv(vectorLength(s.gu.mergedBias), ib.c(2));
+        g = reader(s.gu.mergedBias, ib.c(0), concat ? 1 : 2);
+        u = reader(s.gu.mergedBias, concat ? count : ib.c(1), concat ? 1 : 2);
+      }
+      ops.bias1 = biasBuffer(panels1, 2, {g, u}, count);
+    } else {
+      g = reader(s.gu.gateBias, ib.c(0), 1);
+      u = reader(s.gu.upBias, ib.c(0), 1);
+      Value count = s.gu.gateBias  ? vectorLength(s.gu.gateBias)
+                    : s.gu.upBias ? vectorLength(s.gu.upBias)
+                                  : Value();
+      ops.bias1 = biasBuffer(panels1, 2, {g, u}, count);
+    }
+  } else {
+    ops.bias1 = biasBuffer(panels1, 1, {reader(s.upBias, ib.c(0), 1)},
+                           s.upBias ? vectorLength(s.upBias) : Value());
+  }
+  if (s.hasDown)
+    ops.bias2 = biasBuffer(panels2, 1, {reader(s.downBias, ib.c(0), 1)},
+                           s.downBias ? vectorLength(s.downBias) : Value());
+
+  // Scratch and result.
+  Value workers = ib.c(t.workers);
+  ops.acc = allocBuffer(b, loc, {workers, ib.c(t.mb), ib.c(t.nr())}, f32);
+  ops.hidden = s.hasDown ? allocBuffer(b, loc, {workers, ib.c(t.mb),
+                                                hiddenPadded},
+                                       f32)
+                         : Value();
+  ops.out = allocBuffer(b, loc, {ops.m, ops.n}, ops.outElem);
+
+  // Token-parallel when every worker gets a few micro-kernel row blocks,
+  // panel-parallel otherwise (decode).
+  Value perWorker = ib.ceilDiv(ops.m, workers);
+  Value tokenParallel =
+      ib.ge(perWorker, ib.c(std::min<int64_t>(4 * t.mr, t.mb)));
+  auto ifOp = scf::IfOp::create(b, loc, TypeRange{}, tokenParallel,
+                                /*withElse=*/true);
+  auto forall = [&](OpBuilder &ob, function_ref<void(OpBuilder &, Value)> fn) {
+    scf::ForallOp::create(ob, loc, ArrayRef<OpFoldResult>{ob.getIndexAttr(
+                                       t.workers)},
+                          ValueRange{}, std::nullopt,
+                          [&](OpBuilder &fb, Location, ValueRange ivs) {
+                            fn(fb, ivs[0]);
+                            scf::InParallelOp::create(fb, loc);
+                          });
+  };
+  {
+    // Each worker takes token blocks w, w + workers, ...; the block size
+    // balances the blocks between the workers.
+    OpBuilder tb = ifOp.getThenBodyBuilder();
+    IB it{tb, loc};
+    Value mbEff = it.min(
+        it.c(t.mb),
+        it.mul(it.ceilDiv(perWorker, it.c(t.mr)), it.c(t.mr)));
+    Value blocks = it.ceilDiv(ops.m, mbEff);
+    forall(tb, [&](OpBuilder &fb, Value w) {
+      IB iw{fb, loc};
+      iw.loop(w, blocks, workers, [&](OpBuilder &lb, Value blk) {
+        IB il{lb, loc};
+        Value rowBegin = il.mul(blk, mbEff);
+        Value rows = il.min(mbEff, il.sub(ops.m, rowBegin));
+        il.loop(il.c(0), panels1, il.c(1), [&](OpBuilder &pb, Value p) {
+          KernelBuilder(pb, loc, t, s).emitPanel(w, p, rowBegin, rows, true,
+                                                 ops);
+        });
+        if (s.hasDown)
+          il.loop(il.c(0), panels2, il.c(1), [&](OpBuilder &pb, Value q) {
+            KernelBuilder(pb, loc, t, s).emitPanel(w, q, rowBegin, rows,
+                                                   false, ops);
+          });
+      });
+    });
+  }
+  {
+    // Blocks of MB tokens one after the other; within a block, the workers
+    // split each projection's panels (the first projection's finish before
+    // the down projection starts: the end of a forall is a barrier).
+    OpBuilder eb = ifOp.getElseBodyBuilder();
+    IB ie{eb, loc};
+    Value blocks = ie.ceilDiv(ops.m, ie.c(t.mb));
+    ie.loop(ie.c(0), blocks, ie.c(1), [&](OpBuilder &lb, Value blk) {
+      IB il{lb, loc};
+      Value rowBegin = il.mul(blk, il.c(t.mb));
+      Value rows = il.min(il.c(t.mb), il.sub(ops.m, rowBegin));
+      Operands shared = ops;
+      shared.hiddenShared = il.c(0);
+      forall(lb, [&](OpBuilder &fb, Value w) {
+        IB iw{fb, loc};
+        iw.loop(w, panels1, workers, [&](OpBuilder &pb, Value p) {
+          KernelBuilder(pb, loc, t, s).emitPanel(w, p, rowBegin, rows, true,
+                                                 shared);
+        });
+      });
+      if (s.hasDown)
+        forall(lb, [&](OpBuilder &fb, Value w) {
+          IB iw{fb, loc};
+          iw.loop(w, panels2, workers, [&](OpBuilder &pb, Value q) {
+            KernelBuilder(pb, loc, t, s).emitPanel(w, q, rowBegin, rows,
+                                                   false, shared);
+          });
+        });
+    });
+  }
+  b.setInsertionPointAfter(ifOp);
+
+  auto outTensorType = RankedTensorType::get(
+      {ShapedType::kDynamic, ShapedType::kDynamic}, ops.outElem);
+  Value y = bufferization::ToTensorOp::create(b, loc, outTensorType, ops.out,
+                                              b.getUnitAttr(), b.getUnitAttr());
+  return unflattenTokens(b, loc, y, x, resultType);
+}
+
+//===----------------------------------------------------------------------===//
+// The pass
+//===----------------------------------------------------------------------===//
+
+struct ConvertGLUToCPUKernels
+    : glu::impl::ConvertGLUToCPUKernelsBase<ConvertGLUToCPUKernels> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    Tiling t;
+    t.vec = vectorBits / 32;
+    t.nrv = 4;
+    t.mr = microRows;
+    t.kc = kChunk;
+    t.mb = tileTokens;
+    t.workers = threads > 0 ? threads
+                            : std::max<int64_t>(
+                                  1, std::thread::hardware_concurrency());
+    if (t.vec < 1 || t.mr < 1 || t.mr > 8 || t.kc < 1 || t.mb < t.mr ||
+        (vectorBits != 128 && vectorBits != 256 && vectorBits != 512)) {
+      module.emitError("convert-glu-to-cpu-kernels: invalid options: "
+                       "vector-bits must be 128, 256 or 512, micro-rows "
+                       "1..8, k-chunk >= 1 and tile-tokens >= micro-rows");
+      return signalPassFailure();
+    }
+    SmallVector<Operation *> ops;
+    module.walk([&](Operation *op) {
+      if (isa<FFNOp, MLPOp, GateUpOp>(op))
+        ops.push_back(op);
+    });
+    unsigned counter = 0;
+    for (Operation *op : ops)
+      if (failed(lower(op, t, counter)))
+        return signalPassFailure();
+  }
+
+  LogicalResult lower(Operation *op, const Tiling &t, unsigned &counter) {
+    OpShape s;
+    FloatType accType;
+    if (auto ffn = dyn_cast<FFNOp>(op)) {
+      s.gated = true;
+      s.hasDown = true;
+      s.spec = ActivationSpec::of(ffn);
+      s.layout = ffn.getLayout();
+      s.gu = GateUpWeights::of(ffn);
+      s.down = ffn.getDownWeight();
+      s.downBias = ffn.getDownBias();
+      accType = ffn.getAccumulatorType();
+    } else if (auto mlp = dyn_cast<MLPOp>(op)) {
+      s.gated = false;
+      s.hasDown = true;
+      s.spec = ActivationSpec::of(mlp);
+      s.layout = mlp.getLayout();
+      s.up = mlp.getUpWeight();
+      s.upBias = mlp.getUpBias();
+      s.down = mlp.getDownWeight();
+      s.downBias = mlp.getDownBias();
+      accType = mlp.getAccumulatorType();
+    } else {
+      auto gu = cast<GateUpOp>(op);
+      s.gated = true;
+      s.hasDown = false;
+      s.spec = ActivationSpec::of(gu);
+      s.layout = gu.getLayout();
+      s.gu = GateUpWeights::of(gu);
+      accType = gu.getAccumulatorType();
+    }
+    if (!accType.isF32()) {
+      if (remarks)
+        op->emitRemark("convert-glu-to-cpu-kernels: left to the reference "
+                       "lowering: acc_type ")
+            << accType << " (the kernels accumulate in f32)";
+      return success();
+    }
+
+    Location loc = op->getLoc();
+    OpBuilder b(op);
+    KernelBuilder kb(b, loc, t, s);
+    SmallVector<Value> mats = kb.matrixOperands();
+    SmallVector<Type> packedTypes = kb.packedTypes(mats);
+    auto func = op->getParentOfType<func::FuncOp>();
+    auto module = op->getParentOfType<ModuleOp>();
+
+    // The packing function: weights in, panels out.
+    std::string base = func ? func.getName().str() : std::string("glu");
+    bool atLoad = packAtLoad && func && func.isPublic() &&
+                  SymbolTable::symbolKnownUseEmpty(func, module) &&
+                  llvm::all_of(mats, [&](Value m) {
+                    auto arg = dyn_cast<BlockArgument>(m);
+                    return arg && arg.getOwner() == &func.getBody().front() &&
+                           m.hasOneUse();
+                  });
+    // The output columns: static, or read from a weight (which must then
+    // stay an argument of the function).
+    Value nOut;
+    {
+      auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+      int64_t last = resultType.getRank() - 1;
+      if (!resultType.isDynamicDim(last)) {
+        nOut = arith::ConstantIndexOp::create(b, loc,
+                                              resultType.getDimSize(last));
+      } else {
+        atLoad = false;
+        int64_t outD = s.layout == Layout::out_in ? 0 : 1;
+        if (s.hasDown) {
+          nOut = tensor::DimOp::create(b, loc, s.down, outD);
+        } else {
+          nOut = tensor::DimOp::create(b, loc, s.gu.merged, outD);
+          nOut = arith::DivUIOp::create(
+              b, loc, nOut, arith::ConstantIndexOp::create(b, loc, 2));
+        }
+      }
+    }
+    // Two matrices that are one argument (gate == up) cannot be replaced.
+    if (atLoad) {
+      llvm::SmallDenseSet<Value> unique(mats.begin(), mats.end());
+      atLoad = unique.size() == mats.size();
+    }
+    OpBuilder mb(module.getBodyRegion());
+    if (func)
+      mb.setInsertionPointAfter(func);
+    else
+      mb.setInsertionPointToEnd(module.getBody());
+    SmallVector<Type> matTypes;
+    for (Value m : mats)
+      matTypes.push_back(m.getType());
+    std::string name = atLoad ? base + "_pack_weights"
+                              : "__glu_cpu_pack_" + base + "_" +
+                                    std::to_string(counter++);
+    auto pack = func::FuncOp::create(
+        mb, loc, name, mb.getFunctionType(matTypes, packedTypes));
+    SymbolTable(module).insert(pack);
+    {
+      Block *entry = pack.addEntryBlock();
+      OpBuilder pb = OpBuilder::atBlockEnd(entry);
+      KernelBuilder pk(pb, loc, t, s);
+      SmallVector<Value> args(entry->getArguments());
+      // Inside the packing function the op's weights are its arguments.
+      OpShape local = s;
+      SmallVector<Value> results = KernelBuilder(pb, loc, t, local)
+                                       .emitPacking(args);
+      func::ReturnOp::create(pb, loc, results);
+    }
+
+    SmallVector<Value> packed;
+    if (atLoad) {
+      pack.setPublic();
+      pack->setAttr("glu.packing_function", b.getUnitAttr());
+      SmallVector<int64_t> positions;
+      for (Value m : mats)
+        positions.push_back(cast<BlockArgument>(m).getArgNumber());
+      pack->setAttr("glu.packs", b.getDenseI64ArrayAttr(positions));
+      Block &body = func.getBody().front();
+      unsigned at = *llvm::min_element(positions);
+      DictionaryAttr packedBy = b.getDictionaryAttr(
+          b.getNamedAttr("glu.packed_by", FlatSymbolRefAttr::get(pack)));
+      for (auto [i, type] : llvm::enumerate(packedTypes))
+        if (failed(func.insertArgument(at + i, type, packedBy, loc)))
+          return failure();
+      for (unsigned i = 0; i < packedTypes.size(); ++i)
+        packed.push_back(body.getArgument(at + i));
+      // The op still uses the original arguments until it is replaced.
+      Value result =
+          kb.emitCompute(op->getOperand(0), packed, op->getResult(0), nOut);
+      op->getResult(0).replaceAllUsesWith(result);
+      op->erase();
+      llvm::BitVector erase(body.getNumArguments());
+      for (Value m : mats)
+        erase.set(cast<BlockArgument>(m).getArgNumber());
+      return func.eraseArguments(erase);
+    }
+    pack.setPrivate();
+    auto call = func::CallOp::create(b, loc, pack, mats);
+    packed.append(call.getResults().begin(), call.getResults().end());
+    Value result =
+        kb.emitCompute(op->getOperand(0), packed, op->getResult(0), nOut);
+    op->getResult(0).replaceAllUsesWith(result);
+    op->erase();
+    return success();
+  }
+};
+
+} // namespace
