@@ -19,10 +19,15 @@ typedef void (*SwigluArtifactCallback)(MlirStringRef bytes, void *userData);
 /// Compiles `module` (func.funcs on tensors with glu and upstream ops) for
 /// `target` and hands the artifact to `callback`:
 ///
-///   "cpu"          an ELF object file for the host CPU: each public function
-///                  `f` has the C entry point `_mlir_ciface_f` (memref
-///                  descriptors, see README) next to `f`;
-///   "cpu-llvm-ir"  the same code as textual LLVM IR.
+///   "cpu"          an ELF object file for the host CPU through
+///                  --glu-cpu-pipeline (packed-weight kernels, OpenMP: link
+///                  with libomp): each public function `f` has the C entry
+///                  point `_mlir_ciface_f` (memref descriptors, see README)
+///                  next to `f`; weights that are arguments are packed by
+///                  `f_pack_weights` (see convert-glu-to-cpu-kernels);
+///   "cpu-reference" the same through --glu-cpu-reference-pipeline (the
+///                  reference semantics: plain loops, no runtime library);
+///   "cpu-llvm-ir", "cpu-reference-llvm-ir"  the same code as LLVM IR text.
 ///
 /// The module is lowered in place. Errors (invalid IR, an unknown target, a
 /// pass failure) are reported as diagnostics through the context's

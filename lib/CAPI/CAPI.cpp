@@ -15,19 +15,9 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
-#include "mlir/Pass/PassManager.h"
-#include "mlir/Target/LLVMIR/Dialect/All.h"
-#include "mlir/Target/LLVMIR/Export.h"
 
 #include "llvm/ADT/SmallString.h"
-#include "llvm/IR/LLVMContext.h"
-#include "llvm/IR/LegacyPassManager.h"
-#include "llvm/IR/Module.h"
-#include "llvm/MC/TargetRegistry.h"
-#include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
-#include "llvm/Target/TargetMachine.h"
-#include "llvm/TargetParser/Host.h"
 
 #include <mutex>
 
@@ -44,82 +34,27 @@ void swigluRegisterAllPasses(void) {
   std::call_once(once, [] { glu::registerAllPasses(); });
 }
 
-namespace {
-
-/// Emits an object file for the host from an LLVM module.
-LogicalResult emitHostObject(Operation *op, llvm::Module &module,
-                             llvm::SmallVectorImpl<char> &object) {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    llvm::InitializeNativeTarget();
-    llvm::InitializeNativeTargetAsmPrinter();
-  });
-  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
-  std::string error;
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
-  if (!target)
-    return op->emitError("swiglu: no LLVM target for the host: ") << error;
-  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
-  std::string featureString;
-  for (auto &feature : features)
-    featureString += (feature.second ? "+" : "-") + feature.first().str() + ",";
-  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      triple, llvm::sys::getHostCPUName(), featureString, {},
-      llvm::Reloc::PIC_));
-  module.setDataLayout(machine->createDataLayout());
-  module.setTargetTriple(triple);
-  llvm::raw_svector_ostream stream(object);
-  llvm::legacy::PassManager passes;
-  if (machine->addPassesToEmitFile(passes, stream, nullptr,
-                                   llvm::CodeGenFileType::ObjectFile))
-    return op->emitError("swiglu: the host target cannot emit object files");
-  passes.run(module);
-  return success();
-}
-
-} // namespace
 
 MlirLogicalResult swigluCompileModule(MlirModule cModule, MlirStringRef cTarget,
                                       SwigluArtifactCallback callback,
                                       void *userData) {
   ModuleOp module = unwrap(cModule);
-  MLIRContext *context = module.getContext();
   StringRef target = unwrap(cTarget);
-  if (target != "cpu" && target != "cpu-llvm-ir") {
+  bool reference = target.consume_front("cpu-reference");
+  if (!reference)
+    target.consume_front("cpu");
+  bool llvmIR = target == "-llvm-ir";
+  if (!llvmIR && !target.empty()) {
     module.emitError("swiglu: unknown target '")
-        << target << "' (available: cpu, cpu-llvm-ir)";
-    return mlirLogicalResultFailure();
-  }
-
-  // Lower to the LLVM dialect: public functions get C entry points that
-  // never write into their arguments.
-  module.walk([](func::FuncOp func) {
-    if (func.isPublic() && !func.isDeclaration())
-      glu::prepareCEntryPoint(func);
-  });
-  PassManager pm(context);
-  glu::buildCPUReferencePipeline(pm);
-  if (failed(pm.run(module)))
-    return mlirLogicalResultFailure(); // the passes emitted diagnostics
-
-  DialectRegistry registry;
-  registerAllToLLVMIRTranslations(registry);
-  context->appendDialectRegistry(registry);
-  llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule =
-      translateModuleToLLVMIR(module, llvmContext);
-  if (!llvmModule) {
-    module.emitError("swiglu: translation to LLVM IR failed");
+        << unwrap(cTarget)
+        << "' (available: cpu, cpu-llvm-ir, cpu-reference, "
+           "cpu-reference-llvm-ir)";
     return mlirLogicalResultFailure();
   }
 
   llvm::SmallString<0> artifact;
-  if (target == "cpu-llvm-ir") {
-    llvm::raw_svector_ostream stream(artifact);
-    llvmModule->print(stream, nullptr);
-  } else if (failed(emitHostObject(module, *llvmModule, artifact))) {
-    return mlirLogicalResultFailure();
-  }
+  if (failed(glu::compileForHost(module, reference, llvmIR, artifact)))
+    return mlirLogicalResultFailure(); // diagnostics were emitted
   callback(mlirStringRefCreate(artifact.data(), artifact.size()), userData);
   return mlirLogicalResultSuccess();
 }

@@ -21,6 +21,7 @@
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -100,6 +101,31 @@ struct MathApproximationPass
   }
 };
 
+/// Drops the `glu.*` argument attributes (e.g. `glu.packed_by`), which only
+/// document the tensor-level IR, so that the translation to LLVM IR does not
+/// warn about them.
+struct StripArgumentAttributesPass
+    : PassWrapper<StripArgumentAttributesPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(StripArgumentAttributesPass)
+
+  StringRef getArgument() const final { return "glu-strip-argument-attrs"; }
+  StringRef getDescription() const final {
+    return "Remove glu.* function argument attributes";
+  }
+  void runOnOperation() override {
+    getOperation().walk([](FunctionOpInterface func) {
+      for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
+        DictionaryAttr attrs = func.getArgAttrDict(i);
+        if (!attrs)
+          continue;
+        for (NamedAttribute attr : attrs.getValue())
+          if (attr.getName().strref().starts_with("glu."))
+            func.removeArgAttr(i, attr.getName());
+      }
+    });
+  }
+};
+
 /// Bufferization as in the reference pipeline: function boundaries with
 /// identity layouts, results returned as fresh buffers the caller owns.
 void addBufferization(OpPassManager &pm) {
@@ -158,6 +184,7 @@ void mlir::glu::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createUBToLLVMConversionPass());
+  pm.addPass(std::make_unique<StripArgumentAttributesPass>());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 

@@ -156,11 +156,17 @@ class FFNSpec:
                 % (name, ", ".join(args), y_type, "\n      ".join(pieces), attr_dict,
                    y_type, y_type))
 
-    def compile(self, fuse=True):
-        """Compiles the block for this CPU; `fuse` streams the hidden through
-        the down projection (glu-fuse-ffn) instead of materializing it."""
-        passes = "builtin.module(glu-fuse-ffn)" if fuse else None
-        return CompiledFFN(self, compile_function(self.mlir("ffn"), "ffn", passes))
+    def compile(self, target="cpu", fuse=True):
+        """Compiles the block for this CPU. `target` 'cpu' is the fast
+        pipeline (--glu-cpu-pipeline: packed weights, vector kernels,
+        threads); 'cpu-reference' the reference lowering, where `fuse`
+        streams the hidden through the down projection (glu-fuse-ffn)."""
+        if target not in ("cpu", "cpu-reference"):
+            raise SwigluError("target must be 'cpu' or 'cpu-reference', got %r" % (target,))
+        passes = ("builtin.module(glu-fuse-ffn)"
+                  if fuse and target == "cpu-reference" else None)
+        return CompiledFFN(self, compile_function(self.mlir("ffn"), "ffn", passes, target),
+                           target)
 
 
 # ---------------------------------------------------------------------------
@@ -185,27 +191,50 @@ def _linker():
     raise SwigluError("no ld.lld found (install lld-22 or set SWIGLU_LINKER)")
 
 
-class CompiledFunction:
-    """A function compiled by swigluCompileModule and loaded: calls take and
-    return numpy arrays (rank and element type fixed by the signature)."""
+class Library:
+    """An object file from swigluCompileModule, linked into a shared library
+    and loaded."""
 
-    def __init__(self, object_code, name, arg_ranks, result_rank):
+    def __init__(self, object_code):
         self._dir = tempfile.TemporaryDirectory(prefix="swiglu-")
         d = pathlib.Path(self._dir.name)
         (d / "f.o").write_bytes(object_code)
         # libm (expf, erff, tanhf) and libc (malloc, free) resolve from the
-        # process at load time; memrefCopy from MLIR's runtime library.
+        # process at load time; memrefCopy from MLIR's runtime library, the
+        # OpenMP runtime of the fast pipeline from libomp.
         runtime = "/usr/lib/llvm-22/lib"
         proc = subprocess.run(
             [_linker(), "-shared", "-o", str(d / "f.so"), str(d / "f.o"),
-             "-L" + runtime, "-rpath", runtime, "-lmlir_c_runner_utils"],
+             "-L" + runtime, "-rpath", runtime, "--as-needed", "-lmlir_c_runner_utils",
+             "-lomp"],
             capture_output=True, text=True)
         if proc.returncode != 0:
             raise SwigluError("linking the compiled code failed: " + proc.stderr.strip())
-        self._so = ctypes.CDLL(str(d / "f.so"))
-        self._fn = getattr(self._so, "_mlir_ciface_" + name)
+        self.so = ctypes.CDLL(str(d / "f.so"))
+
+    def has(self, name):
+        return hasattr(self.so, "_mlir_ciface_" + name)
+
+
+class CompiledFunction:
+    """A compiled function of a Library: calls take and return numpy arrays
+    (ranks and element types fixed by the signature)."""
+
+    def __init__(self, library, name, arg_ranks, result_ranks):
+        if isinstance(library, (bytes, bytearray)):
+            library = Library(library)
+        self._library = library
+        if isinstance(result_ranks, int):
+            result_ranks = [result_ranks]
+        self._single = len(result_ranks) == 1
+        self._fn = getattr(library.so, "_mlir_ciface_" + name)
         self._arg_types = [_descriptor_type(r) for r in arg_ranks]
-        self._result_type = _descriptor_type(result_rank)
+        result_types = [_descriptor_type(r) for r in result_ranks]
+        if self._single:
+            self._result_type = result_types[0]
+        else:
+            self._result_type = type("Results", (ctypes.Structure,), {
+                "_fields_": [("r%d" % i, t) for i, t in enumerate(result_types)]})
         self._fn.argtypes = [ctypes.POINTER(self._result_type)] + [
             ctypes.POINTER(t) for t in self._arg_types]
         self._fn.restype = None
@@ -223,35 +252,45 @@ class CompiledFunction:
             desc.strides[i] = array.strides[i] // array.itemsize
         return desc
 
-    def call(self, arrays, result_dtype):
-        """Calls with C-contiguous `arrays`; returns the result as a new array."""
-        descs = [self._describe(a, t) for a, t in zip(arrays, self._arg_types)]
-        result = self._result_type()
-        self._fn(ctypes.byref(result), *[ctypes.byref(d) for d in descs])
+    def _take(self, result, dtype, arrays):
+        """Copies the result `result` (a descriptor) into a new array and
+        frees the buffer the function allocated."""
         rank = len(result.sizes) if hasattr(result, "sizes") else 0
         shape = tuple(result.sizes[i] for i in range(rank))
-        strides = tuple(result.strides[i] * result_dtype.itemsize for i in range(rank))
+        strides = tuple(result.strides[i] * dtype.itemsize for i in range(rank))
         count = int(np.prod(shape)) if shape else 1
-        base = result.aligned + result.offset * result_dtype.itemsize
+        base = result.aligned + result.offset * dtype.itemsize
         if count == 0:
-            out = np.empty(shape, result_dtype)
+            out = np.empty(shape, dtype)
         else:
-            extent = sum((n - 1) * s for n, s in zip(shape, strides)) + result_dtype.itemsize
+            extent = sum((n - 1) * s for n, s in zip(shape, strides)) + dtype.itemsize
             raw = (ctypes.c_uint8 * extent).from_address(base)
-            out = np.ndarray(shape, result_dtype, buffer=raw, strides=strides).copy()
+            out = np.ndarray(shape, dtype, buffer=raw, strides=strides).copy()
         # The result is a fresh allocation the caller owns, unless the
         # function returned one of its arguments.
         if result.allocated and result.allocated not in {a.ctypes.data for a in arrays}:
             self._free(result.allocated)
         return out
 
+    def call(self, arrays, result_dtype):
+        """Calls with C-contiguous `arrays`; returns the result as a new array
+        (a list of arrays for several results; `result_dtype` is then a list
+        too)."""
+        descs = [self._describe(a, t) for a, t in zip(arrays, self._arg_types)]
+        result = self._result_type()
+        self._fn(ctypes.byref(result), *[ctypes.byref(d) for d in descs])
+        if self._single:
+            return self._take(result, result_dtype, arrays)
+        return [self._take(getattr(result, "r%d" % i), dt, arrays)
+                for i, dt in enumerate(result_dtype)]
 
-def compile_function(mlir_text, name, passes=None):
-    """Compiles function `name` of `mlir_text` (ranked tensors in and one
-    ranked tensor out) for this CPU."""
+
+def compile_function(mlir_text, name, passes=None, target="cpu-reference"):
+    """Compiles `mlir_text` (whose function `name` takes ranked tensors and
+    returns one) for this CPU; returns the object code."""
     ctx = _capi.Context()
     try:
-        code = ctx.compile(mlir_text, "cpu", passes)
+        code = ctx.compile(mlir_text, target, passes)
     finally:
         ctx.close()
     return code
@@ -260,13 +299,32 @@ def compile_function(mlir_text, name, passes=None):
 class CompiledFFN:
     """A compiled FFNSpec: `y = ffn(x, w_gate=..., w_up=..., w_down=..., ...)`
     with x of shape [..., d_model] in the spec's dtype and each weight and bias
-    of exactly the spec's shape and dtype; returns [..., d_out]."""
+    of exactly the spec's shape and dtype; returns [..., d_out].
 
-    def __init__(self, spec, object_code):
+    With the fast target the weights are packed for the kernels: `bind(...)`
+    packs them once and returns a callable `y = bound(x)`; calling the
+    CompiledFFN itself packs them on every call."""
+
+    def __init__(self, spec, object_code, target="cpu-reference"):
         self.spec = spec
         self._operands = spec.operands()
-        ranks = [2] + [len(shape) for _, shape, _, _ in self._operands]
-        self._function = CompiledFunction(object_code, "ffn", ranks, 2)
+        library = Library(object_code)
+        # convert-glu-to-cpu-kernels packs every weight matrix (rank 2) in
+        # @ffn_pack_weights; the function takes the panels (rank 3) first.
+        self._matrices = [i for i, (_, shape, _, _) in enumerate(self._operands)
+                          if len(shape) == 2] if library.has("ffn_pack_weights") else []
+        if self._matrices:
+            packed = 2 if spec.gated and not spec.packing else 1
+            packed = len(self._matrices) - packed + 1
+            self._pack = CompiledFunction(library, "ffn_pack_weights",
+                                          [2] * len(self._matrices), [3] * packed)
+            self._packed_count = packed
+            rest = [len(shape) for i, (_, shape, _, _) in enumerate(self._operands)
+                    if i not in self._matrices]
+            ranks = [2] + [3] * packed + rest
+        else:
+            ranks = [2] + [len(shape) for _, shape, _, _ in self._operands]
+        self._function = CompiledFunction(library, "ffn", ranks, 2)
 
     def _check(self, name, array, shape, dtype):
         if not isinstance(array, np.ndarray):
@@ -283,8 +341,9 @@ class CompiledFFN:
                 name, tuple(shape), hint, tuple(array.shape)))
         return np.ascontiguousarray(array)
 
-    def __call__(self, x, **weights):
-        spec = self.spec
+    def _weights(self, weights):
+        """The checked weight and bias arrays, in the function's order, with
+        the matrices packed when the kernels want them packed."""
         names = [n for n, _, _, _ in self._operands]
         unknown = sorted(set(weights) - set(names))
         missing = [n for n in names if n not in weights]
@@ -293,13 +352,41 @@ class CompiledFFN:
                 ", ".join(names),
                 "; ".join(filter(None, ["missing: " + ", ".join(missing) if missing else "",
                                         "unexpected: " + ", ".join(unknown) if unknown else ""]))))
+        arrays = [self._check(name, weights[name], shape, dtype)
+                  for name, shape, dtype, _ in self._operands]
+        if not self._matrices:
+            return arrays
+        mats = [arrays[i] for i in self._matrices]
+        packed_types = []
+        for i in self._matrices:
+            dtype = numpy_dtype(self._operands[i][2])
+            packed_types.append(dtype)
+        if self.spec.gated and not self.spec.packing and packed_types[0] != packed_types[1]:
+            packed_types[0] = np.dtype(np.float32)
+        if self.spec.gated and not self.spec.packing:
+            packed_types = [packed_types[0]] + packed_types[2:]
+        packed = self._pack.call(mats, packed_types if self._packed_count > 1
+                                 else packed_types[0])
+        if self._packed_count == 1:
+            packed = [packed]
+        rest = [a for i, a in enumerate(arrays) if i not in self._matrices]
+        return packed + rest
+
+    def _run(self, x, weight_arrays):
+        spec = self.spec
         if not isinstance(x, np.ndarray) or x.ndim < 1 or x.shape[-1] != spec.d_model:
             raise ValueError("x must be an array of shape [..., %d], got %s" % (
                 spec.d_model, getattr(x, "shape", type(x).__name__)))
         x = self._check("x", x, None, spec.dtype)
         batch = x.shape[:-1]
-        arrays = [np.ascontiguousarray(x.reshape(-1, spec.d_model))]
-        for name, shape, dtype, _ in self._operands:
-            arrays.append(self._check(name, weights[name], shape, dtype))
+        arrays = [np.ascontiguousarray(x.reshape(-1, spec.d_model))] + weight_arrays
         y = self._function.call(arrays, numpy_dtype(spec.dtype))
         return y.reshape(batch + (spec.out_features,))
+
+    def __call__(self, x, **weights):
+        return self._run(x, self._weights(weights))
+
+    def bind(self, **weights):
+        """Checks and packs the weights once; returns `f(x) -> y`."""
+        arrays = self._weights(weights)
+        return lambda x: self._run(x, arrays)

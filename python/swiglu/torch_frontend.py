@@ -65,14 +65,14 @@ class CompiledMLP(nn.Module):
     def __init__(self, spec, arrays, original_name):
         super().__init__()
         self.spec = spec
-        self._ffn = spec.compile()
-        self._arrays = arrays
+        # The kernels' panels, packed once here.
+        self._ffn = spec.compile().bind(**arrays)
         self.original = original_name
 
     def forward(self, x):
         if x.device.type != "cpu":
             raise RuntimeError("CompiledMLP runs on the CPU; got a %s tensor" % x.device)
-        y = self._ffn(_to_numpy(x, self.spec.dtype), **self._arrays)
+        y = self._ffn(_to_numpy(x, self.spec.dtype))
         return _from_numpy(y, self.spec.dtype)
 
     def extra_repr(self):

@@ -113,7 +113,7 @@ int main(void) {
       module, mlirStringRefCreateFromCString("sm_90"), keepArtifact, &none);
   printf("unknown target: ok=%d called=%d\n",
          mlirLogicalResultIsSuccess(compiled), none.size > 0);
-  // CHECK: diagnostic: swiglu: unknown target 'sm_90' (available: cpu, cpu-llvm-ir)
+  // CHECK: diagnostic: swiglu: unknown target 'sm_90' (available: cpu, cpu-llvm-ir, cpu-reference, cpu-reference-llvm-ir)
   // CHECK: unknown target: ok=0 called=0
   mlirModuleDestroy(module);
 

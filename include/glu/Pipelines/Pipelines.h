@@ -11,10 +11,14 @@
 #define GLU_PIPELINES_PIPELINES_H
 
 #include "mlir/Pass/PassOptions.h"
+#include "mlir/Support/LLVM.h"
+
+#include "llvm/ADT/SmallVector.h"
 
 #include <string>
 
 namespace mlir {
+class ModuleOp;
 class OpPassManager;
 namespace func {
 class FuncOp;
@@ -90,6 +94,16 @@ struct FusePipelineOptions : public PassPipelineOptions<FusePipelineOptions> {
 /// (`glu-fuse-activation`), and clean up. What is left of glu (elementwise
 /// `glu.gate`) is lowered by `convert-glu-to-linalg` later.
 void buildFusePipeline(OpPassManager &pm, const FusePipelineOptions &options);
+
+/// Compiles `module` (glu and upstream ops on tensors) for this host: marks
+/// its public functions as C entry points (prepareCEntryPoint), lowers it with
+/// the reference pipeline or buildCPUPipeline (`options`, defaults if null),
+/// translates it to LLVM IR, optimizes it at -O3 for the host CPU and appends
+/// an ELF object file (or, with `llvmIR`, the IR as text) to `out`. Errors
+/// are emitted as diagnostics on the module.
+LogicalResult compileForHost(ModuleOp module, bool reference, bool llvmIR,
+                             llvm::SmallVectorImpl<char> &out,
+                             const CPUPipelineOptions *options = nullptr);
 
 /// Registers the pipelines above as `--glu-cpu-reference-pipeline` and
 /// `--glu-fuse`.

@@ -964,6 +964,9 @@ struct ConvertGLUToCPUKernels
       for (Value m : mats)
         positions.push_back(cast<BlockArgument>(m).getArgNumber());
       pack->setAttr("glu.packs", b.getDenseI64ArrayAttr(positions));
+      // Callable from C like the function itself.
+      if (Attribute cInterface = func->getAttr("llvm.emit_c_interface"))
+        pack->setAttr("llvm.emit_c_interface", cInterface);
       Block &body = func.getBody().front();
       unsigned at = *llvm::min_element(positions);
       DictionaryAttr packedBy = b.getDictionaryAttr(
