@@ -22,7 +22,7 @@ from lit.llvm.subst import ToolSubst
 
 config.name = "SWIGLU"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir"]
+config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.swiglu_obj_root, "test")
 config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py"]
@@ -48,7 +48,7 @@ llvm_config.with_environment(
 config.environment["FILECHECK_OPTS"] = "-enable-var-scope"
 
 tool_dirs = [config.swiglu_tools_dir, config.llvm_tools_dir]
-tools = ["swiglu-opt", "swiglu-run", "swiglu-capi-test", "split-file", "mlir-opt"]
+tools = ["swiglu-opt", "swiglu-run", "swiglu-compile", "swiglu-capi-test", "split-file", "mlir-opt", "llvm-readelf"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 
