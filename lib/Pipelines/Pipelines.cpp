@@ -25,6 +25,8 @@
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/Passes.h"
 
+#include "llvm/TargetParser/Host.h"
+
 using namespace mlir;
 
 namespace {
@@ -155,6 +157,9 @@ void mlir::glu::buildCPUPipeline(OpPassManager &pm,
   kernels.tileTokens = options.tileTokens;
   kernels.threads = options.threads;
   kernels.packAtLoad = options.packAtLoad;
+  kernels.bf16Dot = options.bf16Dot == "on" ||
+                    (options.bf16Dot == "auto" && options.vectorBits == 512 &&
+                     llvm::sys::getHostCPUFeatures().lookup("avx512bf16"));
   pm.addPass(createConvertGLUToCPUKernels(kernels));
   pm.addNestedPass<func::FuncOp>(glu::createConvertGLUToLinalg());
   pm.addPass(createCanonicalizerPass());
@@ -177,7 +182,9 @@ void mlir::glu::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createConvertOpenMPToLLVMPass());
-  pm.addPass(createConvertVectorToLLVMPass());
+  ConvertVectorToLLVMPassOptions vectorToLLVM;
+  vectorToLLVM.x86Vector = true;
+  pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createArithToLLVMConversionPass());

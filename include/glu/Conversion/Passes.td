@@ -64,6 +64,9 @@ def ConvertGLUToCPUKernels : Pass<"convert-glu-to-cpu-kernels", "ModuleOp"> {
            "Tokens of a block whose hidden stays in a worker's cache (MB)">,
     Option<"threads", "threads", "int64_t", "0",
            "Parallel workers (0: the number of CPUs of the compiling host)">,
+    Option<"bf16Dot", "bf16-dot", "bool", "false",
+           "Use AVX512-BF16 dot products (x86vector.avx512.dot) for bf16 "
+           "inputs and weights (needs a CPU with avx512_bf16)">,
     Option<"packAtLoad", "pack-at-load", "bool", "true",
            "Pack argument weights once in @<func>_pack_weights">,
     Option<"remarks", "remarks", "bool", "false",
@@ -78,6 +81,7 @@ def ConvertGLUToCPUKernels : Pass<"convert-glu-to-cpu-kernels", "ModuleOp"> {
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
     "::mlir::vector::VectorDialect",
+    "::mlir::x86vector::X86VectorDialect",
   ];
 }
 

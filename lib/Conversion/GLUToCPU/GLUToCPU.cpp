@@ -43,6 +43,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/IR/SymbolTable.h"
 
 #include <functional>
@@ -66,6 +67,7 @@ struct Tiling {
   int64_t kc;      // K chunk
   int64_t mb;      // rows of a token block
   int64_t workers; // parallel workers
+  bool bf16Dot;    // AVX512-BF16 dot products where x and weights are bf16
   int64_t nr() const { return nrv * vec; }
 };
 
@@ -177,9 +179,12 @@ using FeatureReader = std::function<Value(OpBuilder &, Value n, Value k)>;
 
 /// Fills `packed: [P][K][cols]` with `groups` groups of `cols / groups`
 /// columns: column j of panel p, group g = j / width, is feature
-/// p * width + j % width of `readers[g]`, or 0 beyond `count`.
+/// p * width + j % width of `readers[g]`, or 0 beyond `count`. With `pairs`
+/// the layout is `[P][K/2][2 * cols]` instead, element (k, j) at
+/// `[k / 2][2 * j + k % 2]`: the operand order of AVX512-BF16 dot products.
 void emitPackLoops(OpBuilder &b, Location loc, Value packed, Value count,
-                   Value kDim, int64_t cols, ArrayRef<FeatureReader> readers) {
+                   Value kDim, int64_t cols, ArrayRef<FeatureReader> readers,
+                   bool pairs = false) {
   IB ib{b, loc};
   int64_t groups = readers.size();
   int64_t width = cols / groups;
@@ -204,6 +209,14 @@ void emitPackLoops(OpBuilder &b, Location loc, Value packed, Value count,
                     : (Value)arith::TruncFOp::create(b3, loc, elem, v);
           v = arith::SelectOp::create(b3, loc, valid, v, zero);
           Value col = i3.add(j, i3.c(g * width));
+          if (pairs) {
+            Value two = i3.c(2);
+            Value kk = arith::DivUIOp::create(b3, loc, k, two);
+            Value odd = arith::RemUIOp::create(b3, loc, k, two);
+            col = i3.add(i3.mul(col, two), odd);
+            memref::StoreOp::create(b3, loc, v, packed, ValueRange{p, kk, col});
+            return;
+          }
           memref::StoreOp::create(b3, loc, v, packed, ValueRange{p, k, col});
         });
       }
@@ -228,6 +241,9 @@ struct OpShape {
   Value up;       // glu.mlp's first projection
   Value upBias;   // glu.mlp's first bias
   Value down, downBias;
+  // The first projection uses AVX512-BF16 dot products: x and its weights
+  // are bf16, K is static and even; its panels are packed as pairs.
+  bool pairs1 = false;
 };
 
 struct Operands;
@@ -351,6 +367,12 @@ SmallVector<Type> KernelBuilder::packedTypes(ArrayRef<Value> mats) {
     types.push_back(packedType(mats[0]));
     i = 1;
   }
+  if (s.pairs1) {
+    auto first = cast<RankedTensorType>(types[0]);
+    types[0] = RankedTensorType::get(
+        {first.getDimSize(0), first.getDimSize(1) / 2, 2 * t.nr()},
+        first.getElementType());
+  }
   if (s.hasDown) {
     // The down projection's K is the padded hidden width.
     auto type = cast<RankedTensorType>(mats[i].getType());
@@ -374,8 +396,13 @@ SmallVector<Value> KernelBuilder::emitPacking(ArrayRef<Value> mats) {
   for (Value m : mats)
     bufs.push_back(toBuffer(b, loc, m));
   SmallVector<Value> results;
-  auto makePacked = [&](Type tensorType, Value panels, Value k) {
+  auto makePacked = [&](Type tensorType, Value panels, Value k,
+                        bool pairs = false) {
     auto tt = cast<RankedTensorType>(tensorType);
+    if (pairs)
+      return allocBuffer(b, loc,
+                         {panels, ib.ceilDiv(k, ib.c(2)), ib.c(2 * t.nr())},
+                         tt.getElementType());
     return allocBuffer(b, loc, {panels, k, ib.c(t.nr())},
                        tt.getElementType());
   };
@@ -423,19 +450,20 @@ SmallVector<Value> KernelBuilder::emitPacking(ArrayRef<Value> mats) {
       i = 2;
     }
     Value panels = ib.ceilDiv(count, ib.c(width1));
-    Value packed = makePacked(types[0], panels, kDim);
-    emitPackLoops(b, loc, packed, count, kDim, t.nr(), readers);
+    Value packed = makePacked(types[0], panels, kDim, s.pairs1);
+    emitPackLoops(b, loc, packed, count, kDim, t.nr(), readers, s.pairs1);
     finish(packed, types[0]);
     hiddenPadded = ib.mul(panels, ib.c(width1));
   } else {
     MatrixView u{bufs[0], s.layout};
     Value count = outDimOf(bufs[0]), kDim = inDimOf(bufs[0]);
     Value panels = ib.ceilDiv(count, ib.c(width1));
-    Value packed = makePacked(types[0], panels, kDim);
+    Value packed = makePacked(types[0], panels, kDim, s.pairs1);
     emitPackLoops(b, loc, packed, count, kDim, t.nr(),
                   {[=](OpBuilder &bb, Value n, Value k) {
                     return u.index(bb, loc, n, k);
-                  }});
+                  }},
+                  s.pairs1);
     finish(packed, types[0]);
     hiddenPadded = ib.mul(panels, ib.c(width1));
     i = 1;
@@ -490,6 +518,49 @@ void KernelBuilder::emitMicroKernel(OpBuilder &b, int64_t mr, Value w,
     for (int64_t j = 0; j < t.nrv; ++j)
       init.push_back(vector::LoadOp::create(b, loc, vt, ops.acc,
                                             ValueRange{w, rowsC[r], cols[j]}));
+  if (first && s.pairs1) {
+    // k in pairs: acc[r][j] += x[r, 2kp..2kp+1] · panel[kp][2j..2j+1] for
+    // 16 columns at once (vdpbf16ps); k0 and k1 are even.
+    Type bf16 = b.getBF16Type();
+    auto pairType = VectorType::get({2}, bf16);
+    auto wideType = VectorType::get({2 * t.vec}, bf16);
+    auto i32 = b.getI32Type();
+    auto i32x1 = VectorType::get({1}, i32);
+    auto i32xN = VectorType::get({t.vec}, i32);
+    Value two = ib.c(2);
+    Value kp0 = arith::DivUIOp::create(b, loc, k0, two);
+    Value kp1 = arith::DivUIOp::create(b, loc, k1, two);
+    auto loop = scf::ForOp::create(
+        b, loc, kp0, kp1, ib.c(1), init,
+        [&](OpBuilder &lb, Location, Value kp, ValueRange accs) {
+          IB il{lb, loc};
+          SmallVector<Value> bv;
+          for (int64_t j = 0; j < t.nrv; ++j)
+            bv.push_back(vector::LoadOp::create(
+                lb, loc, wideType, packed,
+                ValueRange{p, kp, il.c(2 * j * t.vec)}));
+          Value k = il.mul(kp, two);
+          SmallVector<Value> next;
+          for (int64_t r = 0; r < mr; ++r) {
+            Value pair = vector::LoadOp::create(lb, loc, pairType, a,
+                                                ValueRange{rowsA[r], k});
+            Value word = vector::BitCastOp::create(lb, loc, i32x1, pair);
+            Value bcast = vector::BroadcastOp::create(
+                lb, loc, i32xN,
+                vector::ExtractOp::create(lb, loc, word, ArrayRef<int64_t>{0}));
+            Value av = vector::BitCastOp::create(lb, loc, wideType, bcast);
+            for (int64_t j = 0; j < t.nrv; ++j)
+              next.push_back(x86vector::DotBF16Op::create(
+                  lb, loc, vt, accs[r * t.nrv + j], av, bv[j]));
+          }
+          scf::YieldOp::create(lb, loc, next);
+        });
+    for (int64_t r = 0; r < mr; ++r)
+      for (int64_t j = 0; j < t.nrv; ++j)
+        vector::StoreOp::create(b, loc, loop.getResult(r * t.nrv + j), ops.acc,
+                                ValueRange{w, rowsC[r], cols[j]});
+    return;
+  }
   auto loop = scf::ForOp::create(
       b, loc, k0, k1, ib.c(1), init,
       [&](OpBuilder &lb, Location, Value k, ValueRange accs) {
@@ -746,20 +817,19 @@ Value KernelBuilder::emitCompute(Value x, ArrayRef<Value> packed,
                           });
   };
   {
-    // Each worker takes token blocks w, w + workers, ...; the block size
-    // balances the blocks between the workers.
+    // Each worker takes one contiguous range of tokens (a multiple of MR
+    // rows, so that only the last range has a partial row block) in blocks
+    // of at most MB tokens.
     OpBuilder tb = ifOp.getThenBodyBuilder();
     IB it{tb, loc};
-    Value mbEff = it.min(
-        it.c(t.mb),
-        it.mul(it.ceilDiv(perWorker, it.c(t.mr)), it.c(t.mr)));
-    Value blocks = it.ceilDiv(ops.m, mbEff);
+    Value range = it.mul(it.ceilDiv(perWorker, it.c(t.mr)), it.c(t.mr));
     forall(tb, [&](OpBuilder &fb, Value w) {
       IB iw{fb, loc};
-      iw.loop(w, blocks, workers, [&](OpBuilder &lb, Value blk) {
+      Value begin = iw.min(iw.mul(w, range), ops.m);
+      Value end = iw.min(iw.add(begin, range), ops.m);
+      iw.loop(begin, end, iw.c(t.mb), [&](OpBuilder &lb, Value rowBegin) {
         IB il{lb, loc};
-        Value rowBegin = il.mul(blk, mbEff);
-        Value rows = il.min(mbEff, il.sub(ops.m, rowBegin));
+        Value rows = il.min(il.c(t.mb), il.sub(end, rowBegin));
         il.loop(il.c(0), panels1, il.c(1), [&](OpBuilder &pb, Value p) {
           KernelBuilder(pb, loc, t, s).emitPanel(w, p, rowBegin, rows, true,
                                                  ops);
@@ -827,6 +897,7 @@ struct ConvertGLUToCPUKernels
     t.mr = microRows;
     t.kc = kChunk;
     t.mb = tileTokens;
+    t.bf16Dot = bf16Dot;
     t.workers = threads > 0 ? threads
                             : std::max<int64_t>(
                                   1, std::thread::hardware_concurrency());
@@ -885,6 +956,20 @@ struct ConvertGLUToCPUKernels
                        "lowering: acc_type ")
             << accType << " (the kernels accumulate in f32)";
       return success();
+    }
+
+    // AVX512-BF16 dot products for the first projection: bf16 x and
+    // weights, a static even d_model, 512-bit vectors.
+    {
+      auto xType = cast<RankedTensorType>(op->getOperand(0).getType());
+      int64_t k = xType.getDimSize(xType.getRank() - 1);
+      auto isBF16 = [](Value v) {
+        return !v || cast<ShapedType>(v.getType()).getElementType().isBF16();
+      };
+      Value first = s.gated ? (s.gu.merged ? s.gu.merged : s.gu.gate) : s.up;
+      s.pairs1 = t.bf16Dot && t.vec == 16 && xType.getElementType().isBF16() &&
+                 isBF16(first) && (!s.gated || isBF16(s.gu.up)) &&
+                 !ShapedType::isDynamic(k) && k % 2 == 0 && t.kc % 2 == 0;
     }
 
     Location loc = op->getLoc();
