@@ -57,7 +57,7 @@ def parse_args(argv):
                    help="seconds of timed calls for our rows (the first call counts)")
     p.add_argument("--max-call-s", type=float, default=10.0,
                    help="skip a row whose estimated time per call exceeds this")
-    p.add_argument("--only", help="comma-separated row keys: ours-fused,ours-unfused,"
+    p.add_argument("--only", help="comma-separated row keys: ours,ours-bf16,ours-reference,"
                                   "openblas,numpy,iree,torch-eager,torch-compile")
     p.add_argument("--openblas-lib", help="libopenblas_ffn.so built by run.sh")
     p.add_argument("--openblas-error", help="file with the build error of the OpenBLAS library")
@@ -244,11 +244,22 @@ class Group:
 
 
 class Ours:
-    def __init__(self, fuse):
-        self.fuse = fuse
-        self.key = "ours-fused" if fuse else "ours-unfused"
-        self.label = ("ours, fused (glu-fuse-ffn)" if fuse else "ours, unfused")
-        self.slow = True  # reference CPU code generation: first call timed, few calls
+    """Our compiler through the Python package. kind 'fast' is
+    --glu-cpu-pipeline on f32 (weights packed once by the emitted packing
+    function, outside the timing); 'bf16' the same block with bf16
+    activations and weights (AVX512-BF16 dot products where the CPU has them);
+    'reference' the reference lowering: plain linalg → loops, what upstream
+    MLIR gives without our kernels."""
+
+    def __init__(self, kind):
+        self.kind = kind
+        self.key = {"fast": "ours", "bf16": "ours-bf16", "reference": "ours-reference"}[kind]
+        self.label = {"fast": "ours (glu-cpu-pipeline), f32",
+                      "bf16": "ours (glu-cpu-pipeline), bf16 x and weights",
+                      "reference": "upstream linalg lowering (ours, reference pipeline)"}[kind]
+        self.slow = kind == "reference"  # plain loops: first call timed, few calls
+        self.tolerance = 1e-2 if kind == "bf16" else TOLERANCE
+        self.weight_scale = 0.5 if kind == "bf16" else 1.0
         self._compiled = {}
         try:
             import swiglu
@@ -257,19 +268,52 @@ class Ours:
         except Exception as e:  # noqa: BLE001 - the row says why
             self.reason = "cannot import swiglu: %s" % short(e)
 
+    def _bf16(self, a):
+        import ml_dtypes
+        return np.ascontiguousarray(a.astype(ml_dtypes.bfloat16))
+
+    def reference(self, group, t):
+        """The float64 result on the inputs this row really gets (bf16-rounded
+        for the bf16 row), or None for the shared f32 reference."""
+        if self.kind != "bf16":
+            return None
+        wg, wu, wd = (self._bf16(w).astype(np.float64) for w in (group.wg, group.wu, group.wd))
+        x = self._bf16(group.x(t)).astype(np.float64)
+        g = x @ wg.T
+        with np.errstate(over="ignore"):
+            h = g / (1.0 + np.exp(-g)) * (x @ wu.T)
+        return h @ wd.T
+
     def prepare(self, group, t):
         key = (group.d, group.f)
+        dtype = "bf16" if self.kind == "bf16" else "f32"
         note = "separate gate/up weights"
         if key not in self._compiled:
+            self._compiled.clear()
             start = time.perf_counter()
             spec = self._swiglu.FFNSpec(d_model=group.d, d_ff=group.f, activation="silu",
-                                        dtype="f32", layout="out_in")
-            self._compiled.clear()
-            self._compiled[key] = spec.compile(fuse=self.fuse)
-            note += "; compiled in %.2f s" % (time.perf_counter() - start)
-        ffn, x = self._compiled[key], group.x(t)
-        wg, wu, wd = group.wg, group.wu, group.wd
-        return (lambda: ffn(x, w_gate=wg, w_up=wu, w_down=wd)), note
+                                        dtype=dtype, layout="out_in")
+            compiled = spec.compile(target="cpu-reference" if self.kind == "reference" else "cpu",
+                                    fuse=False)
+            compile_s = time.perf_counter() - start
+            weights = dict(w_gate=group.wg, w_up=group.wu, w_down=group.wd)
+            if dtype == "bf16":
+                weights = {k: self._bf16(v) for k, v in weights.items()}
+            if self.kind == "reference":
+                ffn = lambda x, c=compiled, w=weights: c(x, **w)
+                note += "; compiled in %.2f s" % compile_s
+            else:
+                start = time.perf_counter()
+                ffn = compiled.bind(**weights)
+                note += "; compiled in %.2f s, weights packed once in %.2f s" % (
+                    compile_s, time.perf_counter() - start)
+            self._compiled[key] = (ffn, note)
+        ffn, note = self._compiled[key]
+        x = group.x(t)
+        if dtype == "bf16":
+            x = self._bf16(x)
+            return (lambda: ffn(x).astype(np.float32)), note
+        return (lambda: ffn(x)), note
 
 
 class OpenBLAS:
@@ -513,10 +557,14 @@ def measure_shape(impls, group, t, ref, args, rates):
         except Exception as e:  # noqa: BLE001 - the row says why, the benchmark goes on
             row.status = "failed: %s" % short(e, 160)
             continue
-        y = np.asarray(y, dtype=np.float64).reshape(ref.shape)
-        scale = float(np.max(np.abs(ref))) or 1.0
-        row.error = float(np.max(np.abs(y - ref))) / scale
-        row.wrong = not np.isfinite(row.error) or row.error > TOLERANCE
+        own = impl.reference(group, t) if hasattr(impl, "reference") else None
+        r64 = ref if own is None else own
+        y = np.asarray(y, dtype=np.float64).reshape(r64.shape)
+        scale = float(np.max(np.abs(r64))) or 1.0
+        row.error = float(np.max(np.abs(y - r64))) / scale
+        row.wrong = not np.isfinite(row.error) or row.error > getattr(impl, "tolerance",
+                                                                      TOLERANCE)
+        del y, own, r64
         del y
         if impl.slow:
             # Our reference code generation: the first call counts, and it
@@ -598,7 +646,7 @@ def shape_table(t, d, f, rows, peak, bw):
                      fmt_ratio(r.seconds / ob.seconds if ob and ob.seconds else None),
                      fmt_ratio(r.seconds / iree.seconds if iree and iree.seconds else None)]
             if decode:
-                gbs = weight_bytes(d, f) / r.seconds / 1e9
+                gbs = weight_bytes(d, f) * getattr(r.impl, "weight_scale", 1.0) / r.seconds / 1e9
                 cells += ["%.1f" % gbs, fmt_num(100 * gbs / bw if bw else None)]
             err = "%.1e" % r.error
             if r.wrong:
@@ -658,7 +706,7 @@ def main(argv):
     peak = args.threads * fma1[0] if fma1[0] else None
     bandwidth = bw[1]  # a ceiling: the best of the repetitions
 
-    impls = [Ours(True), Ours(False),
+    impls = [Ours("fast"), Ours("bf16"), Ours("reference"),
              OpenBLAS(args.openblas_lib, args.openblas_error, args.threads),
              Numpy(args.threads),
              IREE(args.threads, args.swiglu_opt, args.iree_error),

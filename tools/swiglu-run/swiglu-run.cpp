@@ -484,6 +484,20 @@ static Error verifyLoweredSignature(ModuleOp module, const EntryPoint &entry) {
     return mismatch("the result type of @" + entry.name, expectedResult,
                     actualResult);
 
+  // The function itself takes each memref argument expanded into
+  // (allocated, aligned, offset, sizes..., strides...): a pipeline that
+  // changed an argument's rank (e.g. packed weights) shows here.
+  size_t expanded = 0;
+  for (const TensorSpec &arg : entry.args)
+    expanded += 3 + 2 * arg.type.getRank();
+  if (func.getFunctionType().getNumParams() != expanded)
+    return llvm::createStringError(
+        "after lowering, @" + entry.name +
+        " takes other arguments than it declares: the pipeline changed its "
+        "signature (glu-cpu-pipeline packs argument weights at load time; "
+        "run it with pack-at-load=false, or run the packing function first: "
+        "see convert-glu-to-cpu-kernels)");
+
   // The C wrapper: void(ptr results?, ptr arg0, ptr arg1, ...).
   Type ptr = LLVM::LLVMPointerType::get(ctx);
   size_t numParams = entry.args.size() + (entry.results.empty() ? 0 : 1);
