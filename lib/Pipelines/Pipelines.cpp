@@ -157,8 +157,10 @@ void mlir::glu::buildCPUPipeline(OpPassManager &pm,
   kernels.tileTokens = options.tileTokens;
   kernels.threads = options.threads;
   kernels.packAtLoad = options.packAtLoad;
-  kernels.bf16Dot = options.bf16Dot == "on" ||
-                    (options.bf16Dot == "auto" && options.vectorBits == 512 &&
+  using Switch = CPUPipelineOptions::Switch;
+  kernels.bf16Dot = options.bf16Dot == Switch::On ||
+                    (options.bf16Dot == Switch::Auto &&
+                     options.vectorBits == 512 &&
                      llvm::sys::getHostCPUFeatures().lookup("avx512bf16"));
   pm.addPass(createConvertGLUToCPUKernels(kernels));
   pm.addNestedPass<func::FuncOp>(glu::createConvertGLUToLinalg());

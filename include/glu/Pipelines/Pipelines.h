@@ -53,11 +53,15 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
   Option<int64_t> threads{*this, "threads",
                           llvm::cl::desc("workers (0: CPUs of this host)"),
                           llvm::cl::init(0)};
-  Option<std::string> bf16Dot{
+  enum class Switch { Auto, On, Off };
+  Option<Switch> bf16Dot{
       *this, "bf16-dot",
-      llvm::cl::desc("AVX512-BF16 dot products for bf16 blocks: auto (if "
-                     "this host has avx512_bf16), on or off"),
-      llvm::cl::init("auto")};
+      llvm::cl::desc("AVX512-BF16 dot products for bf16 blocks"),
+      llvm::cl::init(Switch::Auto),
+      llvm::cl::values(
+          clEnumValN(Switch::Auto, "auto", "if this host has avx512_bf16"),
+          clEnumValN(Switch::On, "on", "always (the CPU must have it)"),
+          clEnumValN(Switch::Off, "off", "never"))};
   Option<bool> packAtLoad{*this, "pack-at-load",
                           llvm::cl::desc("pack argument weights once in "
                                          "@<func>_pack_weights"),
