@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
 """Compiles and runs examples/llama_ffn/llama_ffn.mlir on the CPU.
 
-Writes random inputs as .npy and runs the block twice with `swiglu-run` (JIT
-through the reference CPU pipeline): as written, and after `swiglu-opt
---glu-fuse` (gate/up weights packed once by the emitted packing function,
-the whole block fused). Each output is checked against numpy; prints whether
-it matches and how long one call took.
+Writes random inputs as .npy and runs the block with `swiglu-run` (JIT):
+  1. through the fast CPU pipeline: `swiglu-opt --convert-glu-to-cpu-kernels`
+     emits @llama_ffn_pack_weights, run once to pack the weights into the
+     kernels' panels, then @llama_ffn runs with `--pipeline=glu-cpu-pipeline`
+     (register-tiled AVX-512 kernels, both cores);
+  2. as written through the reference lowering (glu -> linalg -> loops);
+  3. after `swiglu-opt --glu-fuse` (gate/up merged by its packing function,
+     the block fused) through the reference lowering.
+Each output is checked against a float64 numpy reference; prints whether it
+matches, how long one call took, and the same block in numpy (OpenBLAS) for
+scale.
 """
 
 import argparse
@@ -14,6 +20,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 
@@ -31,10 +38,11 @@ def inputs(tmp, *names):
     return args
 
 
-def run(args, cmd, tmp):
+def run(args, cmd, tmp, repeat=None):
     """Runs swiglu-run with timing; returns (output, timing line)."""
     out_path = tmp / "out.npy"
-    proc = subprocess.run([*cmd, "-o", str(out_path), f"--repeat={args.repeat}"],
+    repeat = repeat or args.repeat
+    proc = subprocess.run([*cmd, "-o", str(out_path), f"--repeat={repeat}", "--time"],
                           capture_output=True, text=True)
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout + proc.stderr)
@@ -49,10 +57,11 @@ def report(label, out, ref, timing, flops, args):
     ok = out.shape == ref.shape and bool(np.all(err <= tol))
     match = re.search(r"median_ms=([0-9.]+)", timing)
     ms = float(match.group(1)) if match else float("nan")
+    calls = re.search(r"calls=([0-9]+)", timing)
     print(f"  {label}: {'MATCH' if ok else 'MISMATCH'} "
           f"(max |out - numpy| = {err.max():.3g}, max |numpy| = "
           f"{np.abs(ref).max():.3g}); {ms:.1f} ms a call, median of "
-          f"{args.repeat} ({flops / ms / 1e6:.2f} GFLOP/s)")
+          f"{calls.group(1) if calls else '?'} ({flops / ms / 1e6:.2f} GFLOP/s)")
     return ok
 
 
@@ -60,8 +69,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runner", required=True, help="path to swiglu-run")
     parser.add_argument("--batch", type=int, default=1)
-    parser.add_argument("--seq", type=int, default=32)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seq", type=int, default=128)
+    parser.add_argument("--repeat", type=int, default=10,
+                        help="timed calls of the fast pipeline (the reference rows run once)")
     args = parser.parse_args()
 
     d_model, d_ff = 1024, 2816
@@ -93,12 +103,27 @@ def main():
             np.save(tmp / f"{name}.npy", array)
         source = HERE / "llama_ffn.mlir"
 
-        # 1. As written: the reference lowering (glu -> linalg -> loops).
+        # 1. The fast CPU pipeline, weights packed once.
+        kernels = tmp / "kernels.mlir"
+        subprocess.run([str(opt), str(source), "--convert-glu-to-cpu-kernels",
+                        "-o", str(kernels)], check=True)
+        subprocess.run([args.runner, str(kernels), "--pipeline=glu-cpu-pipeline",
+                        "--entry=llama_ffn_pack_weights",
+                        *inputs(tmp, "wg", "wu", "wd"),
+                        "-o", str(tmp / "gu_panels.npy"), "-o", str(tmp / "d_panels.npy")],
+                       check=True)
+        out, line = run(args, [args.runner, str(kernels), "--entry=llama_ffn",
+                               "--pipeline=glu-cpu-pipeline",
+                               *inputs(tmp, "x", "gu_panels", "d_panels")], tmp)
+        ok &= report("--glu-cpu-pipeline (packed weights, AVX-512, 2 threads)", out, ref,
+                     line, flops, args)
+
+        # 2. As written: the reference lowering (glu -> linalg -> loops).
         out, line = run(args, [args.runner, str(source), "--entry=llama_ffn",
-                               *inputs(tmp, "x", "wg", "wu", "wd")], tmp)
+                               *inputs(tmp, "x", "wg", "wu", "wd")], tmp, repeat=1)
         ok &= report("reference lowering", out, ref, line, flops, args)
 
-        # 2. Through the fusion pipeline: gate and up merged into one weight
+        # 3. Through the fusion pipeline: gate and up merged into one weight
         #    by the emitted packing function (run once, at load time), then
         #    the whole block streamed so the hidden never exists in memory.
         fused = tmp / "fused.mlir"
@@ -109,11 +134,21 @@ def main():
                         *inputs(tmp, "wg", "wu"), "-o", str(tmp / "wgu.npy")],
                        check=True)
         out, line = run(args, [args.runner, str(fused), "--entry=llama_ffn",
-                               *inputs(tmp, "x", "wgu", "wd")], tmp)
-        ok &= report("--glu-fuse (packed weights, fused block)", out, ref,
+                               *inputs(tmp, "x", "wgu", "wd")], tmp, repeat=1)
+        ok &= report("--glu-fuse, reference lowering", out, ref,
                      line, flops, args)
-    print("  (both run the reference CPU code generation: scalar loops on one "
-          "core; the fast CPU pipeline is the next milestone)")
+
+    # The same block in numpy (f32 matmuls through its BLAS), for scale.
+    x2 = x.reshape(-1, d_model)
+    wgt, wut, wdt = (np.ascontiguousarray(w.T) for w in (wg, wu, wd))
+    times = []
+    for _ in range(max(3, args.repeat)):
+        start = time.perf_counter()
+        g = x2 @ wgt
+        (g / (1.0 + np.exp(-g)) * (x2 @ wut)) @ wdt
+        times.append(time.perf_counter() - start)
+    ms = 1e3 * sorted(times)[len(times) // 2]
+    print(f"  numpy (BLAS) for comparison: {ms:.1f} ms a call ({flops / ms / 1e6:.2f} GFLOP/s)")
     return 0 if ok else 1
 
 
