@@ -63,12 +63,17 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("fuse", [True, False], ids=["fused", "unfused"])
+TARGETS = {"fast": dict(target="cpu"),
+           "reference-fused": dict(target="cpu-reference", fuse=True),
+           "reference": dict(target="cpu-reference", fuse=False)}
+
+
+@pytest.mark.parametrize("target", list(TARGETS))
 @pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join("%s=%s" % kv for kv in c.items()))
-def test_matches_reference(case, fuse):
+def test_matches_reference(case, target):
     spec = swiglu.FFNSpec(d_model=48, d_ff=129, **case)
     x, arrays = random_operands(spec)
-    y = spec.compile(fuse=fuse)(x, **arrays)
+    y = spec.compile(**TARGETS[target])(x, **arrays)
     assert y.dtype == swiglu.ffn.numpy_dtype(spec.dtype)
     assert_close(spec, y, reference_of(spec, x, arrays))
 
@@ -79,6 +84,26 @@ def test_one_token_and_reuse():
     for tokens in [(1,), (7,), (2, 3)]:
         x, arrays = random_operands(spec, seed=len(tokens), tokens=tokens)
         assert_close(spec, ffn(x, **arrays), reference_of(spec, x, arrays))
+
+
+def test_bind_packs_once():
+    """bind() packs the weights into the kernels' panels once; the bound
+    function gives the same results as packing on every call, for any token
+    count (1: the decode path; 300: several token blocks per worker)."""
+    spec = swiglu.FFNSpec(d_model=64, d_ff=100, bias=True)
+    ffn = spec.compile()
+    x, arrays = random_operands(spec, tokens=(300,))
+    bound = ffn.bind(**arrays)
+    for tokens in (1, 7, 300):
+        xs = x[:tokens]
+        y = bound(xs)
+        assert_close(spec, y, reference_of(spec, xs, arrays))
+        np.testing.assert_array_equal(y, ffn(xs, **arrays))
+
+
+def test_bad_target():
+    with pytest.raises(swiglu.SwigluError, match="target must be 'cpu' or 'cpu-reference'"):
+        swiglu.FFNSpec(d_model=8, d_ff=16).compile(target="gpu")
 
 
 def test_mlir_text():
