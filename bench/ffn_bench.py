@@ -57,7 +57,7 @@ def parse_args(argv):
                    help="seconds of timed calls for our rows (the first call counts)")
     p.add_argument("--max-call-s", type=float, default=10.0,
                    help="skip a row whose estimated time per call exceeds this")
-    p.add_argument("--only", help="comma-separated row keys: ours,ours-bf16,ours-reference,"
+    p.add_argument("--only", help="comma-separated row keys: ours,ours-bf16,ours-bf16-rh,ours-reference,"
                                   "openblas,numpy,iree,torch-eager,torch-compile")
     p.add_argument("--openblas-lib", help="libopenblas_ffn.so built by run.sh")
     p.add_argument("--openblas-error", help="file with the build error of the OpenBLAS library")
@@ -253,13 +253,16 @@ class Ours:
 
     def __init__(self, kind):
         self.kind = kind
-        self.key = {"fast": "ours", "bf16": "ours-bf16", "reference": "ours-reference"}[kind]
+        self.key = {"fast": "ours", "bf16": "ours-bf16", "bf16-rh": "ours-bf16-rh",
+                    "reference": "ours-reference"}[kind]
         self.label = {"fast": "ours (glu-cpu-pipeline), f32",
-                      "bf16": "ours (glu-cpu-pipeline), bf16 x and weights",
+                      "bf16": "ours, bf16 x and weights",
+                      "bf16-rh": "ours, bf16, round-hidden",
                       "reference": "upstream linalg lowering (ours, reference pipeline)"}[kind]
         self.slow = kind == "reference"  # plain loops: first call timed, few calls
-        self.tolerance = 1e-2 if kind == "bf16" else TOLERANCE
-        self.weight_scale = 0.5 if kind == "bf16" else 1.0
+        self.bf16 = kind.startswith("bf16")
+        self.tolerance = 1e-2 if self.bf16 else TOLERANCE
+        self.weight_scale = 0.5 if self.bf16 else 1.0
         self._compiled = {}
         try:
             import swiglu
@@ -275,18 +278,20 @@ class Ours:
     def reference(self, group, t):
         """The float64 result on the inputs this row really gets (bf16-rounded
         for the bf16 row), or None for the shared f32 reference."""
-        if self.kind != "bf16":
+        if not self.bf16:
             return None
         wg, wu, wd = (self._bf16(w).astype(np.float64) for w in (group.wg, group.wu, group.wd))
         x = self._bf16(group.x(t)).astype(np.float64)
         g = x @ wg.T
         with np.errstate(over="ignore"):
             h = g / (1.0 + np.exp(-g)) * (x @ wu.T)
+        if self.kind == "bf16-rh":
+            h = self._bf16(h).astype(np.float64)
         return h @ wd.T
 
     def prepare(self, group, t):
         key = (group.d, group.f)
-        dtype = "bf16" if self.kind == "bf16" else "f32"
+        dtype = "bf16" if self.bf16 else "f32"
         note = "separate gate/up weights"
         if key not in self._compiled:
             self._compiled.clear()
@@ -294,7 +299,8 @@ class Ours:
             spec = self._swiglu.FFNSpec(d_model=group.d, d_ff=group.f, activation="silu",
                                         dtype=dtype, layout="out_in")
             compiled = spec.compile(target="cpu-reference" if self.kind == "reference" else "cpu",
-                                    fuse=False)
+                                    fuse=False,
+                                    options="round-hidden=true" if self.kind == "bf16-rh" else None)
             compile_s = time.perf_counter() - start
             weights = dict(w_gate=group.wg, w_up=group.wu, w_down=group.wd)
             if dtype == "bf16":
@@ -706,7 +712,7 @@ def main(argv):
     peak = args.threads * fma1[0] if fma1[0] else None
     bandwidth = bw[1]  # a ceiling: the best of the repetitions
 
-    impls = [Ours("fast"), Ours("bf16"), Ours("reference"),
+    impls = [Ours("fast"), Ours("bf16"), Ours("bf16-rh"), Ours("reference"),
              OpenBLAS(args.openblas_lib, args.openblas_error, args.threads),
              Numpy(args.threads),
              IREE(args.threads, args.swiglu_opt, args.iree_error),

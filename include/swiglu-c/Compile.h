@@ -29,6 +29,9 @@ typedef void (*SwigluArtifactCallback)(MlirStringRef bytes, void *userData);
 ///                  reference semantics: plain loops, no runtime library);
 ///   "cpu-llvm-ir", "cpu-reference-llvm-ir"  the same code as LLVM IR text.
 ///
+/// Options of --glu-cpu-pipeline follow in braces, e.g.
+/// "cpu{threads=2 round-hidden=true}".
+///
 /// The module is lowered in place. Errors (invalid IR, an unknown target, a
 /// pass failure) are reported as diagnostics through the context's
 /// diagnostic handlers, never printed or aborted on, and the call returns

@@ -40,6 +40,18 @@ MlirLogicalResult swigluCompileModule(MlirModule cModule, MlirStringRef cTarget,
                                       void *userData) {
   ModuleOp module = unwrap(cModule);
   StringRef target = unwrap(cTarget);
+  // Options of the fast pipeline in braces: "cpu{threads=2 round-hidden=1}".
+  std::unique_ptr<glu::CPUPipelineOptions> options;
+  if (target.ends_with("}") && target.contains('{')) {
+    auto [name, rest] = target.split('{');
+    options = glu::CPUPipelineOptions::createFromString(rest.drop_back());
+    if (!options) {
+      module.emitError("swiglu: invalid options in target '")
+          << unwrap(cTarget) << "'";
+      return mlirLogicalResultFailure();
+    }
+    target = name;
+  }
   bool reference = target.consume_front("cpu-reference");
   if (!reference)
     target.consume_front("cpu");
@@ -53,7 +65,8 @@ MlirLogicalResult swigluCompileModule(MlirModule cModule, MlirStringRef cTarget,
   }
 
   llvm::SmallString<0> artifact;
-  if (failed(glu::compileForHost(module, reference, llvmIR, artifact)))
+  if (failed(glu::compileForHost(module, reference, llvmIR, artifact,
+                                 options.get())))
     return mlirLogicalResultFailure(); // diagnostics were emitted
   callback(mlirStringRefCreate(artifact.data(), artifact.size()), userData);
   return mlirLogicalResultSuccess();

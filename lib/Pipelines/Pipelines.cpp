@@ -157,6 +157,7 @@ void mlir::glu::buildCPUPipeline(OpPassManager &pm,
   kernels.tileTokens = options.tileTokens;
   kernels.threads = options.threads;
   kernels.packAtLoad = options.packAtLoad;
+  kernels.roundHidden = options.roundHidden;
   using Switch = CPUPipelineOptions::Switch;
   kernels.bf16Dot = options.bf16Dot == Switch::On ||
                     (options.bf16Dot == Switch::Auto &&

@@ -156,16 +156,21 @@ class FFNSpec:
                 % (name, ", ".join(args), y_type, "\n      ".join(pieces), attr_dict,
                    y_type, y_type))
 
-    def compile(self, target="cpu", fuse=True):
+    def compile(self, target="cpu", fuse=True, options=None):
         """Compiles the block for this CPU. `target` 'cpu' is the fast
         pipeline (--glu-cpu-pipeline: packed weights, vector kernels,
-        threads); 'cpu-reference' the reference lowering, where `fuse`
-        streams the hidden through the down projection (glu-fuse-ffn)."""
+        threads), with its `options` as a string (e.g. 'threads=2
+        round-hidden=true'); 'cpu-reference' the reference lowering, where
+        `fuse` streams the hidden through the down projection
+        (glu-fuse-ffn)."""
         if target not in ("cpu", "cpu-reference"):
             raise SwigluError("target must be 'cpu' or 'cpu-reference', got %r" % (target,))
+        if options and target != "cpu":
+            raise SwigluError("options apply to the 'cpu' target only")
         passes = ("builtin.module(glu-fuse-ffn)"
                   if fuse and target == "cpu-reference" else None)
-        return CompiledFFN(self, compile_function(self.mlir("ffn"), "ffn", passes, target),
+        full = "%s{%s}" % (target, options) if options else target
+        return CompiledFFN(self, compile_function(self.mlir("ffn"), "ffn", passes, full),
                            target)
 
 

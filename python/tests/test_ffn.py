@@ -101,9 +101,27 @@ def test_bind_packs_once():
         np.testing.assert_array_equal(y, ffn(xs, **arrays))
 
 
+def test_round_hidden_bf16():
+    """round-hidden rounds a bf16 block's hidden to bf16 (PyTorch's bf16
+    semantics; the down projection then uses bf16 dot products where the CPU
+    has them): it matches a reference that rounds the hidden the same way."""
+    import ml_dtypes
+    spec = swiglu.FFNSpec(d_model=64, d_ff=100, dtype="bf16", bias=True)
+    x, a = random_operands(spec, tokens=(37,))
+    y = spec.compile(options="round-hidden=true").bind(**a)(x).astype(np.float64)
+    g = ref.project(x, a["w_gate"]) + a["b_gate"].astype(np.float64)
+    u = ref.project(x, a["w_up"]) + a["b_up"].astype(np.float64)
+    h = ref.gating("silu", g, u).astype(ml_dtypes.bfloat16)
+    expected = ref.project(h, a["w_down"]) + a["b_down"].astype(np.float64)
+    scale = np.abs(expected).max()
+    assert np.abs(y - expected).max() <= 2 * UNIT_ROUNDOFF["bf16"] * scale
+
+
 def test_bad_target():
     with pytest.raises(swiglu.SwigluError, match="target must be 'cpu' or 'cpu-reference'"):
         swiglu.FFNSpec(d_model=8, d_ff=16).compile(target="gpu")
+    with pytest.raises(swiglu.SwigluError, match="invalid options in target 'cpu{no-such=1}'"):
+        swiglu.FFNSpec(d_model=8, d_ff=16).compile(options="no-such=1")
 
 
 def test_mlir_text():

@@ -67,6 +67,11 @@ def ConvertGLUToCPUKernels : Pass<"convert-glu-to-cpu-kernels", "ModuleOp"> {
     Option<"bf16Dot", "bf16-dot", "bool", "false",
            "Use AVX512-BF16 dot products (x86vector.avx512.dot) for bf16 "
            "inputs and weights (needs a CPU with avx512_bf16)">,
+    Option<"roundHidden", "round-hidden", "bool", "false",
+           "Round the hidden of bf16 blocks to bf16 before the down "
+           "projection, as PyTorch's bf16 eager does, so that it also uses "
+           "AVX512-BF16 dot products (changes the block's semantics, which "
+           "keep the hidden in acc_type; needs bf16-dot)">,
     Option<"packAtLoad", "pack-at-load", "bool", "true",
            "Pack argument weights once in @<func>_pack_weights">,
     Option<"remarks", "remarks", "bool", "false",

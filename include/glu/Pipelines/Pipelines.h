@@ -62,6 +62,11 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
           clEnumValN(Switch::Auto, "auto", "if this host has avx512_bf16"),
           clEnumValN(Switch::On, "on", "always (the CPU must have it)"),
           clEnumValN(Switch::Off, "off", "never"))};
+  Option<bool> roundHidden{
+      *this, "round-hidden",
+      llvm::cl::desc("round a bf16 block's hidden to bf16 (PyTorch's bf16 "
+                     "semantics) so the down projection uses dot products too"),
+      llvm::cl::init(false)};
   Option<bool> packAtLoad{*this, "pack-at-load",
                           llvm::cl::desc("pack argument weights once in "
                                          "@<func>_pack_weights"),

@@ -244,6 +244,10 @@ struct OpShape {
   // The first projection uses AVX512-BF16 dot products: x and its weights
   // are bf16, K is static and even; its panels are packed as pairs.
   bool pairs1 = false;
+  // round-hidden: the hidden is rounded to bf16 (the block's element type)
+  // and the down projection uses dot products too (pairs2).
+  bool pairs2 = false;
+  bool pairs(bool first) const { return first ? pairs1 : pairs2; }
 };
 
 struct Operands;
@@ -384,8 +388,14 @@ SmallVector<Type> KernelBuilder::packedTypes(ArrayRef<Value> mats) {
     int64_t width = s.gated ? t.nr() / 2 : t.nr();
     int64_t kPadded =
         ShapedType::isDynamic(k1) ? ShapedType::kDynamic : k1 * width;
-    types.push_back(
-        RankedTensorType::get({panels, kPadded, t.nr()}, type.getElementType()));
+    if (s.pairs2)
+      types.push_back(RankedTensorType::get(
+          {panels, ShapedType::isDynamic(kPadded) ? kPadded : kPadded / 2,
+           2 * t.nr()},
+          type.getElementType()));
+    else
+      types.push_back(RankedTensorType::get({panels, kPadded, t.nr()},
+                                            type.getElementType()));
   }
   return types;
 }
@@ -472,7 +482,7 @@ SmallVector<Value> KernelBuilder::emitPacking(ArrayRef<Value> mats) {
     MatrixView d{bufs[i], s.layout};
     Value count = outDimOf(bufs[i]), fDim = inDimOf(bufs[i]);
     Value panels = ib.ceilDiv(count, ib.c(t.nr()));
-    Value packed = makePacked(types[1], panels, hiddenPadded);
+    Value packed = makePacked(types[1], panels, hiddenPadded, s.pairs2);
     // Rows k >= F of the padded hidden are zero weights.
     Value lastK = ib.sub(fDim, ib.c(1));
     Type elem = cast<MemRefType>(bufs[i].getType()).getElementType();
@@ -484,7 +494,8 @@ SmallVector<Value> KernelBuilder::emitPacking(ArrayRef<Value> mats) {
           Value zero =
               arith::ConstantOp::create(bb, loc, elem, bb.getZeroAttr(elem));
           return arith::SelectOp::create(bb, loc, ii.lt(k, fDim), v, zero);
-        }});
+        }},
+        s.pairs2);
     finish(packed, types[1]);
   }
   return results;
@@ -518,7 +529,7 @@ void KernelBuilder::emitMicroKernel(OpBuilder &b, int64_t mr, Value w,
     for (int64_t j = 0; j < t.nrv; ++j)
       init.push_back(vector::LoadOp::create(b, loc, vt, ops.acc,
                                             ValueRange{w, rowsC[r], cols[j]}));
-  if (first && s.pairs1) {
+  if (s.pairs(first)) {
     // k in pairs: acc[r][j] += x[r, 2kp..2kp+1] · panel[kp][2j..2j+1] for
     // 16 columns at once (vdpbf16ps); k0 and k1 are even.
     Type bf16 = b.getBF16Type();
@@ -542,8 +553,11 @@ void KernelBuilder::emitMicroKernel(OpBuilder &b, int64_t mr, Value w,
           Value k = il.mul(kp, two);
           SmallVector<Value> next;
           for (int64_t r = 0; r < mr; ++r) {
-            Value pair = vector::LoadOp::create(lb, loc, pairType, a,
-                                                ValueRange{rowsA[r], k});
+            Value pair =
+                first ? vector::LoadOp::create(lb, loc, pairType, a,
+                                               ValueRange{rowsA[r], k})
+                      : vector::LoadOp::create(lb, loc, pairType, a,
+                                               ValueRange{hw, rowsA[r], k});
             Value word = vector::BitCastOp::create(lb, loc, i32x1, pair);
             Value bcast = vector::BroadcastOp::create(
                 lb, loc, i32xN,
@@ -639,7 +653,9 @@ void KernelBuilder::emitEpilogue(OpBuilder &b, Value w, Value p,
       Value col = il.add(colBase, il.c(j * t.vec));
       if (toHidden) {
         // The worker's hidden scratch is indexed by row within the block.
-        vector::StoreOp::create(lb, loc, v, ops.hidden, ValueRange{hw, r, col});
+        Type hElem = cast<MemRefType>(ops.hidden.getType()).getElementType();
+        vector::StoreOp::create(lb, loc, fromF32(lb, loc, v, hElem), ops.hidden,
+                                ValueRange{hw, r, col});
         continue;
       }
       Value remaining = il.sub(ops.n, col);
@@ -667,6 +683,8 @@ void KernelBuilder::emitPanel(Value w, Value p, Value rowBegin, Value rows,
                               ValueRange{w, r, IB{lb, loc}.c(j * t.vec)});
   });
   Value kTotal = first ? ops.k : ib.dim(ops.packed2, 1);
+  if (!first && s.pairs2)
+    kTotal = ib.mul(kTotal, ib.c(2));
   Value aBase = first ? rowBegin : ib.c(0);
   Value hw = ops.hiddenShared ? ops.hiddenShared : w;
   ib.loop(ib.c(0), kTotal, ib.c(t.kc), [&](OpBuilder &b1, Value k0) {
@@ -796,7 +814,7 @@ Value KernelBuilder::emitCompute(Value x, ArrayRef<Value> packed,
   ops.acc = allocBuffer(b, loc, {workers, ib.c(t.mb), ib.c(t.nr())}, f32);
   ops.hidden = s.hasDown ? allocBuffer(b, loc, {workers, ib.c(t.mb),
                                                 hiddenPadded},
-                                       f32)
+                                       s.pairs2 ? Type(b.getBF16Type()) : f32)
                          : Value();
   ops.out = allocBuffer(b, loc, {ops.m, ops.n}, ops.outElem);
 
@@ -970,6 +988,9 @@ struct ConvertGLUToCPUKernels
       s.pairs1 = t.bf16Dot && t.vec == 16 && xType.getElementType().isBF16() &&
                  isBF16(first) && (!s.gated || isBF16(s.gu.up)) &&
                  !ShapedType::isDynamic(k) && k % 2 == 0 && t.kc % 2 == 0;
+      s.pairs2 = roundHidden && s.hasDown && t.bf16Dot && t.vec == 16 &&
+                 xType.getElementType().isBF16() && isBF16(s.down) &&
+                 t.kc % 2 == 0;
     }
 
     Location loc = op->getLoc();
