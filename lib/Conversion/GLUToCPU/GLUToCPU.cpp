@@ -305,6 +305,12 @@ private:
     return ib.dim(w, d);
   }
 
+  /// A private function running emitPanel for the first (or the down)
+  /// projection, so that both ways of splitting the work call one copy of
+  /// the micro-kernels; returns a callback emitting a call to it.
+  std::function<void(OpBuilder &, Value w, Value hw, Value p, Value rowBegin,
+                     Value rows)>
+  outlinePanel(bool first, const Operands &ops);
   void emitPanel(Value w, Value p, Value rowBegin, Value rows, bool first,
                  Operands &ops);
   void emitMicroKernel(OpBuilder &b, int64_t mr, Value w, Value hw, Value aRow,
@@ -716,6 +722,60 @@ void KernelBuilder::emitPanel(Value w, Value p, Value rowBegin, Value rows,
   emitEpilogue(b, w, p, rowBegin, rows, first, ops);
 }
 
+std::function<void(OpBuilder &, Value, Value, Value, Value, Value)>
+KernelBuilder::outlinePanel(bool first, const Operands &ops) {
+  Value a = first ? ops.x : ops.hidden;
+  Value packed = first ? ops.packed1 : ops.packed2;
+  Value bias = first ? ops.bias1 : ops.bias2;
+  Value dest = (first && s.hasDown) ? ops.hidden : ops.out;
+  SmallVector<Value> operands{a, packed, bias, ops.acc, dest, ops.k, ops.n};
+  SmallVector<Type> types;
+  for (Value v : operands)
+    types.push_back(v.getType());
+  Type index = b.getIndexType();
+  types.append(5, index); // w, hw, p, rowBegin, rows
+
+  auto module =
+      b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
+  OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
+  auto fn = func::FuncOp::create(mb, loc,
+                                 first ? "__glu_cpu_panel" : "__glu_cpu_down_panel",
+                                 mb.getFunctionType(types, {}));
+  SymbolTable(module).insert(fn); // unique name
+  fn.setPrivate();
+  Block *entry = fn.addEntryBlock();
+  OpBuilder fb = OpBuilder::atBlockEnd(entry);
+  Operands local = ops;
+  auto arg = [&](unsigned i) { return entry->getArgument(i); };
+  if (first) {
+    local.x = arg(0);
+    local.packed1 = arg(1);
+    local.bias1 = arg(2);
+  } else {
+    local.hidden = arg(0);
+    local.packed2 = arg(1);
+    local.bias2 = arg(2);
+  }
+  local.acc = arg(3);
+  if (first && s.hasDown)
+    local.hidden = arg(4);
+  else
+    local.out = arg(4);
+  local.k = arg(5);
+  local.n = arg(6);
+  local.hiddenShared = arg(8);
+  KernelBuilder(fb, loc, t, s)
+      .emitPanel(arg(7), arg(9), arg(10), arg(11), first, local);
+  func::ReturnOp::create(fb, loc);
+
+  return [=](OpBuilder &cb, Value w, Value hw, Value p, Value rowBegin,
+             Value rows) {
+    SmallVector<Value> args(operands);
+    args.append({w, hw, p, rowBegin, rows});
+    func::CallOp::create(cb, loc, fn, args);
+  };
+}
+
 Value KernelBuilder::emitCompute(Value x, ArrayRef<Value> packed,
                                  Value opResult, Value nOut) {
   Operands ops;
@@ -834,6 +894,8 @@ Value KernelBuilder::emitCompute(Value x, ArrayRef<Value> packed,
                             scf::InParallelOp::create(fb, loc);
                           });
   };
+  auto panel1 = outlinePanel(true, ops);
+  auto panel2 = s.hasDown ? outlinePanel(false, ops) : nullptr;
   {
     // Each worker takes one contiguous range of tokens (a multiple of MR
     // rows, so that only the last range has a partial row block) in blocks
@@ -849,13 +911,11 @@ Value KernelBuilder::emitCompute(Value x, ArrayRef<Value> packed,
         IB il{lb, loc};
         Value rows = il.min(il.c(t.mb), il.sub(end, rowBegin));
         il.loop(il.c(0), panels1, il.c(1), [&](OpBuilder &pb, Value p) {
-          KernelBuilder(pb, loc, t, s).emitPanel(w, p, rowBegin, rows, true,
-                                                 ops);
+          panel1(pb, w, w, p, rowBegin, rows);
         });
         if (s.hasDown)
           il.loop(il.c(0), panels2, il.c(1), [&](OpBuilder &pb, Value q) {
-            KernelBuilder(pb, loc, t, s).emitPanel(w, q, rowBegin, rows,
-                                                   false, ops);
+            panel2(pb, w, w, q, rowBegin, rows);
           });
       });
     });
@@ -871,21 +931,19 @@ Value KernelBuilder::emitCompute(Value x, ArrayRef<Value> packed,
       IB il{lb, loc};
       Value rowBegin = il.mul(blk, il.c(t.mb));
       Value rows = il.min(il.c(t.mb), il.sub(ops.m, rowBegin));
-      Operands shared = ops;
-      shared.hiddenShared = il.c(0);
       forall(lb, [&](OpBuilder &fb, Value w) {
         IB iw{fb, loc};
+        Value shared = iw.c(0); // one hidden scratch for all workers
         iw.loop(w, panels1, workers, [&](OpBuilder &pb, Value p) {
-          KernelBuilder(pb, loc, t, s).emitPanel(w, p, rowBegin, rows, true,
-                                                 shared);
+          panel1(pb, w, shared, p, rowBegin, rows);
         });
       });
       if (s.hasDown)
         forall(lb, [&](OpBuilder &fb, Value w) {
           IB iw{fb, loc};
+          Value shared = iw.c(0);
           iw.loop(w, panels2, workers, [&](OpBuilder &pb, Value q) {
-            KernelBuilder(pb, loc, t, s).emitPanel(w, q, rowBegin, rows,
-                                                   false, shared);
+            panel2(pb, w, shared, q, rowBegin, rows);
           });
         });
     });
@@ -896,6 +954,13 @@ Value KernelBuilder::emitCompute(Value x, ArrayRef<Value> packed,
       {ShapedType::kDynamic, ShapedType::kDynamic}, ops.outElem);
   Value y = bufferization::ToTensorOp::create(b, loc, outTensorType, ops.out,
                                               b.getUnitAttr(), b.getUnitAttr());
+  // As static as the op's types say (reshapes to static batch dims need it).
+  auto staticType = RankedTensorType::get(
+      {cast<RankedTensorType>(x2.getType()).getDimSize(0),
+       resultType.getDimSize(resultType.getRank() - 1)},
+      ops.outElem);
+  if (staticType != outTensorType)
+    y = tensor::CastOp::create(b, loc, staticType, y);
   return unflattenTokens(b, loc, y, x, resultType);
 }
 

@@ -13,16 +13,22 @@
 // CHECK-SAME:    %{{.*}}: tensor<2x128x64xf32> {glu.packed_by = @ffn_pack_weights},
 // CHECK-SAME:    %{{.*}}: tensor<100xf32>)
 // CHECK-NOT:     glu.ffn
-// Two workers; the micro-kernel accumulates 6 rows x 4 vectors.
+// Two workers, each calling the panel functions (one copy of the
+// micro-kernels for both ways of splitting the work).
 // CHECK:         scf.forall (%{{.*}}) in (2)
-// CHECK:         scf.index_switch
-// CHECK-COUNT-24:  vector.fma {{.*}} : vector<16xf32>
-// CHECK:         math.exp {{.*}} : vector<16xf32>
-// CHECK:         vector.maskedstore
+// CHECK:         func.call @__glu_cpu_panel(
+// CHECK:         func.call @__glu_cpu_down_panel(
 // CHECK-LABEL: func.func @ffn_pack_weights(
 // CHECK-SAME:    tensor<100x96xf32>, %{{.*}}: tensor<100x96xf32>, %{{.*}}: tensor<80x100xf32>)
 // CHECK-SAME:    -> (tensor<4x96x64xf32>, tensor<2x128x64xf32>)
 // CHECK-SAME:    attributes {glu.packing_function, glu.packs = array<i64: 1, 2, 3>}
+// The micro-kernel accumulates 6 rows x 4 vectors; the epilogue gates.
+// CHECK-LABEL: func.func private @__glu_cpu_panel(
+// CHECK:         scf.index_switch
+// CHECK-COUNT-24:  vector.fma {{.*}} : vector<16xf32>
+// CHECK:         math.exp {{.*}} : vector<16xf32>
+// CHECK-LABEL: func.func private @__glu_cpu_down_panel(
+// CHECK:         vector.maskedstore
 
 // PERCALL-LABEL: func.func @ffn(
 // PERCALL-SAME:    tensor<100x96xf32>, %{{.*}}: tensor<100x96xf32>, %{{.*}}: tensor<80x100xf32>, %{{.*}}: tensor<100xf32>)
@@ -44,7 +50,9 @@ func.func @ffn(%x: tensor<?x96xf32>, %wg: tensor<100x96xf32>, %wu: tensor<100x96
 // down projection (f32 hidden) keeps f32 FMAs on widened bf16 weights.
 // DOT-LABEL: func.func @bf16(
 // DOT-SAME:    tensor<2x32x128xbf16> {glu.packed_by = @bf16_pack_weights}
+// DOT-LABEL: func.func private @__glu_cpu_panel
 // DOT:         x86vector.avx512.dot {{.*}} : vector<32xbf16> -> vector<16xf32>
+// DOT-LABEL: func.func private @__glu_cpu_down_panel
 // DOT:         vector.fma {{.*}} : vector<16xf32>
 func.func @bf16(%x: tensor<3x64xbf16>, %wgu: tensor<128x64xbf16>, %wd: tensor<64x64xbf16>)
     -> tensor<3x64xbf16> {
