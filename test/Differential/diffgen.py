@@ -76,6 +76,12 @@ PIPELINES = {
     "fuse": lambda rng: [
         "--glu-fuse=tile-tokens=%d chunk-ff=%d packing=%s" % (
             _tile(rng), _chunk(rng), rng.choice(rc.PACKINGS))],
+    # The reference lowering raised back (glu-raise, first pass of glu-fuse)
+    # and fused: glu-raise must recognize every variant it lowers to.
+    "lower-raise-fuse": lambda rng: [
+        "--convert-glu-to-linalg",
+        "--glu-fuse=tile-tokens=%d chunk-ff=%d packing=%s" % (
+            _tile(rng), _chunk(rng), rng.choice(rc.PACKINGS))],
     # e.g. "cpu-pipeline": lambda rng: ["--glu-cpu-pipeline"],
 }
 
