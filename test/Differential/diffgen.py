@@ -49,9 +49,12 @@ sys.path.insert(0, os.path.join(ROOT, "test", "Execution"))
 import run_cases as rc  # noqa: E402  (the execution tests' driver)
 
 # ---------------------------------------------------------------------------
-# Pipelines: name -> function(rng) returning the swiglu-opt arguments applied
-# before swiglu-run (run_cases.py's --passes: a packing function that the
-# passes emit is run first, on the original weights). To add one, add a line.
+# Pipelines: name -> function(rng) returning either the list of swiglu-opt
+# arguments applied before swiglu-run (run_cases.py's --passes: a packing
+# function that the passes emit is run first, on the original weights), or
+# a dict {"passes": [...], "runner": [...]} whose "runner" arguments are
+# given to every swiglu-run call (run_cases.RUNNER_ARGS, e.g. swiglu-run's
+# --pipeline). To add a pipeline, add a line.
 # ---------------------------------------------------------------------------
 
 
@@ -82,7 +85,7 @@ PIPELINES = {
         "--convert-glu-to-linalg",
         "--glu-fuse=tile-tokens=%d chunk-ff=%d packing=%s" % (
             _tile(rng), _chunk(rng), rng.choice(rc.PACKINGS))],
-    # e.g. "cpu-pipeline": lambda rng: ["--glu-cpu-pipeline"],
+    # e.g. "cpu": lambda rng: {"runner": ["--pipeline=glu-cpu-pipeline"]},
 }
 
 # ---------------------------------------------------------------------------
@@ -197,12 +200,24 @@ def _prod(shape):
 
 
 def draw_pipeline(seed, names):
-    """(pipeline name, swiglu-opt arguments) of a seed: the name from `names`
-    (a stream of its own), the options from the seed and that name."""
+    """(pipeline name, swiglu-opt arguments, swiglu-run arguments) of a seed:
+    the name from `names` (a stream of its own), the options from the seed
+    and that name."""
     name = random.Random("pipeline-%d" % seed).choice(sorted(names))
     opts = PIPELINES[name](random.Random(zlib.crc32(
         ("%d/%s" % (seed, name)).encode())))
-    return name, opts
+    if isinstance(opts, dict):
+        return name, list(opts.get("passes", [])), list(opts.get("runner", []))
+    return name, list(opts), []
+
+
+def set_runner_args(args):
+    """Makes run_cases give `args` to every swiglu-run call."""
+    if hasattr(rc, "RUNNER_ARGS"):
+        rc.RUNNER_ARGS[:] = args
+    elif args:
+        raise RuntimeError("this run_cases.py cannot pass swiglu-run "
+                           "arguments (no RUNNER_ARGS): %s" % " ".join(args))
 
 
 # ---------------------------------------------------------------------------
@@ -259,8 +274,9 @@ def main(argv=None):
     if args.print_mlir:
         for s in range(seed0, seed0 + args.cases):
             case = draw_case(s)
-            pname, opts = draw_pipeline(s, names)
-            print("// seed=%d pipeline=%s %s" % (s, pname, " ".join(opts)))
+            pname, opts, rargs = draw_pipeline(s, names)
+            print("// seed=%d pipeline=%s %s" % (s, pname, " ".join(
+                opts + ["(swiglu-run %s)" % " ".join(rargs)] if rargs else opts)))
             print(rc.build_mlir(case, rc.build_operands(case)))
         return 0
 
@@ -280,9 +296,10 @@ def main(argv=None):
         if args.time_limit is not None and time.time() - t0 > args.time_limit:
             break
         case = draw_case(s)
-        pname, opts = draw_pipeline(s, names)
+        pname, opts, rargs = draw_pipeline(s, names)
         t1 = time.time()
         try:
+            set_runner_args(rargs)
             ok, lines = rc.run_case(case, runner, workdir, False, args.timeout,
                                     False, opts)
         except Exception as e:  # a generator or reference bug: report it
@@ -302,6 +319,8 @@ def main(argv=None):
                                                       rest), flush=True)
             print("     passes: %s" % (" ".join(repr(o) for o in opts)
                                        or "(none)"))
+            if rargs:
+                print("     swiglu-run arguments: %s" % " ".join(rargs))
             print("     files: %s" % os.path.join(workdir, case.name))
         print("     replay: %s" % replay_command(s, pname, runner),
               flush=True)
