@@ -19,6 +19,8 @@ if [ "${SWIGLU_SKIP_FUZZ:-0}" = 1 ]; then
   log "fuzzing skipped (SWIGLU_SKIP_FUZZ=1)"
 else
   fuzz_start=$(date +%s)
-  bash "$SWIGLU_ROOT/scripts/fuzz.sh" "${SWIGLU_FUZZ_SECONDS:-60}"
+  # Build with every core, like the main build (fuzz.sh alone defaults to -j1).
+  SWIGLU_NINJA_FLAGS="${SWIGLU_NINJA_FLAGS:--j$(nproc)}" \
+    bash "$SWIGLU_ROOT/scripts/fuzz.sh" "${SWIGLU_FUZZ_SECONDS:-60}"
   log "fuzzing (build, corpus, run) done in $(( $(date +%s) - fuzz_start )) s"
 fi
