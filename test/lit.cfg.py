@@ -9,7 +9,8 @@ the mlir-opt plugin library; %swiglu_obj the build tree and %cmake,
 
 Features: `numpy` when %python can import numpy and ml_dtypes (execution
 tests compare against numpy references and need it); `torch_mlir` when it can
-import torch and torch_mlir as well (test/Frontend exports PyTorch modules).
+import torch and torch_mlir as well (test/Frontend exports PyTorch modules);
+`torch` when it can import torch (PyTorch as a reference: test/Execution/extremes).
 """
 
 import os
@@ -72,6 +73,9 @@ else:
         "%s cannot import numpy and ml_dtypes: execution tests are skipped"
         % config.python_executable
     )
+
+if _python_has(["numpy", "ml_dtypes", "torch"]):
+    config.available_features.add("torch")
 
 if _python_has(["numpy", "ml_dtypes", "torch", "torch_mlir"]):
     config.available_features.add("torch_mlir")

@@ -12,10 +12,15 @@
 // CHECK: %[[U:.*]] = linalg.matmul indexing_maps = [#[[$LHS]], #[[$RHS_T]], #[[$OUT]]] ins(%[[X2]], %[[WU]] : tensor<?x64xbf16>, tensor<96x64xbf16>) outs(%{{.*}} : tensor<?x96xf32>)
 // CHECK: %[[H:.*]] = linalg.generic {{.*}} ins(%[[G]], %[[U]] : tensor<?x96xf32>, tensor<?x96xf32>) outs(%{{.*}} : tensor<?x96xf32>)
 // CHECK: ^bb0(%[[GV:.*]]: f32, %[[UV:.*]]: f32, %{{.*}}: f32):
-// CHECK:   %[[NEG:.*]] = arith.negf %[[GV]] : f32
+// σ(g) without overflow: e = exp(-|g|), r = 1/(1 + e), g ≥ 0 ? r : e·r.
+// CHECK:   %[[ABS:.*]] = math.absf %[[GV]] : f32
+// CHECK:   %[[NEG:.*]] = arith.negf %[[ABS]] : f32
 // CHECK:   %[[E:.*]] = math.exp %[[NEG]] : f32
 // CHECK:   %[[DEN:.*]] = arith.addf %{{.*}}, %[[E]] : f32
-// CHECK:   %[[SIG:.*]] = arith.divf %{{.*}}, %[[DEN]] : f32
+// CHECK:   %[[R:.*]] = arith.divf %{{.*}}, %[[DEN]] : f32
+// CHECK:   %[[NONNEG:.*]] = arith.cmpf oge, %[[GV]], %{{.*}} : f32
+// CHECK:   %[[ER:.*]] = arith.mulf %[[E]], %[[R]] : f32
+// CHECK:   %[[SIG:.*]] = arith.select %[[NONNEG]], %[[R]], %[[ER]] : f32
 // CHECK:   %[[SILU:.*]] = arith.mulf %[[GV]], %[[SIG]] : f32
 // CHECK:   %[[PROD:.*]] = arith.mulf %[[SILU]], %[[UV]] : f32
 // CHECK:   linalg.yield %[[PROD]] : f32

@@ -41,11 +41,20 @@ Value ScalarBuilder::max(Value x, Value y) {
   return arith::MaximumFOp::create(b, loc, x, y);
 }
 
-/// σ(x) = 1 / (1 + exp(-x)). For x → -∞, exp(-x) → +inf and σ → 0.
+/// σ(x) without overflow: with e = exp(-|x|) ∈ [0, 1] and r = 1 / (1 + e),
+/// σ(x) = r for x ≥ 0 and e·r for x < 0. The plain 1 / (1 + exp(-x))
+/// overflows exp(-x) for x < -88.7 (f32) and returns 0 where σ(x) is still a
+/// positive (subnormal) f32 down to x ≈ -103.9, so that silu(-100)·∞ became
+/// NaN instead of -∞. NaN propagates (|NaN|, exp, the select's false arm);
+/// σ(±∞) = 1, 0; σ(-0) = ½.
 Value ScalarBuilder::sigmoid(Value x) {
   Value one = constant(1.0);
-  Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, x));
-  return div(one, add(one, e));
+  Value e = math::ExpOp::create(
+      b, loc, arith::NegFOp::create(b, loc, math::AbsFOp::create(b, loc, x)));
+  Value r = div(one, add(one, e));
+  Value nonNegative =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, x, constant(0.0));
+  return arith::SelectOp::create(b, loc, nonNegative, r, mul(e, r));
 }
 
 Value ScalarBuilder::activation(const ActivationSpec &spec, Value x) {
