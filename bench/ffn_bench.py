@@ -571,7 +571,6 @@ def measure_shape(impls, group, t, ref, args, rates):
         row.wrong = not np.isfinite(row.error) or row.error > getattr(impl, "tolerance",
                                                                       TOLERANCE)
         del y, own, r64
-        del y
         if impl.slow:
             # Our reference code generation: the first call counts, and it
             # repeats only within its own budget, in the first pass.
