@@ -183,3 +183,38 @@ def test_sizing():
     assert swiglu.parameters(768, 3072, gated=False, bias=True) == 2 * 768 * 3072 + 3072 + 768
     assert swiglu.flops_per_token(4096, 11008) == 2 * 3 * 4096 * 11008
     assert swiglu.parity_with_classic(3, 8) == 1.0
+
+
+@pytest.mark.parametrize("dtype", ["f32", "bf16"])
+@pytest.mark.parametrize("layout, packing", [("out_in", None), ("in_out", "interleaved"),
+                                             ("out_in", "concat")])
+def test_constant_weights(dtype, layout, packing):
+    """Weights that are constants (what torch-mlir exports) are packed at
+    compile time by the fast pipeline: the function takes only x."""
+    from swiglu.ffn import CompiledFunction, compile_function, numpy_dtype
+    spec = swiglu.FFNSpec(d_model=48, d_ff=70, dtype=dtype, layout=layout, packing=packing,
+                          activation="gelu_tanh", bias=True)
+    x, a = random_operands(spec, tokens=(9,))
+    nd = numpy_dtype(dtype)
+
+    def const(name):
+        arr = np.ascontiguousarray(a[name])
+        shape = "x".join(str(d) for d in arr.shape)
+        return ("%%%s = arith.constant dense<\"0x%s\"> : tensor<%sx%s>"
+                % (name, arr.view(np.uint8).tobytes().hex().upper(), shape, dtype))
+
+    text = spec.mlir("ffn")
+    header, rest = text.split("{", 1)
+    names = [n for n, _, _, _ in spec.operands()]
+    header = "func.func @ffn(%%x: tensor<?x48x%s>) -> tensor<?x48x%s> " % (dtype, dtype)
+    body = "\n".join("  " + const(n) for n in names) + rest
+    module = header + "{\n" + body
+    y = {}
+    for target in ("cpu", "cpu-reference"):
+        code = compile_function(module, "ffn", None, target)
+        if target == "cpu":
+            assert b"ffn_pack_weights" not in code and b"__glu_cpu_pack" not in code
+        y[target] = CompiledFunction(code, "ffn", [2], 2).call([x], nd)
+    expected = reference_of(spec, x, a)
+    assert_close(spec, y["cpu"], expected)
+    assert_close(spec, y["cpu-reference"], expected)

@@ -44,8 +44,10 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/X86Vector/X86VectorDialect.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/SymbolTable.h"
 
+#include <cstring>
 #include <functional>
 #include <thread>
 
@@ -965,6 +967,57 @@ Value KernelBuilder::emitCompute(Value x, ArrayRef<Value> packed,
 }
 
 //===----------------------------------------------------------------------===//
+// Compile-time packing of constant weights
+//===----------------------------------------------------------------------===//
+
+/// The bytes of a constant matrix with its element size and shape, read as
+/// (feature n, input k) under `layout`.
+struct ConstMatrix {
+  std::vector<char> bytes;
+  size_t eb;
+  int64_t rows, cols;
+  Layout layout;
+  const char *at(int64_t n, int64_t k) const {
+    int64_t i = layout == Layout::out_in ? n * cols + k : k * cols + n;
+    return bytes.data() + i * eb;
+  }
+  int64_t features() const { return layout == Layout::out_in ? rows : cols; }
+  int64_t inputs() const { return layout == Layout::out_in ? cols : rows; }
+};
+
+std::optional<ConstMatrix> constMatrix(Value v, Layout layout) {
+  ElementsAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)))
+    return std::nullopt;
+  auto type = cast<RankedTensorType>(v.getType());
+  FailureOr<std::vector<char>> bytes = rawBytes(attr);
+  if (failed(bytes) || !type.hasStaticShape())
+    return std::nullopt;
+  return ConstMatrix{std::move(*bytes), type.getElementTypeBitWidth() / 8u,
+                     type.getDimSize(0), type.getDimSize(1), layout};
+}
+
+/// The bytes of `[panels][k][nr]` (or, with `pairs`, `[panels][k/2][2nr]`,
+/// element (k, col) at `[k/2][2col + k%2]`) where `src(p, k, col)` gives each
+/// element, or null for a zero.
+std::vector<char>
+packConstant(int64_t panels, int64_t k, int64_t nr, size_t eb, bool pairs,
+             function_ref<const char *(int64_t, int64_t, int64_t)> src) {
+  std::vector<char> out(panels * k * nr * eb, 0);
+  for (int64_t p = 0; p < panels; ++p)
+    for (int64_t kk = 0; kk < k; ++kk)
+      for (int64_t col = 0; col < nr; ++col) {
+        const char *e = src(p, kk, col);
+        if (!e)
+          continue;
+        int64_t i = pairs ? (p * k + kk / 2 * 2) * nr + 2 * col + kk % 2
+                          : (p * k + kk) * nr + col;
+        std::memcpy(out.data() + i * eb, e, eb);
+      }
+  return out;
+}
+
+//===----------------------------------------------------------------------===//
 // The pass
 //===----------------------------------------------------------------------===//
 
@@ -1000,6 +1053,85 @@ struct ConvertGLUToCPUKernels
     for (Operation *op : ops)
       if (failed(lower(op, t, counter)))
         return signalPassFailure();
+  }
+
+  /// The panels of `mats` as constants when every matrix is a constant of
+  /// the packed element type; empty otherwise.
+  static SmallVector<Value> packConstants(OpBuilder &b, Location loc,
+                                          const Tiling &t, const OpShape &s,
+                                          ArrayRef<Value> mats,
+                                          ArrayRef<Type> packedTypes) {
+    SmallVector<ConstMatrix> m;
+    for (Value v : mats) {
+      std::optional<ConstMatrix> c = constMatrix(v, s.layout);
+      if (!c)
+        return {};
+      m.push_back(std::move(*c));
+    }
+    for (Type type : packedTypes) {
+      auto tt = cast<RankedTensorType>(type);
+      if (!tt.hasStaticShape() ||
+          tt.getElementTypeBitWidth() / 8u != m[0].eb)
+        return {};
+    }
+    for (const ConstMatrix &c : m)
+      if (c.eb != m[0].eb)
+        return {};
+    int64_t nr = t.nr();
+    SmallVector<std::vector<char>> panels;
+    unsigned next = 0;
+    int64_t hiddenPadded;
+    {
+      auto tt = cast<RankedTensorType>(packedTypes[0]);
+      int64_t P = tt.getDimSize(0), K = m[0].inputs();
+      if (s.gated) {
+        int64_t w = nr / 2;
+        const ConstMatrix *gate = &m[0], *up = s.gu.merged ? &m[0] : &m[1];
+        int64_t f = s.gu.merged ? gate->features() / 2 : gate->features();
+        bool concat = s.gu.packing == Packing::concat;
+        panels.push_back(packConstant(
+            P, K, nr, m[0].eb, s.pairs1,
+            [&](int64_t p, int64_t k, int64_t col) -> const char * {
+              int64_t half = col / w, n = p * w + col % w;
+              if (n >= f)
+                return nullptr;
+              if (!s.gu.merged)
+                return (half ? up : gate)->at(n, k);
+              return gate->at(concat ? half * f + n : 2 * n + half, k);
+            }));
+        next = s.gu.merged ? 1 : 2;
+        hiddenPadded = P * w;
+      } else {
+        int64_t f = m[0].features();
+        panels.push_back(packConstant(
+            P, K, nr, m[0].eb, s.pairs1,
+            [&](int64_t p, int64_t k, int64_t col) -> const char * {
+              int64_t n = p * nr + col;
+              return n < f ? m[0].at(n, k) : nullptr;
+            }));
+        next = 1;
+        hiddenPadded = P * nr;
+      }
+    }
+    if (s.hasDown) {
+      const ConstMatrix &d = m[next];
+      auto tt = cast<RankedTensorType>(packedTypes[1]);
+      int64_t P = tt.getDimSize(0), n = d.features(), f = d.inputs();
+      panels.push_back(packConstant(
+          P, hiddenPadded, nr, d.eb, s.pairs2,
+          [&](int64_t p, int64_t k, int64_t col) -> const char * {
+            int64_t o = p * nr + col;
+            return (o < n && k < f) ? d.at(o, k) : nullptr;
+          }));
+    }
+    SmallVector<Value> values;
+    for (auto [bytes, type] : llvm::zip(panels, packedTypes)) {
+      auto tt = cast<RankedTensorType>(type);
+      auto attr = DenseElementsAttr::getFromRawBuffer(
+          tt, ArrayRef<char>(bytes.data(), bytes.size()));
+      values.push_back(arith::ConstantOp::create(b, loc, tt, attr));
+    }
+    return values;
   }
 
   LogicalResult lower(Operation *op, const Tiling &t, unsigned &counter) {
@@ -1100,6 +1232,18 @@ struct ConvertGLUToCPUKernels
     if (atLoad) {
       llvm::SmallDenseSet<Value> unique(mats.begin(), mats.end());
       atLoad = unique.size() == mats.size();
+    }
+    // Constant weights are packed now, into constants.
+    if (!atLoad) {
+      SmallVector<Value> folded = packConstants(b, loc, t, s, mats,
+                                                packedTypes);
+      if (!folded.empty()) {
+        Value result =
+            kb.emitCompute(op->getOperand(0), folded, op->getResult(0), nOut);
+        op->getResult(0).replaceAllUsesWith(result);
+        op->erase();
+        return success();
+      }
     }
     OpBuilder mb(module.getBodyRegion());
     if (func)

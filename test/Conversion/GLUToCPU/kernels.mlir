@@ -63,9 +63,8 @@ func.func @bf16(%x: tensor<3x64xbf16>, %wgu: tensor<128x64xbf16>, %wd: tensor<64
 
 // -----
 
-// Weights that are not arguments (here: a constant) are packed on every
-// call; a function that is called in the module cannot change its
-// signature either.
+// Weights of a function that is called in the module cannot become
+// arguments of another type: they are packed on every call.
 // CHECK-LABEL: func.func private @callee(
 // CHECK:         call @__glu_cpu_pack_callee_0
 func.func private @callee(%x: tensor<4x32xf32>, %w1: tensor<32x64xf32>, %w2: tensor<64x32xf32>)
@@ -90,4 +89,19 @@ func.func @acc_f64(%x: tensor<4x32xf32>, %w: tensor<64x32xf32>) -> tensor<4x32xf
   %y = glu.gate_up silu %x : tensor<4x32xf32> gate_up %w : tensor<64x32xf32>
       {acc_type = f64} -> tensor<4x32xf32>
   return %y : tensor<4x32xf32>
+}
+
+// -----
+
+// Constant weights are packed at compile time into constant panels: gate
+// feature 0 (1.0) and up feature 0 (2.0) land in columns 0 and 32 of panel
+// 0; the padding is zero.
+// CHECK-LABEL: func.func @constants(
+// CHECK-NOT:     call
+// CHECK:         arith.constant dense<{{.*}}> : tensor<1x2x64xf32>
+// CHECK-NOT:     call
+func.func @constants(%x: tensor<4x2xf32>) -> tensor<4x1xf32> {
+  %w = arith.constant dense<[[1.0, 0.0], [2.0, 0.0]]> : tensor<2x2xf32>
+  %y = glu.gate_up silu %x : tensor<4x2xf32> gate_up %w : tensor<2x2xf32> -> tensor<4x1xf32>
+  return %y : tensor<4x1xf32>
 }

@@ -19,6 +19,7 @@
 
 #include "glu/Dialect/GLU/IR/GLU.h"
 #include "glu/Dialect/GLU/Transforms/Passes.h"
+#include "glu/Dialect/GLU/Utils/Builders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -43,32 +44,6 @@ namespace {
 //===----------------------------------------------------------------------===//
 // Compile-time merging of constant weights
 //===----------------------------------------------------------------------===//
-
-/// The raw row-major bytes of a constant tensor, or failure if the attribute
-/// kind is not one we can read (splats are expanded).
-FailureOr<std::vector<char>> rawBytes(ElementsAttr attr) {
-  auto type = cast<ShapedType>(attr.getType());
-  size_t elementBytes = type.getElementTypeBitWidth() / 8;
-  size_t count = type.getNumElements();
-  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
-    ArrayRef<char> data = dense.getRawData();
-    if (!dense.isSplat())
-      return std::vector<char>(data.begin(), data.end());
-    std::vector<char> out(count * elementBytes);
-    for (size_t i = 0; i < count; ++i)
-      std::copy(data.begin(), data.begin() + elementBytes,
-                out.begin() + i * elementBytes);
-    return out;
-  }
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob || blob->getData().size() != count * elementBytes)
-      return failure();
-    ArrayRef<char> data = blob->getData();
-    return std::vector<char>(data.begin(), data.end());
-  }
-  return failure();
-}
 
 /// Merges the row-major bytes of gate and up, both `[rows, cols]` with
 /// `elementBytes`-wide elements, along `dim` (0: rows are features, out_in

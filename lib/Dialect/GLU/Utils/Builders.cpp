@@ -9,6 +9,10 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
 #include <cmath>
 
 namespace mlir::glu {
@@ -385,5 +389,32 @@ Value blockHidden(OpBuilder &b, Location loc, MLPOp op, Value x2,
   Value pre = project(b, loc, x2, w, layout, accType);
   return activatedHidden(b, loc, ActivationSpec::of(op), pre, bias, accType);
 }
+
+/// The raw row-major bytes of a constant tensor, or failure if the attribute
+/// kind is not one we can read (splats are expanded).
+FailureOr<std::vector<char>> rawBytes(ElementsAttr attr) {
+  auto type = cast<ShapedType>(attr.getType());
+  size_t elementBytes = type.getElementTypeBitWidth() / 8;
+  size_t count = type.getNumElements();
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    ArrayRef<char> data = dense.getRawData();
+    if (!dense.isSplat())
+      return std::vector<char>(data.begin(), data.end());
+    std::vector<char> out(count * elementBytes);
+    for (size_t i = 0; i < count; ++i)
+      std::copy(data.begin(), data.begin() + elementBytes,
+                out.begin() + i * elementBytes);
+    return out;
+  }
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() != count * elementBytes)
+      return failure();
+    ArrayRef<char> data = blob->getData();
+    return std::vector<char>(data.begin(), data.end());
+  }
+  return failure();
+}
+
 
 } // namespace mlir::glu

@@ -18,6 +18,7 @@
 #include "mlir/IR/OpDefinition.h"
 
 #include <optional>
+#include <vector>
 
 namespace mlir::glu {
 
@@ -158,6 +159,10 @@ Value blockHidden(OpBuilder &b, Location loc, FFNOp op, Value x2,
                   std::optional<FeatureRange> range = std::nullopt);
 Value blockHidden(OpBuilder &b, Location loc, MLPOp op, Value x2,
                   std::optional<FeatureRange> range = std::nullopt);
+
+/// The raw row-major bytes of a constant tensor (`dense`, splats expanded,
+/// or `dense_resource`), or failure for other attribute kinds.
+FailureOr<std::vector<char>> rawBytes(ElementsAttr attr);
 
 } // namespace mlir::glu
 
