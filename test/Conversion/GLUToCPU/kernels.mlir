@@ -97,9 +97,9 @@ func.func @acc_f64(%x: tensor<4x32xf32>, %w: tensor<64x32xf32>) -> tensor<4x32xf
 // feature 0 (1.0) and up feature 0 (2.0) land in columns 0 and 32 of panel
 // 0; the padding is zero.
 // CHECK-LABEL: func.func @constants(
-// CHECK-NOT:     call
+// CHECK-NOT:     __glu_cpu_pack
 // CHECK:         arith.constant dense<{{.*}}> : tensor<1x2x64xf32>
-// CHECK-NOT:     call
+// CHECK-NOT:     __glu_cpu_pack
 func.func @constants(%x: tensor<4x2xf32>) -> tensor<4x1xf32> {
   %w = arith.constant dense<[[1.0, 0.0], [2.0, 0.0]]> : tensor<2x2xf32>
   %y = glu.gate_up silu %x : tensor<4x2xf32> gate_up %w : tensor<2x2xf32> -> tensor<4x1xf32>
