@@ -28,4 +28,57 @@ def ConvertGLUToLinalg : Pass<"convert-glu-to-linalg"> {
   ];
 }
 
+def ConvertGLUToGPU : Pass<"convert-glu-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Lower glu ops to GPU kernels (gpu.func) and their launches";
+  let description = [{
+    Builds, for every `glu` op, CUDA-style kernels in one `gpu.module
+    @glu_kernels` and replaces the op by host code that launches them
+    (`gpu.launch_func` on flat `memref<?xT>` views of the operands):
+
+    * `glu.ffn` and `glu.mlp`: a gate/up (or up) projection kernel that
+      accumulates gate and up together and applies bias, activation and
+      gating in registers before the one store of the hidden (in
+      `acc_type`), then a down-projection kernel (bias, one rounding);
+    * `glu.gate_up`: the gate/up kernel alone, storing the rounded hidden;
+    * `glu.gate`: one elementwise kernel.
+
+    Projection kernels come in three kinds, chosen at run time by the
+    number of tokens `M`:
+    * `decode` (`M <= decode-tokens`): one warp (out_in) or one thread
+      (in_out) per output feature streams the weight once for all tokens,
+      vectorized 16-byte weight loads where the layout allows;
+    * `mma` (f16/bf16 inputs and weights, `tensor-cores`): a block tile of
+      `nvgpu.mma.sync` m16n8k16 with f32 accumulators, operands staged in
+      shared memory;
+    * `simt` (everything else): a `tile-m` x `tile-n` block tile, 4x4
+      outputs a thread, K staged through shared memory in `tile-k` steps.
+
+    Every kernel takes flat buffers and the sizes `(M, K, N)` as `index`,
+    so one kernel serves any number of tokens. The launch metadata of each
+    function whose body is one glu op on its arguments is recorded in the
+    module attribute `glu.gpu.entries` (JSON, read by swiglu-gpu-compile).
+  }];
+  let options = [
+    Option<"tileM", "tile-m", "int64_t", "64", "tokens per block (simt)">,
+    Option<"tileN", "tile-n", "int64_t", "64", "output features per block (simt)">,
+    Option<"tileK", "tile-k", "int64_t", "16", "reduction step staged in shared memory (simt)">,
+    Option<"decodeTokens", "decode-tokens", "int64_t", "8",
+           "largest token count served by the decode kernels (0: none)">,
+    Option<"tensorCores", "tensor-cores", "bool", "true",
+           "use nvgpu.mma.sync kernels for f16/bf16 projections">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 #endif // GLU_CONVERSION_PASSES_TD

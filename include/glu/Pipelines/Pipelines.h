@@ -60,8 +60,49 @@ struct FusePipelineOptions : public PassPipelineOptions<FusePipelineOptions> {
 /// `glu.gate`) is lowered by `convert-glu-to-linalg` later.
 void buildFusePipeline(OpPassManager &pm, const FusePipelineOptions &options);
 
-/// Registers the pipelines above as `--glu-cpu-reference-pipeline` and
-/// `--glu-fuse`.
+/// Options of the GPU pipeline (`--glu-gpu-pipeline`).
+struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
+  Option<std::string> chip{*this, "chip",
+                           llvm::cl::desc("target SM: sm_80 or sm_90 (any "
+                                          "sm_XY the NVPTX backend knows)"),
+                           llvm::cl::init("sm_90")};
+  Option<std::string> features{*this, "features",
+                               llvm::cl::desc("PTX features (ISA version)"),
+                               llvm::cl::init("+ptx80")};
+  Option<std::string> format{*this, "format",
+                             llvm::cl::desc("gpu.binary object format: isa "
+                                            "(PTX text, no CUDA needed), bin, "
+                                            "fatbin or offload"),
+                             llvm::cl::init("isa")};
+  Option<int> optLevel{*this, "opt-level",
+                       llvm::cl::desc("LLVM optimization level of kernels"),
+                       llvm::cl::init(3)};
+  Option<int64_t> tileM{*this, "tile-m", llvm::cl::desc("simt: tokens per block"),
+                        llvm::cl::init(64)};
+  Option<int64_t> tileN{*this, "tile-n",
+                        llvm::cl::desc("simt: output features per block"),
+                        llvm::cl::init(64)};
+  Option<int64_t> tileK{*this, "tile-k",
+                        llvm::cl::desc("simt: reduction step in shared memory"),
+                        llvm::cl::init(16)};
+  Option<int64_t> decodeTokens{
+      *this, "decode-tokens",
+      llvm::cl::desc("largest token count run by decode kernels (0: none)"),
+      llvm::cl::init(8)};
+  Option<bool> tensorCores{*this, "tensor-cores",
+                           llvm::cl::desc("nvgpu.mma.sync kernels for f16/bf16"),
+                           llvm::cl::init(true)};
+};
+
+/// The GPU pipeline: glu ops → kernels and launches (`convert-glu-to-gpu`),
+/// host bufferization, then upstream `gpu-lower-to-nvvm-pipeline` (NVVM,
+/// LLVM's NVPTX backend): the kernels end up as PTX (or, with a CUDA
+/// toolkit, cubin) in a `gpu.binary @glu_kernels`; the launch records stay in
+/// the module attribute `glu.gpu.entries`.
+void buildGPUPipeline(OpPassManager &pm, const GPUPipelineOptions &options);
+
+/// Registers the pipelines above as `--glu-cpu-reference-pipeline`,
+/// `--glu-fuse` and `--glu-gpu-pipeline`.
 void registerGLUPipelines();
 
 } // namespace mlir::glu
