@@ -681,6 +681,14 @@ private:
   std::string prefix;
   std::vector<Step> steps;
   llvm::StringMap<Size> sizes;
+  // How the launcher computes each size from the input shapes: the product
+  // of `dims` of operand `tensor`, divided by `div`.
+  struct SizeRule {
+    std::string tensor;
+    SmallVector<int64_t> dims;
+    int64_t div = 1;
+  };
+  llvm::StringMap<SizeRule> rules;
   // Buffers other than the operands: (name, element type, size names).
   struct Temporary {
     std::string name;
@@ -719,10 +727,15 @@ LogicalResult OpLowering::lower(Operation *op, llvm::json::Object *entry) {
   auto setTokenSizes = [&](Value x) {
     int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
     Size m = sizes["one"];
-    for (int64_t d = 0; d + 1 < rank; ++d)
+    SizeRule rule{"x", {}, 1};
+    for (int64_t d = 0; d + 1 < rank; ++d) {
       m = product(m, dimSize(x, d));
+      rule.dims.push_back(d);
+    }
     sizes["M"] = m;
+    rules["M"] = rule;
     sizes["D"] = dimSize(x, rank - 1);
+    rules["D"] = SizeRule{"x", {rank - 1}, 1};
   };
 
   Value result = op->getResult(0);
@@ -760,6 +773,8 @@ LogicalResult OpLowering::lower(Operation *op, llvm::json::Object *entry) {
     int64_t fDim = layout == Layout::out_in ? 1 : 0;
     sizes["F"] = dimSize(down, fDim);
     sizes["O"] = dimSize(down, 1 - fDim);
+    rules["F"] = SizeRule{"down", {fDim}, 1};
+    rules["O"] = SizeRule{"down", {1 - fDim}, 1};
   };
   // Gate/up weights (separate or merged) and biases into `spec`/`bufs`.
   auto addGateUp = [&](ProjSpec &spec, SmallVector<std::string> &bufs,
@@ -843,6 +858,7 @@ LogicalResult OpLowering::lower(Operation *op, llvm::json::Object *entry) {
     setTokenSizes(input);
     Value w = gop.getGateUpWeight();
     sizes["F"] = half(dimSize(w, outputDim(gop.getLayout())));
+    rules["F"] = SizeRule{"gate_up", {outputDim(gop.getLayout())}, 2};
     ProjSpec gu = baseSpec(gop, resultType, Epilogue::Gated);
     SmallVector<std::string> bufs{"x"};
     addGateUp(gu, bufs, GateUpWeights::of(gop));
@@ -855,9 +871,13 @@ LogicalResult OpLowering::lower(Operation *op, llvm::json::Object *entry) {
     addTensor("up", gop.getUp());
     int64_t rank = cast<RankedTensorType>(input.getType()).getRank();
     Size e = sizes["one"];
-    for (int64_t d = 0; d < rank; ++d)
+    SizeRule rule{"gate", {}, 1};
+    for (int64_t d = 0; d < rank; ++d) {
       e = product(e, dimSize(input, d));
+      rule.dims.push_back(d);
+    }
     sizes["E"] = e;
+    rules["E"] = rule;
     Step step;
     step.buffers = {"gate", "up", "result"};
     step.m = step.k = "one";
@@ -1020,23 +1040,20 @@ LogicalResult OpLowering::lower(Operation *op, llvm::json::Object *entry) {
       out["shape_like"] = argIndex["gate"];
     else
       out["shape_batch_of"] = argIndex["x"];
-    // Sizes: static values, or rules over the input shapes.
+    // Sizes: the product of some dims of an input, divided by `div`.
     llvm::json::Object sizeRules;
-    sizeRules["one"] = 1;
-    for (StringRef s : {"D", "F", "O"})
-      if (sizes.count(s)) {
-        if (sizes[s].fixed == ShapedType::kDynamic)
-          return op->emitError("GPU launch records need static weight "
-                               "shapes; '")
-                 << s << "' is dynamic";
-        sizeRules[s] = sizes[s].fixed;
-      }
-    if (sizes.count("M"))
-      sizeRules["M"] = llvm::json::Object{{"numel_of", argIndex["x"]},
-                                          {"div", sizes["D"].fixed}};
-    if (sizes.count("E"))
-      sizeRules["E"] =
-          llvm::json::Object{{"numel_of", argIndex["gate"]}, {"div", 1}};
+    sizeRules["one"] = llvm::json::Object{{"arg", 0},
+                                          {"dims", llvm::json::Array{}},
+                                          {"div", 1}};
+    for (auto &it : rules) {
+      llvm::json::Array dims;
+      for (int64_t d : it.second.dims)
+        dims.push_back(d);
+      sizeRules[it.first()] =
+          llvm::json::Object{{"arg", argIndex[it.second.tensor]},
+                             {"dims", std::move(dims)},
+                             {"div", it.second.div}};
+    }
     llvm::json::Array temps;
     for (Temporary &t : temporaries)
       temps.push_back(llvm::json::Object{
