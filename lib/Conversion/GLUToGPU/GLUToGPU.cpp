@@ -41,6 +41,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/JSON.h"
 
 namespace mlir::glu {
@@ -740,6 +741,20 @@ LogicalResult OpLowering::lower(Operation *op, llvm::json::Object *entry) {
 
   Value result = op->getResult(0);
   FloatType resultType = elementTypeOf(result);
+  // f64 transcendentals would need libdevice (a CUDA toolkit).
+  auto [actKind, acc] =
+      TypeSwitch<Operation *, std::pair<Activation, FloatType>>(op)
+          .Case<FFNOp, MLPOp, GateUpOp, GateOp>([](auto o) {
+            return std::make_pair(o.getActivation(), o.getAccumulatorType());
+          })
+          .Default([](Operation *) {
+            return std::make_pair(Activation::identity, FloatType());
+          });
+  if (acc && acc.isF64() && actKind != Activation::identity &&
+      actKind != Activation::relu)
+    return op->emitError("convert-glu-to-gpu: acc_type f64 with activation '")
+           << stringifyActivation(actKind)
+           << "' is not supported (f64 transcendentals need libdevice)";
   Value input;            // x (or the gate operand of glu.gate)
   std::string outSize;    // the size of the result's last dim ("" for gate)
   std::string opName = op->getName().getStringRef().str();
