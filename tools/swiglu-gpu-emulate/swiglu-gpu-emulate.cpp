@@ -28,6 +28,8 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -569,14 +571,19 @@ void Emulator::execOp(Operation &op, const Mask &mask) {
   if (auto e = dyn_cast<vector::ExtractOp>(op)) {
     Val &v = get(e.getSource());
     ArrayRef<int64_t> pos = e.getStaticPosition();
-    if (pos.size() != 1 || ShapedType::isDynamic(pos[0]))
-      fatal("emulator: vector.extract of one static position only");
+    auto vt = cast<VectorType>(e.getSource().getType());
+    if (pos.size() != size_t(vt.getRank()) ||
+        llvm::any_of(pos, ShapedType::isDynamic))
+      fatal("emulator: vector.extract of one static element only");
+    int64_t flat = 0;
+    for (size_t d = 0; d < pos.size(); ++d)
+      flat = flat * vt.getDimSize(d) + pos[d];
     Val r = v.isFloat ? makeFloat() : makeInt();
     for (int64_t k = 0; k < T; ++k) {
       if (v.isFloat)
-        r.f[k] = v.f[k * v.width + pos[0]];
+        r.f[k] = v.f[k * v.width + flat];
       else
-        r.i[k] = v.i[k * v.width + pos[0]];
+        r.i[k] = v.i[k * v.width + flat];
     }
     vals[e] = std::move(r);
     return;
@@ -678,33 +685,29 @@ void Emulator::execOp(Operation &op, const Mask &mask) {
       vals[f.getResult(a)] = std::move(iter[a]);
     return;
   }
-  if (auto mma = dyn_cast<nvgpu::MmaSyncOp>(op)) {
-    // m16n8k16 with 16-bit A/B and f32 C/D, PTX fragment layouts: lane =
-    // 4·group + tig; A (vector<4x2>): a[r][c] at row group + 8·(r%2),
-    // col 2·tig + c + 8·(r/2); B (vector<2x2>): b[r][c] at k = 2·tig + c +
-    // 8·r, n = group; C (vector<2x2>): c[r][c] at row group + 8·r, col
-    // 2·tig + c.
-    Val &a = get(mma.getMatrixA());
-    Val &b = get(mma.getMatrixB());
-    Val &c = get(mma.getMatrixC());
-    Val d = c;
+  // m16n8k16 with 16-bit A/B and f32 C/D, PTX fragment layouts: lane =
+  // 4·group + tig; A (a0..a7): a[2r + c] at row group + 8·(r%2), col
+  // 2·tig + c + 8·(r/2); B (b0..b3): b[2r + c] at k = 2·tig + c + 8·r,
+  // n = group; C/D (c0..c3): c[2r + c] at row group + 8·r, col 2·tig + c.
+  // `fa(th, e)`, `fb`, `fc` read thread th's fragment element e.
+  auto warpMma = [&](auto fa, auto fb, auto fc) {
+    Val d = makeFloat(4);
     for (int64_t w0 = 0; w0 < T; w0 += 32) {
       for (int64_t lane = 0; lane < 32; ++lane)
         if (!mask[w0 + lane])
-          fatal("emulator: nvgpu.mma.sync under a divergent mask");
+          fatal("emulator: mma.sync under a divergent mask in " +
+                func.getName().str());
       double A[16][16], B[16][8], C[16][8];
       for (int64_t lane = 0; lane < 32; ++lane) {
         int64_t g = lane / 4, t = lane % 4, th = w0 + lane;
         for (int r = 0; r < 4; ++r)
           for (int cc = 0; cc < 2; ++cc)
-            A[g + 8 * (r % 2)][2 * t + cc + 8 * (r / 2)] =
-                a.f[th * 8 + r * 2 + cc];
+            A[g + 8 * (r % 2)][2 * t + cc + 8 * (r / 2)] = fa(th, r * 2 + cc);
         for (int r = 0; r < 2; ++r)
-          for (int cc = 0; cc < 2; ++cc)
-            B[2 * t + cc + 8 * r][g] = b.f[th * 4 + r * 2 + cc];
-        for (int r = 0; r < 2; ++r)
-          for (int cc = 0; cc < 2; ++cc)
-            C[g + 8 * r][2 * t + cc] = c.f[th * 4 + r * 2 + cc];
+          for (int cc = 0; cc < 2; ++cc) {
+            B[2 * t + cc + 8 * r][g] = fb(th, r * 2 + cc);
+            C[g + 8 * r][2 * t + cc] = fc(th, r * 2 + cc);
+          }
       }
       for (int64_t lane = 0; lane < 32; ++lane) {
         int64_t g = lane / 4, t = lane % 4, th = w0 + lane;
@@ -718,9 +721,84 @@ void Emulator::execOp(Operation &op, const Mask &mask) {
           }
       }
     }
+    return d;
+  };
+  if (auto mma = dyn_cast<nvgpu::MmaSyncOp>(op)) {
+    Val &a = get(mma.getMatrixA());
+    Val &b = get(mma.getMatrixB());
+    Val &c = get(mma.getMatrixC());
+    Val d = warpMma([&](int64_t th, int e) { return a.f[th * 8 + e]; },
+                    [&](int64_t th, int e) { return b.f[th * 4 + e]; },
+                    [&](int64_t th, int e) { return c.f[th * 4 + e]; });
     vals[mma.getRes()] = std::move(d);
     return;
   }
+  if (auto mma = dyn_cast<NVVM::MmaOp>(op)) {
+    // bf16 operands packed two to an i32 register (low half first).
+    auto unpack = [&](ValueRange regs, int64_t th, int e) {
+      uint32_t word = uint32_t(get(regs[e / 2]).i[th]);
+      return double(bf16ToFloat(uint16_t(e % 2 ? word >> 16 : word)));
+    };
+    if (mma.getMultiplicandAPtxType() != NVVM::MMATypes::bf16)
+      fatal("emulator: nvvm.mma.sync other than bf16");
+    Val d = warpMma(
+        [&](int64_t th, int e) { return unpack(mma.getOperandA(), th, e); },
+        [&](int64_t th, int e) { return unpack(mma.getOperandB(), th, e); },
+        [&](int64_t th, int e) { return get(mma.getOperandC()[e]).f[th]; });
+    vals[mma.getRes()] = std::move(d);
+    return;
+  }
+  if (auto ev = dyn_cast<LLVM::ExtractValueOp>(op)) {
+    Val &s = get(ev.getContainer());
+    int64_t k = ev.getPosition()[0];
+    Val r = makeFloat();
+    for (int64_t th = 0; th < T; ++th)
+      r.f[th] = s.f[th * s.width + k];
+    vals[ev.getResult()] = std::move(r);
+    return;
+  }
+  if (auto bc = dyn_cast<vector::BitCastOp>(op)) {
+    // vector<2xbf16> -> vector<1xi32>: the two bit patterns, low first.
+    Val &v = get(bc.getSource());
+    if (!bc.getSourceVectorType().getElementType().isBF16() ||
+        bc.getSourceVectorType().getNumElements() != 2)
+      fatal("emulator: vector.bitcast other than vector<2xbf16> -> i32");
+    Val r = makeInt(1);
+    for (int64_t th = 0; th < T; ++th) {
+      uint32_t lo = floatToBf16(float(v.f[th * 2]));
+      uint32_t hi = floatToBf16(float(v.f[th * 2 + 1]));
+      r.i[th] = int32_t(lo | (hi << 16));
+    }
+    vals[bc.getResult()] = std::move(r);
+    return;
+  }
+  if (auto copy = dyn_cast<nvgpu::DeviceAsyncCopyOp>(op)) {
+    // Done at once: the emulator has no asynchrony to model.
+    Buffer *dst = get(copy.getDst()).mem;
+    Buffer *src = get(copy.getSrc()).mem;
+    Val &di = get(copy.getDstIndices()[0]);
+    Val &si = get(copy.getSrcIndices()[0]);
+    int64_t n = copy.getDstElements().getZExtValue();
+    Val *count = copy.getSrcElements() ? &get(copy.getSrcElements()) : nullptr;
+    for (int64_t k = 0; k < T; ++k) {
+      if (!mask[k])
+        continue;
+      int64_t valid = count ? count->i[k] : n;
+      checkIndex(dst, di.i[k], n);
+      if (valid > 0)
+        checkIndex(src, si.i[k], valid);
+      for (int64_t e = 0; e < n; ++e)
+        dst->data[di.i[k] + e] = e < valid ? src->data[si.i[k] + e] : 0.0;
+    }
+    vals[copy.getAsyncToken()] = makeInt();
+    return;
+  }
+  if (auto group = dyn_cast<nvgpu::DeviceAsyncCreateGroupOp>(op)) {
+    vals[group.getAsyncToken()] = makeInt();
+    return;
+  }
+  if (isa<nvgpu::DeviceAsyncWaitOp>(op))
+    return;
   if (auto fe = dyn_cast<vector::FromElementsOp>(op)) {
     int64_t w = fe.getType().getNumElements();
     Val r = makeFloat(w);

@@ -36,6 +36,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -297,7 +298,7 @@ public:
 
   KernelInfo simt(StringRef name, const ProjSpec &spec);
   KernelInfo decode(StringRef name, const ProjSpec &spec, int64_t staticK);
-  KernelInfo mma(StringRef name, const ProjSpec &spec);
+  KernelInfo mma(StringRef name, const ProjSpec &spec, int64_t staticK);
   KernelInfo gate(StringRef name, const ActivationSpec &act, FloatType inType,
                   FloatType accType);
 
@@ -605,9 +606,225 @@ KernelInfo KernelBuilder::gate(StringRef name, const ActivationSpec &act,
   return info;
 }
 
-/// mma: filled in below (tensor cores); falls back to simt until then.
-KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec) {
-  return simt(name, spec);
+/// One warp-wide m16n8k16 product D = A·B + C from this lane's fragment
+/// elements (PTX layouts): 8 of A (a0..a7), 4 of B (b0..b3), 4 f32 of C.
+/// f16 goes through nvgpu.mma.sync; bf16, which nvgpu.mma.sync cannot type
+/// in LLVM 22, through nvvm.mma.sync on packed 32-bit registers.
+SmallVector<Value> mmaTile(OpBuilder &b, Location loc, ArrayRef<Value> a,
+                           ArrayRef<Value> bv, ArrayRef<Value> c) {
+  Type elt = a[0].getType();
+  Type f32 = b.getF32Type();
+  SmallVector<Value> d;
+  if (elt.isF16()) {
+    Value av = vector::FromElementsOp::create(
+        b, loc, VectorType::get({4, 2}, elt), a);
+    Value bvec = vector::FromElementsOp::create(
+        b, loc, VectorType::get({2, 2}, elt), bv);
+    Value cv = vector::FromElementsOp::create(
+        b, loc, VectorType::get({2, 2}, f32), c);
+    Value dv = nvgpu::MmaSyncOp::create(b, loc, av, bvec, cv,
+                                        ArrayRef<int64_t>{16, 8, 16});
+    for (int64_t r = 0; r < 2; ++r)
+      for (int64_t col = 0; col < 2; ++col)
+        d.push_back(
+            vector::ExtractOp::create(b, loc, dv, ArrayRef<int64_t>{r, col}));
+    return d;
+  }
+  // Two bf16 in one i32 register, the first in the low half.
+  auto pack = [&](Value lo, Value hi) -> Value {
+    Value pair = vector::FromElementsOp::create(
+        b, loc, VectorType::get({2}, elt), ValueRange{lo, hi});
+    Value word = vector::BitCastOp::create(
+        b, loc, VectorType::get({1}, b.getI32Type()), pair);
+    return vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0});
+  };
+  SmallVector<Value> ra, rb;
+  for (int r = 0; r < 4; ++r)
+    ra.push_back(pack(a[2 * r], a[2 * r + 1]));
+  for (int r = 0; r < 2; ++r)
+    rb.push_back(pack(bv[2 * r], bv[2 * r + 1]));
+  auto resultType = LLVM::LLVMStructType::getLiteral(
+      b.getContext(), SmallVector<Type>(4, f32));
+  Value res = NVVM::MmaOp::create(
+      b, loc, resultType, ra, rb, c, ArrayRef<int64_t>{16, 8, 16},
+      std::nullopt, std::nullopt,
+      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16, NVVM::MMATypes::bf16},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  for (int64_t k = 0; k < 4; ++k)
+    d.push_back(LLVM::ExtractValueOp::create(b, loc, res, k));
+  return d;
+}
+
+/// mma: 64x64 block tiles on 4 warps (2x2, each 32x32 = 2x4 tiles of
+/// m16n8k16), f32 accumulators in registers, K in steps of 32 staged in
+/// shared memory (rows padded to 40 elements: 16-byte aligned, fewer bank
+/// conflicts). Operands reach shared memory with nvgpu.device_async_copy
+/// (cp.async, 16 bytes, zero-filled outside the matrix) where rows are
+/// contiguous along K and K is a multiple of 8; otherwise through registers.
+/// Fragments are gathered from shared memory in the PTX m16n8k16 layouts
+/// (lane = 4·group + t): A[g + 8(r%2)][2t + c + 8(r/2)], B[k = 2t + c + 8r]
+/// [n = g], C[g + 8r][2t + c].
+KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
+                              int64_t staticK) {
+  constexpr int64_t BM = 64, BN = 64, BK = 32, LD = BK + 8, NT = 128;
+  constexpr int64_t WTM = 2, WTN = 4; // m16 and n8 tiles a warp
+  MLIRContext *ctx = module.getContext();
+  gpu::GPUFuncOp func = newKernel(name, projArgTypes(ctx, spec), NT);
+  Location loc = func.getLoc();
+  ProjArgs args = projArgs(func, spec);
+  int P = spec.parts();
+  Type elt = spec.xType;
+  Value As = wgBuffer(func, BM * LD, elt);
+  Value Ws[2];
+  for (int p = 0; p < P; ++p)
+    Ws[p] = wgBuffer(func, BN * LD, elt);
+  bool asyncK = staticK > 0 && staticK % 8 == 0;
+
+  OpBuilder b(ctx);
+  b.setInsertionPoint(func.front().getTerminator());
+  IndexMath im{b, loc};
+  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  Value bx = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  Value by = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
+  Value m0 = im.mul(by, BM), n0 = im.mul(bx, BN);
+  Value warp = im.div(tid, 32), lane = im.rem(tid, 32);
+  Value wm = im.mul(im.div(warp, 2), 32), wn = im.mul(im.rem(warp, 2), 32);
+  Value g = im.div(lane, 4), t = im.rem(lane, 4);
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32Type(),
+                                         b.getF32FloatAttr(0));
+  // Four f32 accumulators (c0..c3) per m16n8 tile and part.
+  SmallVector<Value> init(P * WTM * WTN * 4, zero);
+  auto accIndex = [&](int p, int i, int j) {
+    return ((p * WTM + i) * WTN + j) * 4;
+  };
+
+  SmallVector<Value> result = forLoop(
+      b, loc, im.c(0), args.K, im.c(BK), init,
+      [&](OpBuilder &b, Value k0, ValueRange accs) -> SmallVector<Value> {
+        IndexMath im{b, loc};
+        SmallVector<Value> tokens;
+        // Rows of 32 K-elements as 4 chunks of 8: chunk c -> row c/4,
+        // k offset 8·(c%4). `rowStart(row)` is the row's first element in
+        // the source, `rowOk` whether the row exists.
+        auto stageRows = [&](Value dst, Value src,
+                             function_ref<std::pair<Value, Value>(Value)> row) {
+          for (int64_t r = 0; r < BM * BK / 8 / NT; ++r) {
+            Value c = im.add(tid, NT * r);
+            Value rr = im.div(c, 4), kc = im.mul(im.rem(c, 4), 8);
+            Value k = im.add(k0, kc);
+            auto [start, rowOk] = row(rr);
+            Value ok = im.band(rowOk, im.lt(k, args.K));
+            Value dstIdx = im.add(im.mul(rr, LD), kc);
+            if (asyncK) {
+              Value srcIdx = im.select(ok, im.add(start, k), im.c(0));
+              Value count = im.select(ok, im.c(8), im.c(0));
+              tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
+                  b, loc, nvgpu::DeviceAsyncTokenType::get(ctx), dst,
+                  ValueRange{dstIdx}, src, ValueRange{srcIdx},
+                  b.getIndexAttr(8), count, UnitAttr()));
+              continue;
+            }
+            for (int64_t e = 0; e < 8; ++e) {
+              Value ke = im.add(k, e);
+              Value oke = im.band(rowOk, im.lt(ke, args.K));
+              Value v = loadOrZero(b, loc, src, im.add(start, ke), oke,
+                                   cast<FloatType>(elt));
+              memref::StoreOp::create(b, loc, v, dst,
+                                      ValueRange{im.add(dstIdx, e)});
+            }
+          }
+        };
+        stageRows(As, args.x, [&](Value rr) {
+          Value m = im.add(m0, rr);
+          return std::make_pair(im.mul(m, args.K), im.lt(m, args.M));
+        });
+        for (int p = 0; p < P; ++p) {
+          if (spec.layout == Layout::out_in) {
+            stageRows(Ws[p], args.w[p], [&](Value rr) {
+              Value n = im.add(n0, rr);
+              Value row = physicalRow(im, spec, p, n, args.N);
+              return std::make_pair(im.mul(row, args.K), im.lt(n, args.N));
+            });
+            continue;
+          }
+          // in_out: read along N (coalesced), store transposed.
+          Value rows = physicalRows(im, spec, args.N);
+          for (int64_t r = 0; r < BN * BK / NT; ++r) {
+            Value e = im.add(tid, NT * r);
+            Value nn = im.rem(e, BN), kk = im.div(e, BN);
+            Value n = im.add(n0, nn), k = im.add(k0, kk);
+            Value ok = im.band(im.lt(n, args.N), im.lt(k, args.K));
+            Value idx = im.add(im.mul(k, rows),
+                               physicalRow(im, spec, p, n, args.N));
+            Value v = loadOrZero(b, loc, args.w[p], idx, ok,
+                                 cast<FloatType>(elt));
+            memref::StoreOp::create(b, loc, v, Ws[p],
+                                    ValueRange{im.add(im.mul(nn, LD), kk)});
+          }
+        }
+        if (!tokens.empty()) {
+          Value group = nvgpu::DeviceAsyncCreateGroupOp::create(
+              b, loc, nvgpu::DeviceAsyncTokenType::get(ctx), tokens);
+          nvgpu::DeviceAsyncWaitOp::create(b, loc, group, b.getI32IntegerAttr(0));
+        }
+        gpu::BarrierOp::create(b, loc);
+
+        SmallVector<Value> next(accs);
+        auto load = [&](Value mem, Value idx) -> Value {
+          return memref::LoadOp::create(b, loc, mem, ValueRange{idx});
+        };
+        for (int64_t ks = 0; ks < BK; ks += 16) {
+          SmallVector<Value> a[WTM];
+          for (int i = 0; i < WTM; ++i)
+            for (int r = 0; r < 4; ++r)
+              for (int c = 0; c < 2; ++c) {
+                Value row = im.add(im.add(wm, i * 16 + 8 * (r % 2)), g);
+                Value col = im.add(im.mul(t, 2), ks + c + 8 * (r / 2));
+                a[i].push_back(load(As, im.add(im.mul(row, LD), col)));
+              }
+          for (int p = 0; p < P; ++p)
+            for (int j = 0; j < WTN; ++j) {
+              SmallVector<Value> bf;
+              Value n = im.add(im.add(wn, j * 8), g);
+              for (int r = 0; r < 2; ++r)
+                for (int c = 0; c < 2; ++c) {
+                  Value k = im.add(im.mul(t, 2), ks + c + 8 * r);
+                  bf.push_back(load(Ws[p], im.add(im.mul(n, LD), k)));
+                }
+              for (int i = 0; i < WTM; ++i) {
+                int at = accIndex(p, i, j);
+                SmallVector<Value> d = mmaTile(
+                    b, loc, a[i], bf, ArrayRef<Value>(next).slice(at, 4));
+                std::copy(d.begin(), d.end(), next.begin() + at);
+              }
+            }
+        }
+        gpu::BarrierOp::create(b, loc);
+        return next;
+      });
+
+  for (int i = 0; i < WTM; ++i)
+    for (int j = 0; j < WTN; ++j)
+      for (int r = 0; r < 2; ++r)
+        for (int c = 0; c < 2; ++c) {
+          Value m = im.add(im.add(m0, wm), im.add(g, i * 16 + 8 * r));
+          Value n = im.add(im.add(n0, wn), im.add(im.mul(t, 2), j * 8 + c));
+          Value ok = im.band(im.lt(m, args.M), im.lt(n, args.N));
+          ifThen(b, loc, ok, [&](OpBuilder &b) {
+            IndexMath im{b, loc};
+            SmallVector<Value> accs;
+            for (int p = 0; p < P; ++p)
+              accs.push_back(result[accIndex(p, i, j) + 2 * r + c]);
+            Value v = epilogueValue(b, loc, spec, args, accs, n);
+            memref::StoreOp::create(b, loc, v, args.out,
+                                    ValueRange{im.add(im.mul(m, args.N), n)});
+          });
+        }
+  KernelInfo info{func, KernelKind::Mma, NT};
+  info.gridX = {"N", BN};
+  info.gridY = {"M", BM};
+  return info;
 }
 
 //===----------------------------------------------------------------------===//
@@ -671,7 +888,8 @@ private:
       step.decode = kb.decode(kernelName(stepName, KernelKind::Decode), spec,
                               sizes[k].fixed);
     if (tiles.tensorCores && KernelBuilder::mmaApplies(spec))
-      step.tiled = kb.mma(kernelName(stepName, KernelKind::Mma), spec);
+      step.tiled = kb.mma(kernelName(stepName, KernelKind::Mma), spec,
+                          sizes[k].fixed);
     else
       step.tiled = kb.simt(kernelName(stepName, KernelKind::Simt), spec);
     steps.push_back(std::move(step));
