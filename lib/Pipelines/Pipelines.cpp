@@ -153,6 +153,7 @@ void mlir::glu::buildGPUPipeline(OpPassManager &pm,
   convert.tileK = options.tileK;
   convert.decodeTokens = options.decodeTokens;
   convert.tensorCores = options.tensorCores;
+  convert.roundHidden = options.roundHidden;
   pm.addPass(glu::createConvertGLUToGPU(convert));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(std::make_unique<ExpandShapeToReshapePass>());

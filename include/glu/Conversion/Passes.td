@@ -66,6 +66,11 @@ def ConvertGLUToGPU : Pass<"convert-glu-to-gpu", "::mlir::ModuleOp"> {
            "largest token count served by the decode kernels (0: none)">,
     Option<"tensorCores", "tensor-cores", "bool", "true",
            "use nvgpu.mma.sync kernels for f16/bf16 projections">,
+    Option<"roundHidden", "round-hidden", "bool", "false",
+           "store the hidden of glu.ffn/glu.mlp in the down weight's f16/bf16 "
+           "type (as PyTorch's eager FFN does) so that the down projection "
+           "runs on tensor cores; departs from glu's semantics (hidden in "
+           "acc_type)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

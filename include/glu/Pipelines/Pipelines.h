@@ -92,6 +92,11 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
   Option<bool> tensorCores{*this, "tensor-cores",
                            llvm::cl::desc("nvgpu.mma.sync kernels for f16/bf16"),
                            llvm::cl::init(true)};
+  Option<bool> roundHidden{
+      *this, "round-hidden",
+      llvm::cl::desc("hidden of ffn/mlp in the down weight's 16-bit type "
+                     "(tensor-core down projection; not glu's semantics)"),
+      llvm::cl::init(false)};
 };
 
 /// The GPU pipeline: glu ops → kernels and launches (`convert-glu-to-gpu`),

@@ -115,6 +115,7 @@ struct Tiles {
   int64_t m, n, k;
   int64_t decodeTokens;
   bool tensorCores;
+  bool roundHidden;
 };
 
 //===----------------------------------------------------------------------===//
@@ -251,11 +252,13 @@ Value loadOrZero(OpBuilder &b, Location loc, Value mem, Value idx, Value ok,
   return im.select(ok, v, s.constant(0.0));
 }
 
-/// acc + x·y. Plain mulf/addf (NVPTX contracts them into fma.rn): math.fma
-/// would become a libdevice call (__nv_fmaf), which needs a CUDA toolkit.
+/// acc + x·y: mulf/addf marked `contract`, which NVPTX fuses into fma.rn
+/// (math.fma would become a libdevice call, __nv_fmaf, needing CUDA).
 Value fma(OpBuilder &b, Location loc, Value x, Value y, Value acc) {
-  Value p = arith::MulFOp::create(b, loc, x, y);
-  return arith::AddFOp::create(b, loc, acc, p);
+  auto contract =
+      arith::FastMathFlagsAttr::get(b.getContext(), arith::FastMathFlags::contract);
+  Value p = arith::MulFOp::create(b, loc, x, y, contract);
+  return arith::AddFOp::create(b, loc, acc, p, contract);
 }
 
 /// Emits `then` under `scf.if cond`.
@@ -988,10 +991,18 @@ LogicalResult OpLowering::lower(Operation *op, llvm::json::Object *entry) {
     spec.accType = gop.getAccumulatorType();
     return spec;
   };
-  // The down projection of a block: hidden (acc_type) -> result.
+  // The type of a block's hidden: acc_type (glu's semantics) or, with
+  // round-hidden, the down weight's 16-bit type (tensor cores downstream).
+  auto hiddenTypeOf = [&](auto gop) -> FloatType {
+    FloatType w = elementTypeOf(gop.getDownWeight());
+    if (tiles.roundHidden && (w.isF16() || w.isBF16()))
+      return w;
+    return gop.getAccumulatorType();
+  };
+  // The down projection of a block: hidden -> result.
   auto addDown = [&](auto gop) {
     ProjSpec dn = baseSpec(gop, resultType, Epilogue::Bias);
-    dn.xType = gop.getAccumulatorType();
+    dn.xType = hiddenTypeOf(gop);
     dn.wType = elementTypeOf(gop.getDownWeight());
     SmallVector<std::string> bufs{hidden, "down"};
     if (Value bd = gop.getDownBias()) {
@@ -1051,7 +1062,7 @@ LogicalResult OpLowering::lower(Operation *op, llvm::json::Object *entry) {
     addTensor("down_bias", ffn.getDownBias());
     setTokenSizes(input);
     setBlockSizes(ffn.getDownWeight(), ffn.getLayout());
-    FloatType acc = ffn.getAccumulatorType();
+    FloatType acc = hiddenTypeOf(ffn);
     ProjSpec gu = baseSpec(ffn, acc, Epilogue::Gated);
     SmallVector<std::string> bufs{"x"};
     addGateUp(gu, bufs, GateUpWeights::of(ffn));
@@ -1069,7 +1080,7 @@ LogicalResult OpLowering::lower(Operation *op, llvm::json::Object *entry) {
     addTensor("down_bias", mlp.getDownBias());
     setTokenSizes(input);
     setBlockSizes(mlp.getDownWeight(), mlp.getLayout());
-    FloatType acc = mlp.getAccumulatorType();
+    FloatType acc = hiddenTypeOf(mlp);
     ProjSpec up = baseSpec(mlp, acc, Epilogue::Activated);
     up.wType = elementTypeOf(mlp.getUpWeight());
     SmallVector<std::string> bufs{"x", "up"};
@@ -1359,8 +1370,11 @@ struct FmaToArith : OpRewritePattern<math::FmaOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(math::FmaOp op,
                                 PatternRewriter &rewriter) const override {
-    Value p = arith::MulFOp::create(rewriter, op.getLoc(), op.getA(), op.getB());
-    rewriter.replaceOpWithNewOp<arith::AddFOp>(op, p, op.getC());
+    auto contract = arith::FastMathFlagsAttr::get(
+        rewriter.getContext(), arith::FastMathFlags::contract);
+    Value p = arith::MulFOp::create(rewriter, op.getLoc(), op.getA(),
+                                    op.getB(), contract);
+    rewriter.replaceOpWithNewOp<arith::AddFOp>(op, p, op.getC(), contract);
     return success();
   }
 };
@@ -1423,7 +1437,7 @@ struct ConvertGLUToGPUPass
                        "decode-tokens in [0, 64]");
       return signalPassFailure();
     }
-    Tiles tiles{tileM, tileN, tileK, decodeTokens, tensorCores};
+    Tiles tiles{tileM, tileN, tileK, decodeTokens, tensorCores, roundHidden};
 
     SmallVector<Operation *> ops;
     module.walk([&](Operation *op) {
