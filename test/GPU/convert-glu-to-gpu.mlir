@@ -7,23 +7,33 @@
 // projection reads it (f32, so simt, not tensor cores).
 
 // CHECK: module attributes {glu.gpu.entries = {ffn = "{
-// CHECK-SAME: \22kernel\22:\22ffn_gate_up_decode\22,\22kind\22:\22decode\22,\22tokens\22:[0,8]
+// CHECK-SAME: \22kernel\22:\22ffn_gate_up_decode1\22,\22kind\22:\22decode\22,\22tokens\22:[0,1]
+// CHECK-SAME: \22kernel\22:\22ffn_gate_up_decode\22,\22kind\22:\22decode\22,\22tokens\22:[2,8]
+// CHECK-SAME: \22kernel\22:\22ffn_gate_up_mma\22,\22kind\22:\22mma\22,\22tokens\22:[9,-1]
 // CHECK-SAME: gpu.container_module
 // CHECK-LABEL: func.func @ffn(
 // CHECK:         %[[OUT:.*]] = memref.alloc(%{{.*}}) : memref<?xbf16>
 // CHECK:         %[[HID:.*]] = memref.alloc(%{{.*}}) : memref<?xf32>
 // CHECK:         scf.if
-// CHECK:           gpu.launch_func @glu_kernels::@ffn_gate_up_decode {{.*}} threads in (%c256{{[_0-9]*}},
+// CHECK:           gpu.launch_func @glu_kernels::@ffn_gate_up_decode1 {{.*}} threads in (%c256{{[_0-9]*}},
 // CHECK:         } else {
-// CHECK:           gpu.launch_func @glu_kernels::@ffn_gate_up_mma {{.*}} threads in (%c128{{[_0-9]*}},
+// CHECK:           scf.if
+// CHECK:             gpu.launch_func @glu_kernels::@ffn_gate_up_decode {{.*}} threads in (%c256{{[_0-9]*}},
+// CHECK:           } else {
+// CHECK:             gpu.launch_func @glu_kernels::@ffn_gate_up_mma {{.*}} threads in (%c128{{[_0-9]*}},
+// CHECK:         gpu.launch_func @glu_kernels::@ffn_down_decode1
 // CHECK:         gpu.launch_func @glu_kernels::@ffn_down_decode
 // CHECK:         gpu.launch_func @glu_kernels::@ffn_down_simt
 // CHECK:         memref.dealloc %[[HID]]
 // CHECK:         bufferization.to_tensor %[[OUT]] restrict writable
 // CHECK:         tensor.expand_shape
 
-// The decode kernel: a warp per feature, 16-byte weight loads, gate and up
-// accumulated together, a butterfly reduction, the gating before the store.
+// The decode kernels (one for 1 token, one for up to 8): a warp per
+// feature, 16-byte weight loads, gate and up accumulated together, a
+// butterfly reduction, the gating before the store.
+// CHECK-LABEL: gpu.func @ffn_gate_up_decode1(
+// CHECK:         vector.load
+// CHECK:         gpu.shuffle
 // CHECK-LABEL: gpu.func @ffn_gate_up_decode(%{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xf32>, %{{.*}}: index, %{{.*}}: index, %{{.*}}: index) kernel
 // CHECK-SAME:    known_block_size = array<i32: 256, 1, 1>
 // CHECK:         vector.load %{{.*}} {alignment = 16 : i64} : memref<?xbf16>, vector<8xbf16>
@@ -76,6 +86,10 @@ func.func @ffn(%x: tensor<?x64xbf16>, %wg: tensor<96x64xbf16>,
 // glu.mlp, f16, in_out: the decode kernel is a thread per feature (no
 // shuffles); the up projection runs on nvgpu.mma.sync.
 
+// CHECK-LABEL: gpu.func @mlp_up_decode1(
+// CHECK-SAME:    known_block_size = array<i32: 128, 1, 1>
+// CHECK-NOT:     gpu.shuffle
+// CHECK:         gpu.return
 // CHECK-LABEL: gpu.func @mlp_up_decode(
 // CHECK-SAME:    known_block_size = array<i32: 128, 1, 1>
 // CHECK-NOT:     gpu.shuffle
@@ -99,6 +113,7 @@ func.func @mlp(%x: tensor<3x7x40xf16>, %w1: tensor<40x72xf16>,
 // CHECK: glu.gpu.entries = {gu = "{
 // CHECK-SAME: \22F\22:{\22arg\22:1,\22dims\22:[0],\22div\22:2}
 // CHECK-LABEL: func.func @gu(
+// CHECK:         gpu.launch_func @glu_kernels::@gu_gate_up_decode1
 // CHECK:         gpu.launch_func @glu_kernels::@gu_gate_up_decode
 // CHECK:         gpu.launch_func @glu_kernels::@gu_gate_up_simt
 // CHECK-LABEL: gpu.func @gu_gate_up_simt(

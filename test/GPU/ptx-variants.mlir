@@ -7,4 +7,4 @@
 // RUN: swiglu-gpu-compile %t.mlir -o %t.bundle --no-cubin --pipeline-options="opt-level=0" | FileCheck %s --check-prefix=COMPILE
 // RUN: %python %S/check_bundle.py %t.bundle 36 | FileCheck %s
 // COMPILE: wrote {{.*}} (36 entries, PTX)
-// CHECK: BUNDLE 36 entries 129 kernels decode:{{[0-9]+}} mma:{{[0-9]+}} simt:{{[0-9]+}} chip=sm_90 cubin=no
+// CHECK: BUNDLE 36 entries 192 kernels decode:{{[0-9]+}} mma:{{[0-9]+}} simt:{{[0-9]+}} chip=sm_90 cubin=no

@@ -38,10 +38,15 @@
 // MANIFEST-NEXT:      [
 // MANIFEST-NEXT:        "F",
 // MANIFEST-NEXT:        8
-// MANIFEST:         "kernel": "ffn_gate_up_decode",
+// MANIFEST:         "kernel": "ffn_gate_up_decode1",
 // MANIFEST-NEXT:    "kind": "decode",
 // MANIFEST-NEXT:    "tokens": [
 // MANIFEST-NEXT:      0,
+// MANIFEST-NEXT:      1
+// MANIFEST:         "kernel": "ffn_gate_up_decode",
+// MANIFEST-NEXT:    "kind": "decode",
+// MANIFEST-NEXT:    "tokens": [
+// MANIFEST-NEXT:      2,
 // MANIFEST-NEXT:      8
 // MANIFEST:         "kernel": "ffn_gate_up_mma",
 // MANIFEST:         "kernel": "ffn_down_decode",
@@ -54,7 +59,7 @@
 // MANIFEST:         "name": "hidden"
 // MANIFEST:   "gate": {
 // MANIFEST: "format": "swiglu-gpu-bundle",
-// BUNDLE: BUNDLE 2 entries 5 kernels decode:2 mma:1 simt:2 chip=sm_90 cubin=no
+// BUNDLE: BUNDLE 2 entries 7 kernels decode:4 mma:1 simt:2 chip=sm_90 cubin=no
 // ENTRY: swiglu-gpu-run: error: {{.*}}manifest.json: 2 entries, name one with --entry
 // COUNT: swiglu-gpu-run: error: the entry takes 3 inputs, got 1
 // DTYPE: swiglu-gpu-run: error: {{.*}}x32.npy: dtype <f4, input 0 is f16 (<f2)

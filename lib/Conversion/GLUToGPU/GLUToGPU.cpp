@@ -300,7 +300,8 @@ public:
       : module(module), tiles(tiles) {}
 
   KernelInfo simt(StringRef name, const ProjSpec &spec);
-  KernelInfo decode(StringRef name, const ProjSpec &spec, int64_t staticK);
+  KernelInfo decode(StringRef name, const ProjSpec &spec, int64_t staticK,
+                    int64_t tokens);
   KernelInfo mma(StringRef name, const ProjSpec &spec, int64_t staticK);
   KernelInfo gate(StringRef name, const ActivationSpec &act, FloatType inType,
                   FloatType accType);
@@ -455,8 +456,8 @@ KernelInfo KernelBuilder::simt(StringRef name, const ProjSpec &spec) {
 /// (vectors of 16 bytes when `staticK` allows), shuffle reduction; in_out: a
 /// thread per output feature, threads along N (coalesced).
 KernelInfo KernelBuilder::decode(StringRef name, const ProjSpec &spec,
-                                 int64_t staticK) {
-  int64_t MT = tiles.decodeTokens;
+                                 int64_t staticK, int64_t tokens) {
+  int64_t MT = tokens; // token rows computed (clamped to M - 1 and masked)
   bool warpPerFeature = spec.layout == Layout::out_in;
   int64_t block = warpPerFeature ? 256 : 128;
   int64_t featuresPerBlock = warpPerFeature ? block / 32 : block;
@@ -839,7 +840,9 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
 struct Step {
   SmallVector<std::string> buffers; // kernel buffer args, by name
   std::string m, k, n;              // size names of the kernel's (M, K, N)
-  std::optional<KernelInfo> decode; // for M <= decodeTokens
+  // Decode kernels with the largest token count each serves, ascending
+  // (one token, then up to decode-tokens); `tiled` serves the rest.
+  SmallVector<std::pair<KernelInfo, int64_t>> decodes;
   KernelInfo tiled;                 // otherwise
 };
 
@@ -887,9 +890,16 @@ private:
     step.m = m.str();
     step.k = k.str();
     step.n = n.str();
+    if (tiles.decodeTokens > 1)
+      step.decodes.push_back(
+          {kb.decode(kernelName(stepName, KernelKind::Decode) + "1", spec,
+                     sizes[k].fixed, 1),
+           1});
     if (tiles.decodeTokens > 0)
-      step.decode = kb.decode(kernelName(stepName, KernelKind::Decode), spec,
-                              sizes[k].fixed);
+      step.decodes.push_back(
+          {kb.decode(kernelName(stepName, KernelKind::Decode), spec,
+                     sizes[k].fixed, tiles.decodeTokens),
+           tiles.decodeTokens});
     if (tiles.tensorCores && KernelBuilder::mmaApplies(spec))
       step.tiled = kb.mma(kernelName(stepName, KernelKind::Mma), spec,
                           sizes[k].fixed);
@@ -1204,21 +1214,19 @@ LogicalResult OpLowering::lower(Operation *op, llvm::json::Object *entry) {
         b, loc, k.func, gpu::KernelDim3{gridDim(k.gridX), gridDim(k.gridY), one},
         gpu::KernelDim3{im.c(k.block), one, one}, Value(), args);
   };
+  // if M <= t1 {decode1} else if M <= t2 {decode2} ... else {tiled}
   for (const Step &step : steps) {
-    if (!step.decode) {
-      launch(b, step, step.tiled);
-      continue;
+    OpBuilder cb = b;
+    for (auto &[kernel, maxTokens] : step.decodes) {
+      Value small = arith::CmpIOp::create(cb, loc, arith::CmpIPredicate::ule,
+                                          sizes["M"].value,
+                                          IndexMath{cb, loc}.c(maxTokens));
+      auto ifOp = scf::IfOp::create(cb, loc, small, /*withElseRegion=*/true);
+      OpBuilder tb(ifOp.thenBlock()->getTerminator());
+      launch(tb, step, kernel);
+      cb.setInsertionPoint(ifOp.elseBlock()->getTerminator());
     }
-    Value small = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
-                                        sizes["M"].value,
-                                        im.c(tiles.decodeTokens));
-    auto ifOp = scf::IfOp::create(b, loc, small, /*withElseRegion=*/true);
-    OpBuilder tb = OpBuilder::atBlockBegin(ifOp.thenBlock());
-    tb.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-    launch(tb, step, *step.decode);
-    OpBuilder eb = OpBuilder::atBlockBegin(ifOp.elseBlock());
-    eb.setInsertionPoint(ifOp.elseBlock()->getTerminator());
-    launch(eb, step, step.tiled);
+    launch(cb, step, step.tiled);
   }
   for (Value alloc : toFree)
     memref::DeallocOp::create(b, loc, alloc);
@@ -1331,12 +1339,12 @@ LogicalResult OpLowering::lower(Operation *op, llvm::json::Object *entry) {
           {"args", std::move(args)}});
     };
     for (const Step &step : steps) {
-      if (step.decode) {
-        record(step, *step.decode, 0, tiles.decodeTokens);
-        record(step, step.tiled, tiles.decodeTokens + 1, -1);
-      } else {
-        record(step, step.tiled, 0, -1);
+      int64_t lo = 0;
+      for (auto &[kernel, maxTokens] : step.decodes) {
+        record(step, kernel, lo, maxTokens);
+        lo = maxTokens + 1;
       }
+      record(step, step.tiled, lo, -1);
     }
     (*entry)["op"] = opName;
     (*entry)["inputs"] = std::move(inputs);
