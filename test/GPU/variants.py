@@ -3,7 +3,7 @@ taken from test/Execution's case list (layouts, packings and biases
 rotating): by default every op (ffn separate/concat/interleaved, mlp,
 gate_up, gate) x dtype (f32, f16, bf16), plus every activation x dtype of
 the ffn (the activation only changes the epilogue); --small: op x dtype
-only; --all: every case of those suites."""
+only; --tiny: one ffn per dtype; --all: every case of those suites."""
 
 import os
 import sys
@@ -18,6 +18,7 @@ SUITES = ["ffn-f32", "ffn-f16", "ffn-bf16", "ffn-merged-f32", "ffn-merged-f16",
 def main():
     every = "--all" in sys.argv
     small = "--small" in sys.argv
+    tiny = "--tiny" in sys.argv
     seen = set()
     out = []
     for suite in SUITES:
@@ -27,6 +28,10 @@ def main():
             key = (case.op, case.packing is not None, case.dtype)
             if not small and case.op == "ffn" and case.packing is None:
                 key += (case.act,)
+            if tiny and not (case.op == "ffn" and case.packing is None):
+                continue
+            if tiny:
+                key = (case.dtype,)
             if not every and key in seen:
                 continue
             seen.add(key)
