@@ -22,12 +22,17 @@ typedef void (*SwigluArtifactCallback)(MlirStringRef bytes, void *userData);
 ///   "cpu"          an ELF object file for the host CPU: each public function
 ///                  `f` has the C entry point `_mlir_ciface_f` (memref
 ///                  descriptors, see README) next to `f`;
-///   "cpu-llvm-ir"  the same code as textual LLVM IR.
+///   "cpu-llvm-ir"  the same code as textual LLVM IR;
+///   "gpu-ptx[:sm_XY]"  the PTX of the module's GPU kernels
+///                  (--glu-gpu-pipeline, chip sm_90 unless named; no CUDA
+///                  needed);
+///   "gpu-manifest[:sm_XY]"  their launch records as JSON, {entry: record},
+///                  the "entries" of a bundle's manifest.json (README, GPU).
 ///
 /// The module is lowered in place. Errors (invalid IR, an unknown target, a
 /// pass failure) are reported as diagnostics through the context's
 /// diagnostic handlers, never printed or aborted on, and the call returns
-/// failure without calling `callback`. GPU targets are not available yet.
+/// failure without calling `callback`.
 MLIR_CAPI_EXPORTED MlirLogicalResult
 swigluCompileModule(MlirModule module, MlirStringRef target,
                     SwigluArtifactCallback callback, void *userData);

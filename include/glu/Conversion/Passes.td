@@ -44,17 +44,23 @@ def ConvertGLUToGPU : Pass<"convert-glu-to-gpu", "::mlir::ModuleOp"> {
 
     Projection kernels come in three kinds, chosen at run time by the
     number of tokens `M`:
-    * `decode` (`M <= decode-tokens`): one warp (out_in) or one thread
-      (in_out) per output feature streams the weight once for all tokens,
-      vectorized 16-byte weight loads where the layout allows;
-    * `mma` (f16/bf16 inputs and weights, `tensor-cores`): a block tile of
-      `nvgpu.mma.sync` m16n8k16 with f32 accumulators, operands staged in
-      shared memory;
+    * `decode` (`M <= decode-tokens`, with a variant for one token): one
+      warp (out_in) or one thread (in_out) per output feature streams the
+      weight once for all tokens, 16-byte weight loads where the layout
+      allows;
+    * `mma` (f16/bf16 inputs and weights, f32 acc_type, `tensor-cores`):
+      64x64 block tiles on 4 warps of m16n8k16 tensor-core products with f32
+      accumulators (`nvgpu.mma.sync` for f16; `nvvm.mma.sync` on packed
+      registers for bf16, which nvgpu.mma.sync cannot lower in LLVM 22),
+      operands staged in shared memory by `nvgpu.device_async_copy`
+      (cp.async) when rows are contiguous along K and K % 8 == 0;
     * `simt` (everything else): a `tile-m` x `tile-n` block tile, 4x4
       outputs a thread, K staged through shared memory in `tile-k` steps.
 
     Every kernel takes flat buffers and the sizes `(M, K, N)` as `index`,
-    so one kernel serves any number of tokens. The launch metadata of each
+    so one kernel serves any number of tokens. Transcendentals become f32
+    polynomials (no libdevice, so no CUDA toolkit is needed); acc_type f64
+    with exp/erf/tanh is refused. The launch metadata of each
     function whose body is one glu op on its arguments is recorded in the
     module attribute `glu.gpu.entries` (JSON, read by swiglu-gpu-compile).
   }];
