@@ -561,16 +561,29 @@ int swigluGpuLoadKernels(SwigluGpuBundle *b) {
   std::string image;
   std::string chipOfDevice = "sm_" + std::to_string(driver.sm);
   bool useCubin = !b->cubinFile.empty() && b->chip == chipOfDevice;
-  std::string file = b->dir + "/" + (useCubin ? b->cubinFile : b->ptxFile);
-  if (!readText(file, image))
-    return fail(SWIGLU_GPU_ERR_BUNDLE, "cannot read %s: %s", file.c_str(),
-                strerror(errno));
-  image.push_back('\0'); // PTX is loaded as a C string
   char log[8192] = {0};
   int options[] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
   void *values[] = {log, reinterpret_cast<void *>(sizeof(log))};
-  CUresult r =
-      driver.cuModuleLoadDataEx(&b->module, image.data(), 2, options, values);
+  std::string file;
+  CUresult r = 1;
+  if (useCubin) {
+    // A cubin from a newer ptxas than the driver knows may be refused: the
+    // PTX (JIT-compiled by the driver) is the fallback.
+    file = b->dir + "/" + b->cubinFile;
+    if (readText(file, image))
+      r = driver.cuModuleLoadDataEx(&b->module, image.data(), 2, options,
+                                    values);
+  }
+  if (r != 0) {
+    file = b->dir + "/" + b->ptxFile;
+    if (!readText(file, image))
+      return fail(SWIGLU_GPU_ERR_BUNDLE, "cannot read %s: %s", file.c_str(),
+                  strerror(errno));
+    image.push_back('\0'); // PTX is loaded as a C string
+    log[0] = 0;
+    r = driver.cuModuleLoadDataEx(&b->module, image.data(), 2, options,
+                                  values);
+  }
   if (r != 0) {
     cudaFail("cuModuleLoadDataEx", r);
     lastError += " loading " + file + " (bundle for " + b->chip +
