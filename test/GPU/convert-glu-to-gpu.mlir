@@ -42,18 +42,23 @@
 // CHECK:         scf.if
 // CHECK:           memref.store %{{.*}} : memref<?xf32>
 
-// The tensor-core kernel: shared tiles filled by cp.async, bf16 pairs
-// packed into registers for nvvm.mma.sync (m16n8k16, f32 accumulation).
+// The tensor-core kernel: two shared stages filled by cp.async (step k + 1
+// in flight while step k is multiplied), 32-bit shared loads of bf16 pairs
+// used as registers by nvvm.mma.sync (m16n8k16, f32 accumulation).
 // CHECK-LABEL: gpu.func @ffn_gate_up_mma(
-// CHECK-SAME:    workgroup(%{{.*}} : memref<2560xbf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<2560xbf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<2560xbf16, #gpu.address_space<workgroup>>)
+// CHECK-SAME:    workgroup(%{{.*}} : memref<5120xbf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<5120xbf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<5120xbf16, #gpu.address_space<workgroup>>)
+// CHECK:         nvgpu.device_async_copy %{{.*}}, %{{.*}}, 8, %{{.*}} : memref<?xbf16> to memref<5120xbf16, #gpu.address_space<workgroup>>
+// CHECK:         %[[FIRST:.*]] = nvgpu.device_async_create_group
 // CHECK:         scf.for
-// CHECK:           nvgpu.device_async_copy %{{.*}}, %{{.*}}, 8, %{{.*}} : memref<?xbf16> to memref<2560xbf16, #gpu.address_space<workgroup>>
-// CHECK:           nvgpu.device_async_create_group
-// CHECK:           nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
+// CHECK:           nvgpu.device_async_copy
+// CHECK:           %[[NEXT:.*]] = nvgpu.device_async_create_group
+// CHECK:           nvgpu.device_async_wait %[[NEXT]] {numGroups = 1 : i32}
 // CHECK:           gpu.barrier
+// CHECK:           vector.load %{{.*}} {alignment = 4 : i64} : memref<5120xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
 // CHECK:           vector.bitcast %{{.*}} : vector<2xbf16> to vector<1xi32>
 // CHECK:           nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>}
 // CHECK:           gpu.barrier
+// CHECK:         nvgpu.device_async_wait %[[FIRST]] {numGroups = 0 : i32}
 
 // The down projection: f32 hidden, simt tiles staged in shared memory.
 // CHECK-LABEL: gpu.func @ffn_down_decode(

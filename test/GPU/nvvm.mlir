@@ -16,7 +16,7 @@
 // CHECK-SAME:    nvvm.maxntid = array<i32: 128, 1, 1>
 // CHECK:         nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 16, cache =  ca, %{{.*}} : !llvm.ptr<3>, !llvm.ptr<1>, i32
 // CHECK:         nvvm.cp.async.commit.group
-// CHECK:         nvvm.cp.async.wait.group 0
+// CHECK:         nvvm.cp.async.wait.group 1
 // CHECK:         nvvm.barrier0
 // CHECK:         nvvm.mma.sync A[{{.*}}]  B[{{.*}}]  C[{{.*}}]  {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
 // CHECK-LABEL: llvm.func @ffn_down_simt(

@@ -610,20 +610,28 @@ KernelInfo KernelBuilder::gate(StringRef name, const ActivationSpec &act,
   return info;
 }
 
-/// One warp-wide m16n8k16 product D = A·B + C from this lane's fragment
-/// elements (PTX layouts): 8 of A (a0..a7), 4 of B (b0..b3), 4 f32 of C.
+/// One warp-wide m16n8k16 product D = A·B + C from this lane's fragments
+/// (PTX layouts), given as pairs of 16-bit values (vector<2x..>): 4 of A
+/// (a0a1, a2a3, a4a5, a6a7), 2 of B (b0b1, b2b3), and 4 f32 of C.
 /// f16 goes through nvgpu.mma.sync; bf16, which nvgpu.mma.sync cannot type
-/// in LLVM 22, through nvvm.mma.sync on packed 32-bit registers.
+/// in LLVM 22, through nvvm.mma.sync on the pairs as 32-bit registers.
 SmallVector<Value> mmaTile(OpBuilder &b, Location loc, ArrayRef<Value> a,
                            ArrayRef<Value> bv, ArrayRef<Value> c) {
-  Type elt = a[0].getType();
+  Type elt = cast<VectorType>(a[0].getType()).getElementType();
   Type f32 = b.getF32Type();
   SmallVector<Value> d;
+  auto elems = [&](ArrayRef<Value> pairs) {
+    SmallVector<Value> out;
+    for (Value p : pairs)
+      for (int64_t e = 0; e < 2; ++e)
+        out.push_back(vector::ExtractOp::create(b, loc, p, e));
+    return out;
+  };
   if (elt.isF16()) {
     Value av = vector::FromElementsOp::create(
-        b, loc, VectorType::get({4, 2}, elt), a);
+        b, loc, VectorType::get({4, 2}, elt), elems(a));
     Value bvec = vector::FromElementsOp::create(
-        b, loc, VectorType::get({2, 2}, elt), bv);
+        b, loc, VectorType::get({2, 2}, elt), elems(bv));
     Value cv = vector::FromElementsOp::create(
         b, loc, VectorType::get({2, 2}, f32), c);
     Value dv = nvgpu::MmaSyncOp::create(b, loc, av, bvec, cv,
@@ -634,19 +642,17 @@ SmallVector<Value> mmaTile(OpBuilder &b, Location loc, ArrayRef<Value> a,
             vector::ExtractOp::create(b, loc, dv, ArrayRef<int64_t>{r, col}));
     return d;
   }
-  // Two bf16 in one i32 register, the first in the low half.
-  auto pack = [&](Value lo, Value hi) -> Value {
-    Value pair = vector::FromElementsOp::create(
-        b, loc, VectorType::get({2}, elt), ValueRange{lo, hi});
-    Value word = vector::BitCastOp::create(
+  // A bf16 pair as one i32 register, the first value in the low half.
+  auto word = [&](Value pair) -> Value {
+    Value w = vector::BitCastOp::create(
         b, loc, VectorType::get({1}, b.getI32Type()), pair);
-    return vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0});
+    return vector::ExtractOp::create(b, loc, w, ArrayRef<int64_t>{0});
   };
   SmallVector<Value> ra, rb;
-  for (int r = 0; r < 4; ++r)
-    ra.push_back(pack(a[2 * r], a[2 * r + 1]));
-  for (int r = 0; r < 2; ++r)
-    rb.push_back(pack(bv[2 * r], bv[2 * r + 1]));
+  for (Value p : a)
+    ra.push_back(word(p));
+  for (Value p : bv)
+    rb.push_back(word(p));
   auto resultType = LLVM::LLVMStructType::getLiteral(
       b.getContext(), SmallVector<Type>(4, f32));
   Value res = NVVM::MmaOp::create(
@@ -673,16 +679,18 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
                               int64_t staticK) {
   constexpr int64_t BM = 64, BN = 64, BK = 32, LD = BK + 8, NT = 128;
   constexpr int64_t WTM = 2, WTN = 4; // m16 and n8 tiles a warp
+  constexpr int64_t STAGE_A = BM * LD, STAGE_W = BN * LD;
   MLIRContext *ctx = module.getContext();
   gpu::GPUFuncOp func = newKernel(name, projArgTypes(ctx, spec), NT);
   Location loc = func.getLoc();
   ProjArgs args = projArgs(func, spec);
   int P = spec.parts();
   Type elt = spec.xType;
-  Value As = wgBuffer(func, BM * LD, elt);
+  // Two stages each: K step i+1 is copied in while step i is multiplied.
+  Value As = wgBuffer(func, 2 * STAGE_A, elt);
   Value Ws[2];
   for (int p = 0; p < P; ++p)
-    Ws[p] = wgBuffer(func, BN * LD, elt);
+    Ws[p] = wgBuffer(func, 2 * STAGE_W, elt);
   bool asyncK = staticK > 0 && staticK % 8 == 0;
 
   OpBuilder b(ctx);
@@ -703,110 +711,136 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
     return ((p * WTM + i) * WTN + j) * 4;
   };
 
-  SmallVector<Value> result = forLoop(
-      b, loc, im.c(0), args.K, im.c(BK), init,
-      [&](OpBuilder &b, Value k0, ValueRange accs) -> SmallVector<Value> {
-        IndexMath im{b, loc};
-        SmallVector<Value> tokens;
-        // Rows of 32 K-elements as 4 chunks of 8: chunk c -> row c/4,
-        // k offset 8·(c%4). `rowStart(row)` is the row's first element in
-        // the source, `rowOk` whether the row exists.
-        auto stageRows = [&](Value dst, Value src,
-                             function_ref<std::pair<Value, Value>(Value)> row) {
-          for (int64_t r = 0; r < BM * BK / 8 / NT; ++r) {
-            Value c = im.add(tid, NT * r);
-            Value rr = im.div(c, 4), kc = im.mul(im.rem(c, 4), 8);
-            Value k = im.add(k0, kc);
-            auto [start, rowOk] = row(rr);
-            Value ok = im.band(rowOk, im.lt(k, args.K));
-            Value dstIdx = im.add(im.mul(rr, LD), kc);
-            if (asyncK) {
-              Value srcIdx = im.select(ok, im.add(start, k), im.c(0));
-              Value count = im.select(ok, im.c(8), im.c(0));
-              tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
-                  b, loc, nvgpu::DeviceAsyncTokenType::get(ctx), dst,
-                  ValueRange{dstIdx}, src, ValueRange{srcIdx},
-                  b.getIndexAttr(8), count, UnitAttr()));
-              continue;
-            }
-            for (int64_t e = 0; e < 8; ++e) {
-              Value ke = im.add(k, e);
-              Value oke = im.band(rowOk, im.lt(ke, args.K));
-              Value v = loadOrZero(b, loc, src, im.add(start, ke), oke,
-                                   cast<FloatType>(elt));
-              memref::StoreOp::create(b, loc, v, dst,
-                                      ValueRange{im.add(dstIdx, e)});
-            }
-          }
-        };
-        stageRows(As, args.x, [&](Value rr) {
-          Value m = im.add(m0, rr);
-          return std::make_pair(im.mul(m, args.K), im.lt(m, args.M));
+  // Copies K step `k0` into stage `stage` (0 or 1): x rows and, for out_in,
+  // weight rows as chunks of 8 along K (cp.async of 16 bytes, zero-filled
+  // outside the matrix, when `asyncK`); in_out weights read along N and
+  // stored transposed. Ends with a cp.async group (when asynchronous).
+  auto stageTile = [&](OpBuilder &b, Value k0, Value stage) {
+    IndexMath im{b, loc};
+    SmallVector<Value> tokens;
+    Value aBase = im.mul(stage, STAGE_A), wBase = im.mul(stage, STAGE_W);
+    auto stageRows = [&](Value dst, Value base, Value src,
+                         function_ref<std::pair<Value, Value>(Value)> row) {
+      for (int64_t r = 0; r < BM * BK / 8 / NT; ++r) {
+        Value c = im.add(tid, NT * r);
+        Value rr = im.div(c, 4), kc = im.mul(im.rem(c, 4), 8);
+        Value k = im.add(k0, kc);
+        auto [start, rowOk] = row(rr);
+        Value ok = im.band(rowOk, im.lt(k, args.K));
+        Value dstIdx = im.add(base, im.add(im.mul(rr, LD), kc));
+        if (asyncK) {
+          Value srcIdx = im.select(ok, im.add(start, k), im.c(0));
+          Value count = im.select(ok, im.c(8), im.c(0));
+          tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
+              b, loc, nvgpu::DeviceAsyncTokenType::get(ctx), dst,
+              ValueRange{dstIdx}, src, ValueRange{srcIdx}, b.getIndexAttr(8),
+              count, UnitAttr()));
+          continue;
+        }
+        for (int64_t e = 0; e < 8; ++e) {
+          Value ke = im.add(k, e);
+          Value oke = im.band(rowOk, im.lt(ke, args.K));
+          Value v = loadOrZero(b, loc, src, im.add(start, ke), oke,
+                               cast<FloatType>(elt));
+          memref::StoreOp::create(b, loc, v, dst,
+                                  ValueRange{im.add(dstIdx, e)});
+        }
+      }
+    };
+    stageRows(As, aBase, args.x, [&](Value rr) {
+      Value m = im.add(m0, rr);
+      return std::make_pair(im.mul(m, args.K), im.lt(m, args.M));
+    });
+    for (int p = 0; p < P; ++p) {
+      if (spec.layout == Layout::out_in) {
+        stageRows(Ws[p], wBase, args.w[p], [&](Value rr) {
+          Value n = im.add(n0, rr);
+          Value row = physicalRow(im, spec, p, n, args.N);
+          return std::make_pair(im.mul(row, args.K), im.lt(n, args.N));
         });
-        for (int p = 0; p < P; ++p) {
-          if (spec.layout == Layout::out_in) {
-            stageRows(Ws[p], args.w[p], [&](Value rr) {
-              Value n = im.add(n0, rr);
-              Value row = physicalRow(im, spec, p, n, args.N);
-              return std::make_pair(im.mul(row, args.K), im.lt(n, args.N));
-            });
-            continue;
-          }
-          // in_out: read along N (coalesced), store transposed.
-          Value rows = physicalRows(im, spec, args.N);
-          for (int64_t r = 0; r < BN * BK / NT; ++r) {
-            Value e = im.add(tid, NT * r);
-            Value nn = im.rem(e, BN), kk = im.div(e, BN);
-            Value n = im.add(n0, nn), k = im.add(k0, kk);
-            Value ok = im.band(im.lt(n, args.N), im.lt(k, args.K));
-            Value idx = im.add(im.mul(k, rows),
-                               physicalRow(im, spec, p, n, args.N));
-            Value v = loadOrZero(b, loc, args.w[p], idx, ok,
-                                 cast<FloatType>(elt));
-            memref::StoreOp::create(b, loc, v, Ws[p],
-                                    ValueRange{im.add(im.mul(nn, LD), kk)});
-          }
-        }
-        if (!tokens.empty()) {
-          Value group = nvgpu::DeviceAsyncCreateGroupOp::create(
-              b, loc, nvgpu::DeviceAsyncTokenType::get(ctx), tokens);
-          nvgpu::DeviceAsyncWaitOp::create(b, loc, group, b.getI32IntegerAttr(0));
-        }
+        continue;
+      }
+      Value rows = physicalRows(im, spec, args.N);
+      for (int64_t r = 0; r < BN * BK / NT; ++r) {
+        Value e = im.add(tid, NT * r);
+        Value nn = im.rem(e, BN), kk = im.div(e, BN);
+        Value n = im.add(n0, nn), k = im.add(k0, kk);
+        Value ok = im.band(im.lt(n, args.N), im.lt(k, args.K));
+        Value idx =
+            im.add(im.mul(k, rows), physicalRow(im, spec, p, n, args.N));
+        Value v =
+            loadOrZero(b, loc, args.w[p], idx, ok, cast<FloatType>(elt));
+        memref::StoreOp::create(
+            b, loc, v, Ws[p],
+            ValueRange{im.add(wBase, im.add(im.mul(nn, LD), kk))});
+      }
+    }
+    if (tokens.empty())
+      return Value();
+    return Value(nvgpu::DeviceAsyncCreateGroupOp::create(
+        b, loc, nvgpu::DeviceAsyncTokenType::get(ctx), tokens));
+  };
+  // cp.async.wait_group `pending`: all but the `pending` newest groups done.
+  auto waitGroups = [&](OpBuilder &b, Value group, int32_t pending) {
+    if (group)
+      nvgpu::DeviceAsyncWaitOp::create(b, loc, group,
+                                       b.getI32IntegerAttr(pending));
+  };
+
+  // Prologue: step 0 into stage 0.
+  Value firstGroup = stageTile(b, im.c(0), im.c(0));
+  Value steps = arith::CeilDivUIOp::create(b, loc, args.K, im.c(BK));
+  SmallVector<Value> result = forLoop(
+      b, loc, im.c(0), steps, im.c(1), init,
+      [&](OpBuilder &b, Value kt, ValueRange accs) -> SmallVector<Value> {
+        IndexMath im{b, loc};
+        Value cur = im.rem(kt, 2);
+        Value next = arith::SubIOp::create(b, loc, im.c(1), cur);
+        // Step kt + 1 into the other stage (beyond K it only zero-fills a
+        // stage nobody reads), then wait for step kt's group only.
+        Value group = stageTile(b, im.mul(im.add(kt, 1), BK), next);
+        waitGroups(b, group, 1);
         gpu::BarrierOp::create(b, loc);
 
-        SmallVector<Value> next(accs);
-        auto load = [&](Value mem, Value idx) -> Value {
-          return memref::LoadOp::create(b, loc, mem, ValueRange{idx});
+        Value aBase = im.mul(cur, STAGE_A), wBase = im.mul(cur, STAGE_W);
+        // Two consecutive K elements as one 32-bit shared load.
+        auto pair = [&](Value mem, Value idx) -> Value {
+          return vector::LoadOp::create(b, loc, VectorType::get({2}, elt),
+                                        mem, ValueRange{idx}, false,
+                                        llvm::MaybeAlign(4));
         };
+        SmallVector<Value> next2(accs);
         for (int64_t ks = 0; ks < BK; ks += 16) {
           SmallVector<Value> a[WTM];
           for (int i = 0; i < WTM; ++i)
-            for (int r = 0; r < 4; ++r)
-              for (int c = 0; c < 2; ++c) {
-                Value row = im.add(im.add(wm, i * 16 + 8 * (r % 2)), g);
-                Value col = im.add(im.mul(t, 2), ks + c + 8 * (r / 2));
-                a[i].push_back(load(As, im.add(im.mul(row, LD), col)));
-              }
+            for (int r = 0; r < 4; ++r) {
+              Value row = im.add(im.add(wm, i * 16 + 8 * (r % 2)), g);
+              Value col = im.add(im.mul(t, 2), ks + 8 * (r / 2));
+              a[i].push_back(
+                  pair(As, im.add(aBase, im.add(im.mul(row, LD), col))));
+            }
           for (int p = 0; p < P; ++p)
             for (int j = 0; j < WTN; ++j) {
               SmallVector<Value> bf;
               Value n = im.add(im.add(wn, j * 8), g);
-              for (int r = 0; r < 2; ++r)
-                for (int c = 0; c < 2; ++c) {
-                  Value k = im.add(im.mul(t, 2), ks + c + 8 * r);
-                  bf.push_back(load(Ws[p], im.add(im.mul(n, LD), k)));
-                }
+              for (int r = 0; r < 2; ++r) {
+                Value k = im.add(im.mul(t, 2), ks + 8 * r);
+                bf.push_back(
+                    pair(Ws[p], im.add(wBase, im.add(im.mul(n, LD), k))));
+              }
               for (int i = 0; i < WTM; ++i) {
                 int at = accIndex(p, i, j);
                 SmallVector<Value> d = mmaTile(
-                    b, loc, a[i], bf, ArrayRef<Value>(next).slice(at, 4));
-                std::copy(d.begin(), d.end(), next.begin() + at);
+                    b, loc, a[i], bf, ArrayRef<Value>(next2).slice(at, 4));
+                std::copy(d.begin(), d.end(), next2.begin() + at);
               }
             }
         }
+        // Everyone is done with stage `cur` before step kt + 2 refills it.
         gpu::BarrierOp::create(b, loc);
-        return next;
+        return next2;
       });
+  waitGroups(b, firstGroup, 0); // the last (zero-filling) group
 
   for (int i = 0; i < WTM; ++i)
     for (int j = 0; j < WTN; ++j)
