@@ -4,7 +4,7 @@
 
 // glu.ffn, bf16, out_in: host code picks the decode or the tensor-core
 // kernel by token count; the hidden is an f32 temporary; the down
-// projection reads it (f32, so simt, not tensor cores).
+// projection reads it as hi + lo bf16 terms on tensor cores.
 
 // CHECK: module attributes {glu.gpu.entries = {ffn = "{
 // CHECK-SAME: \22kernel\22:\22ffn_gate_up_decode1\22,\22kind\22:\22decode\22,\22tokens\22:[0,1]
@@ -23,7 +23,7 @@
 // CHECK:             gpu.launch_func @glu_kernels::@ffn_gate_up_mma {{.*}} threads in (%c128{{[_0-9]*}},
 // CHECK:         gpu.launch_func @glu_kernels::@ffn_down_decode1
 // CHECK:         gpu.launch_func @glu_kernels::@ffn_down_decode
-// CHECK:         gpu.launch_func @glu_kernels::@ffn_down_simt
+// CHECK:         gpu.launch_func @glu_kernels::@ffn_down_mma
 // CHECK:         memref.dealloc %[[HID]]
 // CHECK:         bufferization.to_tensor %[[OUT]] restrict writable
 // CHECK:         tensor.expand_shape
@@ -60,12 +60,18 @@
 // CHECK:           gpu.barrier
 // CHECK:         nvgpu.device_async_wait %[[FIRST]] {numGroups = 0 : i32}
 
-// The down projection: f32 hidden, simt tiles staged in shared memory.
+// The down projection: the f32 hidden split into bf16 hi and lo tiles (two
+// shared buffers), two tensor-core products per tile.
 // CHECK-LABEL: gpu.func @ffn_down_decode(
-// CHECK-LABEL: gpu.func @ffn_down_simt(
-// CHECK-SAME:    workgroup(%{{.*}} : memref<1040xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1040xf32, #gpu.address_space<workgroup>>)
-// CHECK:         gpu.barrier
-// CHECK:         arith.truncf %{{.*}} : f32 to bf16
+// CHECK-LABEL: gpu.func @ffn_down_mma(
+// CHECK-SAME:    workgroup(%{{.*}} : memref<5120xbf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<5120xbf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<5120xbf16, #gpu.address_space<workgroup>>)
+// CHECK:         %[[V:.*]] = arith.select %{{.*}} : f32
+// CHECK:         %[[HI:.*]] = arith.truncf %[[V]] : f32 to bf16
+// CHECK:         %[[HIX:.*]] = arith.extf %[[HI]] : bf16 to f32
+// CHECK:         %[[R:.*]] = arith.subf %[[V]], %[[HIX]] : f32
+// CHECK:         arith.truncf %[[R]] : f32 to bf16
+// CHECK:         nvvm.mma.sync
+// CHECK:         nvvm.mma.sync
 
 // Without decode kernels and tensor cores: one launch a step, simt.
 // NODECODE-LABEL: func.func @ffn(

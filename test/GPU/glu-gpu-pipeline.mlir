@@ -10,21 +10,23 @@
 // CHECK:         gpu.launch_func @glu_kernels::@ffn_gate_up_decode
 // CHECK:         gpu.launch_func @glu_kernels::@ffn_gate_up_mma
 // CHECK:         gpu.launch_func @glu_kernels::@ffn_down_decode
-// CHECK:         gpu.launch_func @glu_kernels::@ffn_down_simt
+// CHECK:         gpu.launch_func @glu_kernels::@ffn_down_mma
 // CHECK: gpu.binary @glu_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">, {{.*}}assembly = "
 // CHECK-SAME: .version 8.0
 // CHECK-SAME: .target sm_90
 // CHECK-SAME: .entry ffn_gate_up_decode(
 // CHECK-SAME: ld.global.v4.b32
+// CHECK-SAME: fma.rn.f32
 // CHECK-SAME: shfl.sync.bfly.b32
 // CHECK-SAME: .entry ffn_gate_up_mma(
 // CHECK-SAME: cp.async.ca.shared.global
 // CHECK-SAME: cp.async.wait_group
 // CHECK-SAME: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // CHECK-SAME: .entry ffn_down_decode(
-// CHECK-SAME: .entry ffn_down_simt(
+// CHECK-SAME: .entry ffn_down_mma(
+// CHECK-SAME: cvt.rn.bf16.f32
 // CHECK-SAME: bar.sync
-// CHECK-SAME: fma.rn.f32
+// CHECK-SAME: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // CHECK-NOT: __nv_
 
 // SM80: gpu.binary @glu_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_80", features = "+ptx70">

@@ -19,10 +19,13 @@
 // CHECK:         nvvm.cp.async.wait.group 1
 // CHECK:         nvvm.barrier0
 // CHECK:         nvvm.mma.sync A[{{.*}}]  B[{{.*}}]  C[{{.*}}]  {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
-// CHECK-LABEL: llvm.func @ffn_down_simt(
-// CHECK:         llvm.mlir.addressof @__wg_ffn_down_simt_0 : !llvm.ptr<3>
-// CHECK:         nvvm.barrier0
+// CHECK-LABEL: llvm.func @ffn_down_decode1(
 // CHECK:         llvm.fmul %{{.*}}, %{{.*}} {fastmathFlags = #llvm.fastmath<contract>} : f32
+// CHECK-LABEL: llvm.func @ffn_down_mma(
+// CHECK:         llvm.mlir.addressof @__wg_ffn_down_mma_1 : !llvm.ptr<3>
+// CHECK:         llvm.fsub
+// CHECK:         nvvm.barrier0
+// CHECK:         nvvm.mma.sync
 func.func @ffn(%x: tensor<?x64xbf16>, %wg: tensor<96x64xbf16>,
                %wu: tensor<96x64xbf16>, %wd: tensor<64x96xbf16>)
     -> tensor<?x64xbf16> {

@@ -50,7 +50,7 @@
 // MANIFEST-NEXT:      8
 // MANIFEST:         "kernel": "ffn_gate_up_mma",
 // MANIFEST:         "kernel": "ffn_down_decode",
-// MANIFEST:         "kernel": "ffn_down_simt",
+// MANIFEST:         "kernel": "ffn_down_mma",
 // MANIFEST:     "sizes": {
 // MANIFEST:       "F": {
 // MANIFEST-NEXT:    "arg": 2,
@@ -59,7 +59,7 @@
 // MANIFEST:         "name": "hidden"
 // MANIFEST:   "gate": {
 // MANIFEST: "format": "swiglu-gpu-bundle",
-// BUNDLE: BUNDLE 2 entries 7 kernels decode:4 mma:1 simt:2 chip=sm_90 cubin=no
+// BUNDLE: BUNDLE 2 entries 7 kernels decode:4 mma:2 simt:1 chip=sm_90 cubin=no
 // ENTRY: swiglu-gpu-run: error: {{.*}}manifest.json: 2 entries, name one with --entry
 // COUNT: swiglu-gpu-run: error: the entry takes 3 inputs, got 1
 // DTYPE: swiglu-gpu-run: error: {{.*}}x32.npy: dtype <f4, input 0 is f16 (<f2)

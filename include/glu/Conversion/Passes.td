@@ -48,12 +48,14 @@ def ConvertGLUToGPU : Pass<"convert-glu-to-gpu", "::mlir::ModuleOp"> {
       warp (out_in) or one thread (in_out) per output feature streams the
       weight once for all tokens, 16-byte weight loads where the layout
       allows;
-    * `mma` (f16/bf16 inputs and weights, f32 acc_type, `tensor-cores`):
+    * `mma` (f16/bf16 weights, x of the same type or f32 split into two
+      16-bit terms hi + lo, f32 acc_type, `tensor-cores`):
       64x64 block tiles on 4 warps of m16n8k16 tensor-core products with f32
       accumulators (`nvgpu.mma.sync` for f16; `nvvm.mma.sync` on packed
       registers for bf16, which nvgpu.mma.sync cannot lower in LLVM 22),
-      operands staged in shared memory by `nvgpu.device_async_copy`
-      (cp.async) when rows are contiguous along K and K % 8 == 0;
+      operands staged in two shared-memory stages by
+      `nvgpu.device_async_copy` (cp.async) when rows are contiguous along K
+      and K % 8 == 0;
     * `simt` (everything else): a `tile-m` x `tile-n` block tile, 4x4
       outputs a thread, K staged through shared memory in `tile-k` steps.
 

@@ -306,10 +306,13 @@ public:
   KernelInfo gate(StringRef name, const ActivationSpec &act, FloatType inType,
                   FloatType accType);
 
+  /// Tensor cores apply to 16-bit weights with f32 accumulation, and x of
+  /// the same type, or f32 x (the f32 hidden of a block's down projection,
+  /// mixed-type blocks), which is split into two 16-bit terms (see mma).
   static bool mmaApplies(const ProjSpec &spec) {
     auto is16 = [](Type t) { return t.isF16() || t.isBF16(); };
-    return is16(spec.xType) && spec.xType == spec.wType &&
-           spec.accType.isF32();
+    return is16(spec.wType) && spec.accType.isF32() &&
+           (spec.xType == spec.wType || spec.xType.isF32());
   }
 
 private:
@@ -685,9 +688,14 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
   Location loc = func.getLoc();
   ProjArgs args = projArgs(func, spec);
   int P = spec.parts();
-  Type elt = spec.xType;
+  Type elt = spec.wType;
+  // f32 x: x = hi + lo with hi = 16-bit(x), lo = 16-bit(x - hi), and
+  // x·W = hi·W + lo·W, two products on tensor cores: the error is that of
+  // rounding x to 16 + 8 (bf16) or 22 (f16) bits, far below the output's.
+  bool split = spec.xType.isF32();
   // Two stages each: K step i+1 is copied in while step i is multiplied.
   Value As = wgBuffer(func, 2 * STAGE_A, elt);
+  Value AsLo = split ? wgBuffer(func, 2 * STAGE_A, elt) : Value();
   Value Ws[2];
   for (int p = 0; p < P; ++p)
     Ws[p] = wgBuffer(func, 2 * STAGE_W, elt);
@@ -747,10 +755,29 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
         }
       }
     };
-    stageRows(As, aBase, args.x, [&](Value rr) {
-      Value m = im.add(m0, rr);
-      return std::make_pair(im.mul(m, args.K), im.lt(m, args.M));
-    });
+    if (split) {
+      // Through registers, along K (coalesced): hi and lo of each element.
+      for (int64_t r = 0; r < BM * BK / NT; ++r) {
+        Value e = im.add(tid, NT * r);
+        Value kk = im.rem(e, BK), mm = im.div(e, BK);
+        Value m = im.add(m0, mm), k = im.add(k0, kk);
+        Value ok = im.band(im.lt(m, args.M), im.lt(k, args.K));
+        Value v = loadOrZero(b, loc, args.x, im.add(im.mul(m, args.K), k), ok,
+                             spec.xType);
+        ScalarBuilder s32(b, loc, spec.xType);
+        Value hi = s32.convertTo(v, elt);
+        Value lo = s32.convertTo(
+            arith::SubFOp::create(b, loc, v, s32.convert(hi)), elt);
+        Value idx = im.add(aBase, im.add(im.mul(mm, LD), kk));
+        memref::StoreOp::create(b, loc, hi, As, ValueRange{idx});
+        memref::StoreOp::create(b, loc, lo, AsLo, ValueRange{idx});
+      }
+    } else {
+      stageRows(As, aBase, args.x, [&](Value rr) {
+        Value m = im.add(m0, rr);
+        return std::make_pair(im.mul(m, args.K), im.lt(m, args.M));
+      });
+    }
     for (int p = 0; p < P; ++p) {
       if (spec.layout == Layout::out_in) {
         stageRows(Ws[p], wBase, args.w[p], [&](Value rr) {
@@ -811,13 +838,15 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
         };
         SmallVector<Value> next2(accs);
         for (int64_t ks = 0; ks < BK; ks += 16) {
-          SmallVector<Value> a[WTM];
+          SmallVector<Value> a[WTM], aLo[WTM];
           for (int i = 0; i < WTM; ++i)
             for (int r = 0; r < 4; ++r) {
               Value row = im.add(im.add(wm, i * 16 + 8 * (r % 2)), g);
               Value col = im.add(im.mul(t, 2), ks + 8 * (r / 2));
-              a[i].push_back(
-                  pair(As, im.add(aBase, im.add(im.mul(row, LD), col))));
+              Value idx = im.add(aBase, im.add(im.mul(row, LD), col));
+              a[i].push_back(pair(As, idx));
+              if (split)
+                aLo[i].push_back(pair(AsLo, idx));
             }
           for (int p = 0; p < P; ++p)
             for (int j = 0; j < WTN; ++j) {
@@ -832,6 +861,8 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
                 int at = accIndex(p, i, j);
                 SmallVector<Value> d = mmaTile(
                     b, loc, a[i], bf, ArrayRef<Value>(next2).slice(at, 4));
+                if (split)
+                  d = mmaTile(b, loc, aLo[i], bf, d);
                 std::copy(d.begin(), d.end(), next2.begin() + at);
               }
             }
