@@ -11,11 +11,14 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 
 void mlir::glu::registerAllDialects(DialectRegistry &registry) {
   registry.insert<GLUDialect>();
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
+  // gpu-module-to-binary translates kernels to LLVM IR (NVVM, GPU, LLVM).
+  mlir::registerAllToLLVMIRTranslations(registry);
 }
 
 void mlir::glu::registerAllPasses() {

@@ -7,7 +7,9 @@ project's virtual-environment Python (numpy, ml_dtypes); %swiglu_plugin is
 the mlir-opt plugin library; %swiglu_obj the build tree and %cmake,
 %ninja, %cxx the build's tools (for the downstream-project test).
 
-Features: `numpy` when %python can import numpy and ml_dtypes (execution
+Features: `ptxas` when /usr/local/cuda/bin/ptxas (or $SWIGLU_PTXAS) exists
+(%ptxas runs it); `cuda-gpu` when a GPU is usable (`nvidia-smi -L` lists
+one and libcuda.so.1 loads): test/GPU's execution tests need it. `numpy` when %python can import numpy and ml_dtypes (execution
 tests compare against numpy references and need it); `torch_mlir` when it can
 import torch and torch_mlir as well (test/Frontend exports PyTorch modules);
 `torch` when it can import torch (PyTorch as a reference: test/Execution/extremes).
@@ -49,7 +51,8 @@ llvm_config.with_environment(
 config.environment["FILECHECK_OPTS"] = "-enable-var-scope"
 
 tool_dirs = [config.swiglu_tools_dir, config.llvm_tools_dir]
-tools = ["swiglu-opt", "swiglu-run", "swiglu-compile", "swiglu-capi-test", "split-file", "mlir-opt", "llvm-readelf"]
+tools = ["swiglu-opt", "swiglu-run", "swiglu-compile", "swiglu-capi-test", "split-file",
+         "mlir-opt", "llvm-readelf", "swiglu-gpu-compile", "swiglu-gpu-emulate", "swiglu-gpu-run"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 
@@ -84,3 +87,28 @@ else:
         "%s cannot import torch and torch_mlir: test/Frontend is skipped"
         % config.python_executable
     )
+
+
+# GPU: ptxas (CUDA toolkit) to assemble the PTX the NVPTX backend writes, and
+# a usable GPU (driver + device) for execution tests.
+ptxas = os.environ.get("SWIGLU_PTXAS", "/usr/local/cuda/bin/ptxas")
+if os.access(ptxas, os.X_OK):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+
+
+def _cuda_gpu_usable():
+    try:
+        listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True,
+                                text=True, timeout=60)
+        if listed.returncode != 0 or "GPU" not in listed.stdout:
+            return False
+        import ctypes
+        ctypes.CDLL("libcuda.so.1")
+        return True
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+if _cuda_gpu_usable():
+    config.available_features.add("cuda-gpu")

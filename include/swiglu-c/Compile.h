@@ -27,7 +27,12 @@ typedef void (*SwigluArtifactCallback)(MlirStringRef bytes, void *userData);
 ///                  `f_pack_weights` (see convert-glu-to-cpu-kernels);
 ///   "cpu-reference" the same through --glu-cpu-reference-pipeline (the
 ///                  reference semantics: plain loops, no runtime library);
-///   "cpu-llvm-ir", "cpu-reference-llvm-ir"  the same code as LLVM IR text.
+///   "cpu-llvm-ir", "cpu-reference-llvm-ir"  the same code as LLVM IR text;
+///   "gpu-ptx[:sm_XY]"  the PTX of the module's GPU kernels
+///                  (--glu-gpu-pipeline, chip sm_90 unless named; no CUDA
+///                  needed);
+///   "gpu-manifest[:sm_XY]"  their launch records as JSON, {entry: record},
+///                  the "entries" of a bundle's manifest.json (README, GPU).
 ///
 /// Options of --glu-cpu-pipeline follow in braces, e.g.
 /// "cpu{threads=2 round-hidden=true}".
@@ -35,7 +40,7 @@ typedef void (*SwigluArtifactCallback)(MlirStringRef bytes, void *userData);
 /// The module is lowered in place. Errors (invalid IR, an unknown target, a
 /// pass failure) are reported as diagnostics through the context's
 /// diagnostic handlers, never printed or aborted on, and the call returns
-/// failure without calling `callback`. GPU targets are not available yet.
+/// failure without calling `callback`.
 MLIR_CAPI_EXPORTED MlirLogicalResult
 swigluCompileModule(MlirModule module, MlirStringRef target,
                     SwigluArtifactCallback callback, void *userData);

@@ -21,6 +21,10 @@
 
 #include <mutex>
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/JSON.h"
+
 using namespace mlir;
 
 MLIR_DEFINE_CAPI_DIALECT_REGISTRATION(GLU, glu, mlir::glu::GLUDialect)
@@ -40,6 +44,41 @@ MlirLogicalResult swigluCompileModule(MlirModule cModule, MlirStringRef cTarget,
                                       void *userData) {
   ModuleOp module = unwrap(cModule);
   StringRef target = unwrap(cTarget);
+  // GPU: "gpu-ptx[:sm_XY]" (the PTX of every kernel) and
+  // "gpu-manifest[:sm_XY]" (the launch records, JSON: {entry: record}).
+  if (target.starts_with("gpu-ptx") || target.starts_with("gpu-manifest")) {
+    auto [kind, chip] = target.split(':');
+    if (kind != "gpu-ptx" && kind != "gpu-manifest") {
+      module.emitError("swiglu: unknown target '") << target << "'";
+      return mlirLogicalResultFailure();
+    }
+    glu::GPUPipelineOptions options;
+    if (!chip.empty())
+      options.chip = chip.str();
+    PassManager pm(module.getContext());
+    glu::buildGPUPipeline(pm, options);
+    if (failed(pm.run(module)))
+      return mlirLogicalResultFailure();
+    std::string artifact;
+    if (kind == "gpu-ptx") {
+      module.walk([&](gpu::BinaryOp binary) {
+        for (Attribute a : binary.getObjects())
+          if (auto object = dyn_cast<gpu::ObjectAttr>(a))
+            artifact += object.getObject().str();
+      });
+    } else {
+      llvm::json::Object entries;
+      if (auto dict = module->getAttrOfType<DictionaryAttr>("glu.gpu.entries"))
+        for (NamedAttribute entry : dict)
+          if (auto text = dyn_cast<StringAttr>(entry.getValue()))
+            if (auto parsed = llvm::json::parse(text.getValue()))
+              entries[entry.getName().getValue()] = std::move(*parsed);
+      llvm::raw_string_ostream os(artifact);
+      os << llvm::json::Value(std::move(entries));
+    }
+    callback(mlirStringRefCreate(artifact.data(), artifact.size()), userData);
+    return mlirLogicalResultSuccess();
+  }
   // Options of the fast pipeline in braces: "cpu{threads=2 round-hidden=1}".
   std::unique_ptr<glu::CPUPipelineOptions> options;
   if (target.ends_with("}") && target.contains('{')) {
@@ -60,7 +99,7 @@ MlirLogicalResult swigluCompileModule(MlirModule cModule, MlirStringRef cTarget,
     module.emitError("swiglu: unknown target '")
         << unwrap(cTarget)
         << "' (available: cpu, cpu-llvm-ir, cpu-reference, "
-           "cpu-reference-llvm-ir)";
+           "cpu-reference-llvm-ir, gpu-ptx[:sm_XY], gpu-manifest[:sm_XY])";
     return mlirLogicalResultFailure();
   }
 

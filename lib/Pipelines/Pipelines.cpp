@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/Pipelines/Passes.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
@@ -264,6 +265,37 @@ void mlir::glu::buildFusePipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
 }
 
+void mlir::glu::buildGPUPipeline(OpPassManager &pm,
+                                  const GPUPipelineOptions &options) {
+  glu::ConvertGLUToGPUOptions convert;
+  convert.tileM = options.tileM;
+  convert.tileN = options.tileN;
+  convert.tileK = options.tileK;
+  convert.decodeTokens = options.decodeTokens;
+  convert.tensorCores = options.tensorCores;
+  convert.roundHidden = options.roundHidden;
+  pm.addPass(glu::createConvertGLUToGPU(convert));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(std::make_unique<ExpandShapeToReshapePass>());
+
+  // Host code: tensors → buffers, as in the CPU pipeline (the kernels are
+  // already on memrefs).
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(createConvertBufferizationToMemRefPass());
+
+  // Upstream: kernels to NVVM and PTX, host launches to LLVM.
+  gpu::GPUToNVVMPipelineOptions nvvm;
+  nvvm.cubinChip = options.chip;
+  nvvm.cubinFeatures = options.features;
+  nvvm.cubinFormat = options.format;
+  nvvm.optLevel = options.optLevel;
+  gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
+}
+
 void mlir::glu::registerGLUPipelines() {
   PassRegistration<ExpandShapeToReshapePass>();
   PassPipelineRegistration<FusePipelineOptions>(
@@ -283,4 +315,9 @@ void mlir::glu::registerGLUPipelines() {
       "Lower glu IR on tensors to the LLVM dialect through the reference "
       "linalg lowering, bufferization and loops (simple, not fast)",
       buildCPUReferencePipeline);
+  PassPipelineRegistration<GPUPipelineOptions>(
+      "glu-gpu-pipeline",
+      "Lower glu ops to CUDA kernels (convert-glu-to-gpu) and through "
+      "upstream gpu/nvgpu/nvvm to PTX in a gpu.binary, with their launches",
+      buildGPUPipeline);
 }

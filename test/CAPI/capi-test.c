@@ -53,6 +53,19 @@ static void keepArtifact(MlirStringRef bytes, void *userData) {
       artifact->hasEntryPoint = 1;
 }
 
+/* The first bytes of a text artifact, NUL-terminated. */
+struct Text {
+  char text[1 << 16];
+  size_t size;
+};
+
+static void keepText(MlirStringRef bytes, void *userData) {
+  struct Text *t = (struct Text *)userData;
+  t->size = bytes.length < sizeof(t->text) - 1 ? bytes.length : sizeof(t->text) - 1;
+  memcpy(t->text, bytes.data, t->size);
+  t->text[t->size] = 0;
+}
+
 static MlirModule parse(MlirContext context, const char *text) {
   return mlirModuleCreateParse(context, mlirStringRefCreateFromCString(text));
 }
@@ -106,6 +119,26 @@ int main(void) {
   // CHECK: object: ok=1 elf=1 entry=1
   mlirModuleDestroy(module);
 
+  /* GPU: PTX and the launch records, no CUDA needed. */
+  module = parse(context, kBlock);
+  struct Text ptx = {{0}, 0};
+  compiled = swigluCompileModule(
+      module, mlirStringRefCreateFromCString("gpu-ptx:sm_80"), keepText, &ptx);
+  printf("ptx: ok=%d target=%d entry=%d\n", mlirLogicalResultIsSuccess(compiled),
+         strstr(ptx.text, ".target sm_80") != NULL,
+         strstr(ptx.text, ".entry block_gate_up_decode1(") != NULL);
+  // CHECK: ptx: ok=1 target=1 entry=1
+  mlirModuleDestroy(module);
+  module = parse(context, kBlock);
+  struct Text manifest = {{0}, 0};
+  compiled = swigluCompileModule(
+      module, mlirStringRefCreateFromCString("gpu-manifest"), keepText,
+      &manifest);
+  printf("manifest: ok=%d %.40s\n", mlirLogicalResultIsSuccess(compiled),
+         manifest.text);
+  // CHECK: manifest: ok=1 {"block":{"inputs":[{"dtype":"f32","name
+  mlirModuleDestroy(module);
+
   /* Errors come back as diagnostics and a failure, nothing is called. */
   struct Artifact none = {0, 0, 0};
   module = parse(context, kBlock);
@@ -113,7 +146,7 @@ int main(void) {
       module, mlirStringRefCreateFromCString("sm_90"), keepArtifact, &none);
   printf("unknown target: ok=%d called=%d\n",
          mlirLogicalResultIsSuccess(compiled), none.size > 0);
-  // CHECK: diagnostic: swiglu: unknown target 'sm_90' (available: cpu, cpu-llvm-ir, cpu-reference, cpu-reference-llvm-ir)
+  // CHECK: diagnostic: swiglu: unknown target 'sm_90' (available: cpu, cpu-llvm-ir, cpu-reference, cpu-reference-llvm-ir, gpu-ptx[:sm_XY], gpu-manifest[:sm_XY])
   // CHECK: unknown target: ok=0 called=0
   mlirModuleDestroy(module);
 

@@ -90,4 +90,71 @@ def ConvertGLUToCPUKernels : Pass<"convert-glu-to-cpu-kernels", "ModuleOp"> {
   ];
 }
 
+def ConvertGLUToGPU : Pass<"convert-glu-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Lower glu ops to GPU kernels (gpu.func) and their launches";
+  let description = [{
+    Builds, for every `glu` op, CUDA-style kernels in one `gpu.module
+    @glu_kernels` and replaces the op by host code that launches them
+    (`gpu.launch_func` on flat `memref<?xT>` views of the operands):
+
+    * `glu.ffn` and `glu.mlp`: a gate/up (or up) projection kernel that
+      accumulates gate and up together and applies bias, activation and
+      gating in registers before the one store of the hidden (in
+      `acc_type`), then a down-projection kernel (bias, one rounding);
+    * `glu.gate_up`: the gate/up kernel alone, storing the rounded hidden;
+    * `glu.gate`: one elementwise kernel.
+
+    Projection kernels come in three kinds, chosen at run time by the
+    number of tokens `M`:
+    * `decode` (`M <= decode-tokens`, with a variant for one token): one
+      warp (out_in) or one thread (in_out) per output feature streams the
+      weight once for all tokens, 16-byte weight loads where the layout
+      allows;
+    * `mma` (f16/bf16 weights, x of the same type or f32 split into two
+      16-bit terms hi + lo, f32 acc_type, `tensor-cores`):
+      64x64 block tiles on 4 warps of m16n8k16 tensor-core products with f32
+      accumulators (`nvgpu.mma.sync` for f16; `nvvm.mma.sync` on packed
+      registers for bf16, which nvgpu.mma.sync cannot lower in LLVM 22),
+      operands staged in two shared-memory stages by
+      `nvgpu.device_async_copy` (cp.async) when rows are contiguous along K
+      and K % 8 == 0;
+    * `simt` (everything else): a `tile-m` x `tile-n` block tile, 4x4
+      outputs a thread, K staged through shared memory in `tile-k` steps.
+
+    Every kernel takes flat buffers and the sizes `(M, K, N)` as `index`,
+    so one kernel serves any number of tokens. Transcendentals become f32
+    polynomials (no libdevice, so no CUDA toolkit is needed); acc_type f64
+    with exp/erf/tanh is refused. The launch metadata of each
+    function whose body is one glu op on its arguments is recorded in the
+    module attribute `glu.gpu.entries` (JSON, read by swiglu-gpu-compile).
+  }];
+  let options = [
+    Option<"tileM", "tile-m", "int64_t", "64", "tokens per block (simt)">,
+    Option<"tileN", "tile-n", "int64_t", "64", "output features per block (simt)">,
+    Option<"tileK", "tile-k", "int64_t", "16", "reduction step staged in shared memory (simt)">,
+    Option<"decodeTokens", "decode-tokens", "int64_t", "8",
+           "largest token count served by the decode kernels (0: none)">,
+    Option<"tensorCores", "tensor-cores", "bool", "true",
+           "use nvgpu.mma.sync kernels for f16/bf16 projections">,
+    Option<"roundHidden", "round-hidden", "bool", "false",
+           "store the hidden of glu.ffn/glu.mlp in the down weight's f16/bf16 "
+           "type (as PyTorch's eager FFN does) so that the down projection "
+           "runs on tensor cores; departs from glu's semantics (hidden in "
+           "acc_type)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::NVVM::NVVMDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 #endif // GLU_CONVERSION_PASSES_TD

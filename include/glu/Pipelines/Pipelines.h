@@ -119,8 +119,54 @@ LogicalResult compileForHost(ModuleOp module, bool reference, bool llvmIR,
                              llvm::SmallVectorImpl<char> &out,
                              const CPUPipelineOptions *options = nullptr);
 
-/// Registers the pipelines above as `--glu-cpu-reference-pipeline` and
-/// `--glu-fuse`.
+/// Options of the GPU pipeline (`--glu-gpu-pipeline`).
+struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
+  Option<std::string> chip{*this, "chip",
+                           llvm::cl::desc("target SM: sm_80 or sm_90 (any "
+                                          "sm_XY the NVPTX backend knows)"),
+                           llvm::cl::init("sm_90")};
+  Option<std::string> features{*this, "features",
+                               llvm::cl::desc("PTX features (ISA version)"),
+                               llvm::cl::init("+ptx80")};
+  Option<std::string> format{*this, "format",
+                             llvm::cl::desc("gpu.binary object format: isa "
+                                            "(PTX text, no CUDA needed), bin, "
+                                            "fatbin or offload"),
+                             llvm::cl::init("isa")};
+  Option<int> optLevel{*this, "opt-level",
+                       llvm::cl::desc("LLVM optimization level of kernels"),
+                       llvm::cl::init(3)};
+  Option<int64_t> tileM{*this, "tile-m", llvm::cl::desc("simt: tokens per block"),
+                        llvm::cl::init(64)};
+  Option<int64_t> tileN{*this, "tile-n",
+                        llvm::cl::desc("simt: output features per block"),
+                        llvm::cl::init(64)};
+  Option<int64_t> tileK{*this, "tile-k",
+                        llvm::cl::desc("simt: reduction step in shared memory"),
+                        llvm::cl::init(16)};
+  Option<int64_t> decodeTokens{
+      *this, "decode-tokens",
+      llvm::cl::desc("largest token count run by decode kernels (0: none)"),
+      llvm::cl::init(8)};
+  Option<bool> tensorCores{*this, "tensor-cores",
+                           llvm::cl::desc("nvgpu.mma.sync kernels for f16/bf16"),
+                           llvm::cl::init(true)};
+  Option<bool> roundHidden{
+      *this, "round-hidden",
+      llvm::cl::desc("hidden of ffn/mlp in the down weight's 16-bit type "
+                     "(tensor-core down projection; not glu's semantics)"),
+      llvm::cl::init(false)};
+};
+
+/// The GPU pipeline: glu ops → kernels and launches (`convert-glu-to-gpu`),
+/// host bufferization, then upstream `gpu-lower-to-nvvm-pipeline` (NVVM,
+/// LLVM's NVPTX backend): the kernels end up as PTX (or, with a CUDA
+/// toolkit, cubin) in a `gpu.binary @glu_kernels`; the launch records stay in
+/// the module attribute `glu.gpu.entries`.
+void buildGPUPipeline(OpPassManager &pm, const GPUPipelineOptions &options);
+
+/// Registers the pipelines above as `--glu-cpu-reference-pipeline`,
+/// `--glu-cpu-pipeline`, `--glu-fuse` and `--glu-gpu-pipeline`.
 void registerGLUPipelines();
 
 } // namespace mlir::glu
