@@ -1480,9 +1480,21 @@ struct AbsToArith : OpRewritePattern<math::AbsFOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(math::AbsFOp op,
                                 PatternRewriter &rewriter) const override {
-    if (!op.getType().isF32())
+    // |x|: clear the sign bit of the f32 bits; 16-bit floats go through f32
+    // (exactly).
+    auto type = dyn_cast<FloatType>(op.getType());
+    if (!type)
       return failure();
     Location loc = op.getLoc();
+    Type f32 = rewriter.getF32Type();
+    if (type.getWidth() == 16) {
+      Value wide = arith::ExtFOp::create(rewriter, loc, f32, op.getOperand());
+      Value abs = math::AbsFOp::create(rewriter, loc, wide);
+      rewriter.replaceOpWithNewOp<arith::TruncFOp>(op, type, abs);
+      return success();
+    }
+    if (!type.isF32())
+      return failure();
     Type i32 = rewriter.getI32Type();
     Value bits = arith::BitcastOp::create(rewriter, loc, i32, op.getOperand());
     Value mask = arith::ConstantOp::create(rewriter, loc, i32,
