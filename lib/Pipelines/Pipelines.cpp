@@ -154,6 +154,7 @@ void mlir::glu::buildCPUPipeline(OpPassManager &pm,
   ConvertGLUToCPUKernelsOptions kernels;
   kernels.vectorBits = options.vectorBits;
   kernels.microRows = options.microRows;
+  kernels.microVectors = options.microVectors;
   kernels.kChunk = options.kChunk;
   kernels.tileTokens = options.tileTokens;
   kernels.threads = options.threads;

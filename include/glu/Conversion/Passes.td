@@ -58,6 +58,9 @@ def ConvertGLUToCPUKernels : Pass<"convert-glu-to-cpu-kernels", "ModuleOp"> {
            "Vector register width in bits (512: AVX-512, 256: AVX2, 128)">,
     Option<"microRows", "micro-rows", "int64_t", "6",
            "Rows of the micro-kernel (MR)">,
+    Option<"microVectors", "micro-vectors", "int64_t", "4",
+           "Vectors per micro-kernel row (NR = micro-vectors x lanes; even: "
+           "a gate/up panel holds half gate, half up)">,
     Option<"kChunk", "k-chunk", "int64_t", "512",
            "K elements per chunk of a panel (KC)">,
     Option<"tileTokens", "tile-tokens", "int64_t", "96",

@@ -44,6 +44,9 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
   Option<int64_t> microRows{*this, "micro-rows",
                             llvm::cl::desc("rows of the micro-kernel"),
                             llvm::cl::init(6)};
+  Option<int64_t> microVectors{*this, "micro-vectors",
+                              llvm::cl::desc("vectors per micro-kernel row"),
+                              llvm::cl::init(4)};
   Option<int64_t> kChunk{*this, "k-chunk",
                          llvm::cl::desc("K elements per panel chunk"),
                          llvm::cl::init(512)};

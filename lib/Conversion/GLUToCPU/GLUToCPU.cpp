@@ -1029,7 +1029,7 @@ struct ConvertGLUToCPUKernels
     ModuleOp module = getOperation();
     Tiling t;
     t.vec = vectorBits / 32;
-    t.nrv = 4;
+    t.nrv = microVectors;
     t.mr = microRows;
     t.kc = kChunk;
     t.mb = tileTokens;
@@ -1038,10 +1038,12 @@ struct ConvertGLUToCPUKernels
                             : std::max<int64_t>(
                                   1, std::thread::hardware_concurrency());
     if (t.vec < 1 || t.mr < 1 || t.mr > 8 || t.kc < 1 || t.mb < t.mr ||
+        t.nrv < 2 || t.nrv > 8 || t.nrv % 2 ||
         (vectorBits != 128 && vectorBits != 256 && vectorBits != 512)) {
       module.emitError("convert-glu-to-cpu-kernels: invalid options: "
                        "vector-bits must be 128, 256 or 512, micro-rows "
-                       "1..8, k-chunk >= 1 and tile-tokens >= micro-rows");
+                       "1..8, micro-vectors 2, 4, 6 or 8, k-chunk >= 1 and "
+                       "tile-tokens >= micro-rows");
       return signalPassFailure();
     }
     SmallVector<Operation *> ops;
