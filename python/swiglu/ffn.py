@@ -173,6 +173,50 @@ class FFNSpec:
         return CompiledFFN(self, compile_function(self.mlir("ffn"), "ffn", passes, full),
                            target)
 
+    def gpu_bundle(self, directory, chip="sm_90"):
+        """Writes a GPU kernel bundle for the block to `directory` (created if
+        needed), in the format of `swiglu-gpu-compile` and the launcher
+        `swiglu-gpu-run` (README, GPU): `kernels.ptx` from --glu-gpu-pipeline
+        (no CUDA needed), `kernels.cubin` when ptxas is found, and
+        `manifest.json` with the launch records of @ffn. Returns the path of
+        the manifest."""
+        import json
+        directory = pathlib.Path(directory)
+        text = self.mlir("ffn")
+        ctx = _capi.Context()
+        try:
+            ptx = ctx.compile(text, "gpu-ptx:" + chip).decode()
+            entries = json.loads(ctx.compile(text, "gpu-manifest:" + chip).decode())
+        finally:
+            ctx.close()
+        if ".entry" not in ptx or "ffn" not in entries:
+            raise SwigluError("the GPU pipeline produced no kernels for @ffn")
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "kernels.ptx").write_text(ptx)
+        cubin = None
+        ptxas = os.environ.get("SWIGLU_PTXAS") or shutil.which("ptxas") or (
+            "/usr/local/cuda/bin/ptxas" if os.path.exists("/usr/local/cuda/bin/ptxas") else None)
+        if ptxas:
+            proc = subprocess.run([ptxas, "-arch=" + chip, "-O3", str(directory / "kernels.ptx"),
+                                   "-o", str(directory / "kernels.cubin")],
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise SwigluError("ptxas failed: " + proc.stderr.strip())
+            cubin = "kernels.cubin"
+        manifest = {
+            "format": "swiglu-gpu-bundle", "version": 1, "chip": chip,
+            "features": "+ptx80", "pipeline_options": "", "ptx": "kernels.ptx",
+            "cubin": cubin,
+            "abi": "kernel parameters in order: a buffer argument is 5 parameters "
+                   "(ptr allocated, ptr aligned, i64 offset = 0, i64 elements, "
+                   "i64 stride = 1), a size:<name> argument one i64",
+            "entries": entries}
+        path = directory / "manifest.json"
+        tmp = directory / "manifest.json.tmp"
+        tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+        os.replace(tmp, path)
+        return path
+
 
 # ---------------------------------------------------------------------------
 # Compiled functions

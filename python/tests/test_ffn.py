@@ -218,3 +218,18 @@ def test_constant_weights(dtype, layout, packing):
     expected = reference_of(spec, x, a)
     assert_close(spec, y["cpu"], expected)
     assert_close(spec, y["cpu-reference"], expected)
+
+
+def test_gpu_bundle(tmp_path):
+    """A GPU kernel bundle from Python (no GPU needed): PTX for sm_90, the
+    launch records of @ffn, a cubin when ptxas is found; the bundle's
+    launcher (swiglu-gpu-run) runs it on a GPU machine."""
+    import json, os
+    spec = swiglu.FFNSpec(d_model=64, d_ff=176, dtype="bf16", packing="concat")
+    path = spec.gpu_bundle(tmp_path / "bundle")
+    manifest = json.loads(path.read_text())
+    assert manifest["format"] == "swiglu-gpu-bundle" and manifest["chip"] == "sm_90"
+    assert ".entry" in (tmp_path / "bundle" / "kernels.ptx").read_text()
+    entry = manifest["entries"]["ffn"]
+    assert entry["launches"], entry
+    assert (manifest["cubin"] is not None) == os.path.exists(tmp_path / "bundle" / "kernels.cubin")

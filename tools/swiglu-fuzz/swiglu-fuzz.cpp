@@ -162,6 +162,16 @@ const PipelineEntry kPipelines[] = {
      "glu-fuse-activation{tile-tokens=4 tile-ff=8},canonicalize,"
      "glu-cpu-reference-pipeline",
      false},
+    // The fast CPU kernels and the GPU kernels.
+    {"convert-glu-to-cpu-kernels", "convert-glu-to-cpu-kernels{threads=2}",
+     false},
+    {"convert-glu-to-cpu-kernels small tiles",
+     "convert-glu-to-cpu-kernels{threads=3 micro-rows=3 micro-vectors=2 "
+     "k-chunk=7 tile-tokens=5 vector-bits=256 pack-at-load=false "
+     "round-hidden=true bf16-dot=true}",
+     false},
+    {"glu-cpu-pipeline", "glu-cpu-pipeline{threads=2}", false},
+    {"convert-glu-to-gpu", "convert-glu-to-gpu", false},
 };
 constexpr size_t kNumPipelines = sizeof(kPipelines) / sizeof(kPipelines[0]);
 
