@@ -46,6 +46,14 @@ elif [[ ! -e "$VENV/.complete" ]]; then
   fi
 fi
 if [[ -e "$VENV/.complete" || -n "${SWIGLU_BENCH_VENV:-}" ]]; then rm -f "$IREE_ERROR"; fi
+# PyTorch (eager and torch.compile rows) from the project's environment, which
+# has it pinned (python/requirements.txt): its site-packages go at the end of
+# the benchmark environment's path, so the benchmark's own pins win.
+PROJECT_SITE="$("$(swiglu_venv_dir)/bin/python" -c 'import site; print(site.getsitepackages()[0])' 2>/dev/null || true)"
+BENCH_SITE="$("$VENV/bin/python" -c 'import site; print(site.getsitepackages()[0])')"
+if [[ -z "${SWIGLU_BENCH_VENV:-}" && -n "$PROJECT_SITE" && "$PROJECT_SITE" != "$BENCH_SITE" ]]; then
+  echo "$PROJECT_SITE" >"$BENCH_SITE/swiglu-project-site.pth"
+fi
 
 # --- C pieces ----------------------------------------------------------------
 CC="${CC:-$LLVM_PREFIX/bin/clang}"
