@@ -233,3 +233,12 @@ def test_gpu_bundle(tmp_path):
     entry = manifest["entries"]["ffn"]
     assert entry["launches"], entry
     assert (manifest["cubin"] is not None) == os.path.exists(tmp_path / "bundle" / "kernels.cubin")
+
+
+def test_large_edge_sizes():
+    """1000 tokens and a d_ff of 1000 (neither divides the kernels' tiles),
+    separate and interleaved merged weights, against the reference."""
+    for packing in (None, "interleaved"):
+        spec = swiglu.FFNSpec(d_model=130, d_ff=1000, packing=packing, bias=True)
+        x, a = random_operands(spec, tokens=(1000,))
+        assert_close(spec, spec.compile().bind(**a)(x), reference_of(spec, x, a))
