@@ -144,6 +144,18 @@ void addBufferization(OpPassManager &pm) {
   pm.addPass(createConvertBufferizationToMemRefPass());
 }
 
+/// The end of both CPU pipelines: buffers, arith, functions and control
+/// flow to the LLVM dialect.
+void addFinalLLVMLowering(OpPassManager &pm) {
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
+  pm.addPass(std::make_unique<StripArgumentAttributesPass>());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
 } // namespace
 
 void mlir::glu::buildCPUPipeline(OpPassManager &pm,
@@ -191,32 +203,16 @@ void mlir::glu::buildCPUPipeline(OpPassManager &pm,
   vectorToLLVM.x86Vector = true;
   pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
   pm.addPass(createConvertMathToLLVMPass());
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
-  pm.addPass(createArithToLLVMConversionPass());
-  pm.addPass(createConvertFuncToLLVMPass());
-  pm.addPass(createConvertControlFlowToLLVMPass());
-  pm.addPass(createUBToLLVMConversionPass());
-  pm.addPass(std::make_unique<StripArgumentAttributesPass>());
-  pm.addPass(createReconcileUnrealizedCastsPass());
+  addFinalLLVMLowering(pm);
 }
 
 void mlir::glu::buildCPUReferencePipeline(OpPassManager &pm) {
   // glu → linalg/arith/math/tensor: the reference semantics.
   pm.addNestedPass<func::FuncOp>(glu::createConvertGLUToLinalg());
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(std::make_unique<ExpandShapeToReshapePass>());
-
   // Tensors → buffers. Function arguments and results become plain
   // (identity-layout) memrefs; results are fresh allocations the caller owns.
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  bufferization::buildBufferDeallocationPipeline(pm);
-  // Returning a value the function does not own (an argument, a constant)
-  // leaves a bufferization.clone behind: make it a memref alloc + copy.
-  pm.addPass(createConvertBufferizationToMemRefPass());
+  addBufferization(pm);
 
   // Buffers → loops → LLVM. Transcendentals without an LLVM intrinsic (erf,
   // tanh) become libm calls; bf16 conversions are expanded into integer
@@ -231,12 +227,7 @@ void mlir::glu::buildCPUReferencePipeline(OpPassManager &pm) {
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
-  pm.addPass(createArithToLLVMConversionPass());
-  pm.addPass(createConvertFuncToLLVMPass());
-  pm.addPass(createConvertControlFlowToLLVMPass());
-  pm.addPass(createUBToLLVMConversionPass());
-  pm.addPass(createReconcileUnrealizedCastsPass());
+  addFinalLLVMLowering(pm);
 }
 
 void mlir::glu::prepareCEntryPoint(func::FuncOp func) {

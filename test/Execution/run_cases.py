@@ -976,6 +976,20 @@ PACKED_KEYWORDS = ("gate", "up", "gate_bias", "up_bias")
 RUNNER_ARGS = []
 
 
+def run_packing(runner, mlir, entry, ins, outs, timeout):
+    """Runs the packing function `entry` of `mlir` on the files `ins`,
+    writing `outs`; raises RuntimeError with the runner's message."""
+    cmd = [runner, mlir, "--entry=" + entry, *RUNNER_ARGS]
+    for i in ins:
+        cmd += ["-i", i]
+    for o in outs:
+        cmd += ["-o", o]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError("the packing function failed: %s" % " | ".join(
+            proc.stderr.strip().splitlines()[:6]))
+
+
 def apply_weight_packing(text, out, runner, cdir, inputs, timeout):
     """Runs the load-time packing function of convert-glu-to-cpu-kernels
     (`@case_pack_weights`, whose `glu.packs` lists the argument positions it
@@ -987,15 +1001,8 @@ def apply_weight_packing(text, out, runner, cdir, inputs, timeout):
     positions = [int(p) for p in m.group(3).split(",")]
     results = m.group(2).count("tensor<")
     outs = [os.path.join(cdir, "packed_%d.npy" % i) for i in range(results)]
-    cmd = [runner, out, "--entry=case_pack_weights", *RUNNER_ARGS]
-    for p in positions:
-        cmd += ["-i", inputs[p]]
-    for o in outs:
-        cmd += ["-o", o]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    if proc.returncode != 0:
-        raise RuntimeError("the packing function failed: %s" % " | ".join(
-            proc.stderr.strip().splitlines()[:6]))
+    run_packing(runner, out, "case_pack_weights", [inputs[p] for p in positions],
+                outs, timeout)
     rest = [i for n, i in enumerate(inputs) if n not in positions]
     at = min(positions)
     return out, rest[:at] + outs + rest[at:]
@@ -1024,15 +1031,7 @@ def apply_passes(mlir, passes, runner, cdir, ops, inputs, timeout):
     outs = [os.path.join(cdir, "packed_weight.npy")]
     if len(packed) > 2:
         outs.append(os.path.join(cdir, "packed_bias.npy"))
-    cmd = [runner, out, "--entry=case_pack_gate_up", *RUNNER_ARGS]
-    for i in packed:
-        cmd += ["-i", i]
-    for o in outs:
-        cmd += ["-o", o]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    if proc.returncode != 0:
-        raise RuntimeError("the packing function failed: %s" % " | ".join(
-            proc.stderr.strip().splitlines()[:6]))
+    run_packing(runner, out, "case_pack_gate_up", packed, outs, timeout)
     # The entry point now takes the packed weight (and bias) where the gate
     # weight was, and no longer the operands that were packed.
     rest = [i for o, i in zip(ops, inputs) if o.keyword not in PACKED_KEYWORDS]
