@@ -131,13 +131,18 @@ struct StripArgumentAttributesPass
 
 /// Bufferization as in the reference pipeline: function boundaries with
 /// identity layouts, results returned as fresh buffers the caller owns.
-void addBufferization(OpPassManager &pm) {
+void addOneShotBufferize(OpPassManager &pm) {
   pm.addPass(std::make_unique<ExpandShapeToReshapePass>());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+}
+
+/// addOneShotBufferize, then deallocation of the buffers the code allocates.
+void addBufferization(OpPassManager &pm) {
+  addOneShotBufferize(pm);
   bufferization::buildBufferDeallocationPipeline(pm);
   // Returning a value the function does not own (an argument, a constant)
   // leaves a bufferization.clone behind: make it a memref alloc + copy.
@@ -268,15 +273,10 @@ void mlir::glu::buildGPUPipeline(OpPassManager &pm,
   convert.roundHidden = options.roundHidden;
   pm.addPass(glu::createConvertGLUToGPU(convert));
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(std::make_unique<ExpandShapeToReshapePass>());
 
   // Host code: tensors → buffers, as in the CPU pipeline (the kernels are
   // already on memrefs).
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  addOneShotBufferize(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
 
   // Upstream: kernels to NVVM and PTX, host launches to LLVM.
