@@ -89,6 +89,29 @@ else:
     )
 
 
+# The widest vectors of this host, as --glu-cpu-pipeline's vector-bits=0
+# picks them (lib/Pipelines/Pipelines.cpp, hostVectorBits): 512 with
+# AVX-512F, 256 with AVX2 and FMA, else 128.
+def _host_vector_bits():
+    flags = set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    break
+    except OSError:
+        pass
+    if "avx512f" in flags:
+        return 512
+    if "avx2" in flags and "fma" in flags:
+        return 256
+    return 128
+
+
+config.substitutions.append(("%host_vector_bits", str(_host_vector_bits())))
+
+
 # GPU: ptxas (CUDA toolkit) to assemble the PTX the NVPTX backend writes, and
 # a usable GPU (driver + device) for execution tests.
 ptxas = os.environ.get("SWIGLU_PTXAS", "/usr/local/cuda/bin/ptxas")

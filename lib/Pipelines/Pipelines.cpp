@@ -161,6 +161,17 @@ void addFinalLLVMLowering(OpPassManager &pm) {
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+/// The widest vector registers of this host: 512 bits with AVX-512F, 256
+/// with AVX2 and FMA, else 128 (SSE, NEON, anything else).
+int64_t hostVectorBits() {
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  if (features.lookup("avx512f"))
+    return 512;
+  if (features.lookup("avx2") && features.lookup("fma"))
+    return 256;
+  return 128;
+}
+
 } // namespace
 
 void mlir::glu::buildCPUPipeline(OpPassManager &pm,
@@ -169,9 +180,14 @@ void mlir::glu::buildCPUPipeline(OpPassManager &pm,
   // (glu.gate, other accumulation types) → the reference lowering.
   pm.addPass(createGLURaise());
   ConvertGLUToCPUKernelsOptions kernels;
-  kernels.vectorBits = options.vectorBits;
+  kernels.vectorBits = options.vectorBits ? options.vectorBits
+                                          : hostVectorBits();
   kernels.microRows = options.microRows;
-  kernels.microVectors = options.microVectors;
+  // 6 x 4 accumulators, 4 weight vectors and a broadcast fill AVX-512's 32
+  // registers; AVX2 and SSE have 16, which 6 x 2 (+ 3) fits.
+  kernels.microVectors = options.microVectors ? options.microVectors
+                         : kernels.vectorBits == 512 ? 4
+                                                     : 2;
   kernels.kChunk = options.kChunk;
   kernels.tileTokens = options.tileTokens;
   kernels.threads = options.threads;
@@ -180,7 +196,7 @@ void mlir::glu::buildCPUPipeline(OpPassManager &pm,
   using Switch = CPUPipelineOptions::Switch;
   kernels.bf16Dot = options.bf16Dot == Switch::On ||
                     (options.bf16Dot == Switch::Auto &&
-                     options.vectorBits == 512 &&
+                     kernels.vectorBits == 512 &&
                      llvm::sys::getHostCPUFeatures().lookup("avx512bf16"));
   pm.addPass(createConvertGLUToCPUKernels(kernels));
   pm.addNestedPass<func::FuncOp>(glu::createConvertGLUToLinalg());

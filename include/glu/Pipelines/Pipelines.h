@@ -37,16 +37,19 @@ void buildCPUReferencePipeline(OpPassManager &pm);
 /// Options of the fast CPU pipeline (`--glu-cpu-pipeline`); see the pass
 /// convert-glu-to-cpu-kernels.
 struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
-  Option<int64_t> vectorBits{*this, "vector-bits",
-                             llvm::cl::desc("vector register width: 512 "
-                                            "(AVX-512), 256 (AVX2) or 128"),
-                             llvm::cl::init(512)};
+  Option<int64_t> vectorBits{
+      *this, "vector-bits",
+      llvm::cl::desc("vector register width: 512 (AVX-512), 256 (AVX2), 128, "
+                     "or 0: the widest this host has"),
+      llvm::cl::init(0)};
   Option<int64_t> microRows{*this, "micro-rows",
                             llvm::cl::desc("rows of the micro-kernel"),
                             llvm::cl::init(6)};
-  Option<int64_t> microVectors{*this, "micro-vectors",
-                              llvm::cl::desc("vectors per micro-kernel row"),
-                              llvm::cl::init(4)};
+  Option<int64_t> microVectors{
+      *this, "micro-vectors",
+      llvm::cl::desc("vectors per micro-kernel row (0: 4 with 512-bit "
+                     "vectors, which have 32 registers, else 2)"),
+      llvm::cl::init(0)};
   Option<int64_t> kChunk{*this, "k-chunk",
                          llvm::cl::desc("K elements per panel chunk"),
                          llvm::cl::init(512)};
