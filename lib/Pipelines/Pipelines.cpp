@@ -174,11 +174,8 @@ int64_t hostVectorBits() {
 
 } // namespace
 
-void mlir::glu::buildCPUPipeline(OpPassManager &pm,
-                                 const CPUPipelineOptions &options) {
-  // Frontend IR → glu ops; glu ops → packed-weight kernels; what is left
-  // (glu.gate, other accumulation types) → the reference lowering.
-  pm.addPass(createGLURaise());
+std::unique_ptr<Pass>
+mlir::glu::createCPUKernelsPass(const CPUPipelineOptions &options) {
   ConvertGLUToCPUKernelsOptions kernels;
   kernels.vectorBits = options.vectorBits ? options.vectorBits
                                           : hostVectorBits();
@@ -198,7 +195,15 @@ void mlir::glu::buildCPUPipeline(OpPassManager &pm,
                     (options.bf16Dot == Switch::Auto &&
                      kernels.vectorBits == 512 &&
                      llvm::sys::getHostCPUFeatures().lookup("avx512bf16"));
-  pm.addPass(createConvertGLUToCPUKernels(kernels));
+  return createConvertGLUToCPUKernels(kernels);
+}
+
+void mlir::glu::buildCPUPipeline(OpPassManager &pm,
+                                 const CPUPipelineOptions &options) {
+  // Frontend IR → glu ops; glu ops → packed-weight kernels; what is left
+  // (glu.gate, other accumulation types) → the reference lowering.
+  pm.addPass(createGLURaise());
+  pm.addPass(createCPUKernelsPass(options));
   pm.addNestedPass<func::FuncOp>(glu::createConvertGLUToLinalg());
   pm.addPass(createCanonicalizerPass());
   addBufferization(pm);

@@ -181,13 +181,8 @@ int main(int argc, char **argv) {
     OwningOpRef<ModuleOp> signatures = module->clone();
     PassManager pm(&context);
     pm.addPass(glu::createGLURaise());
-    if (!useReference) {
-      glu::ConvertGLUToCPUKernelsOptions kernels;
-      kernels.vectorBits = options->vectorBits;
-      kernels.threads = options->threads;
-      kernels.packAtLoad = options->packAtLoad;
-      pm.addPass(glu::createConvertGLUToCPUKernels(kernels));
-    }
+    if (!useReference)
+      pm.addPass(glu::createCPUKernelsPass(*options));
     if (failed(pm.run(*signatures)))
       return 1;
     header = makeHeader(*signatures);

@@ -20,6 +20,7 @@
 namespace mlir {
 class ModuleOp;
 class OpPassManager;
+class Pass;
 namespace func {
 class FuncOp;
 } // namespace func
@@ -84,6 +85,12 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
 /// math and the lowering to the LLVM dialect. The code it produces calls the
 /// OpenMP runtime (libomp).
 void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
+
+/// The convert-glu-to-cpu-kernels pass of buildCPUPipeline(options), with
+/// what `options` leaves to the host (vector width, micro-kernel, bf16 dot
+/// products) decided. Tools that need the kernels' signatures (the packed
+/// weights' types) run it alone.
+std::unique_ptr<Pass> createCPUKernelsPass(const CPUPipelineOptions &options);
 
 /// Prepares `func` to be called from C after buildCPUReferencePipeline:
 /// asks for its C interface (`_mlir_ciface_<name>`, arguments and results as
