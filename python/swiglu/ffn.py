@@ -17,6 +17,7 @@ import pathlib
 import shutil
 import subprocess
 import tempfile
+import weakref
 
 import numpy as np
 
@@ -302,23 +303,29 @@ class CompiledFunction:
         return desc
 
     def _take(self, result, dtype, arrays):
-        """Copies the result `result` (a descriptor) into a new array and
-        frees the buffer the function allocated."""
+        """The result `result` (a descriptor) as an array: the buffer the
+        function allocated, wrapped without a copy and freed when the array
+        is, or a copy where the function returned one of its arguments."""
         rank = len(result.sizes) if hasattr(result, "sizes") else 0
         shape = tuple(result.sizes[i] for i in range(rank))
         strides = tuple(result.strides[i] * dtype.itemsize for i in range(rank))
         count = int(np.prod(shape)) if shape else 1
         base = result.aligned + result.offset * dtype.itemsize
-        if count == 0:
-            out = np.empty(shape, dtype)
-        else:
-            extent = sum((n - 1) * s for n, s in zip(shape, strides)) + dtype.itemsize
-            raw = (ctypes.c_uint8 * extent).from_address(base)
-            out = np.ndarray(shape, dtype, buffer=raw, strides=strides).copy()
         # The result is a fresh allocation the caller owns, unless the
         # function returned one of its arguments.
-        if result.allocated and result.allocated not in {a.ctypes.data for a in arrays}:
-            self._free(result.allocated)
+        owned = bool(result.allocated) and \
+            result.allocated not in {a.ctypes.data for a in arrays}
+        if count == 0:
+            if owned:
+                self._free(result.allocated)
+            return np.empty(shape, dtype)
+        extent = sum((n - 1) * s for n, s in zip(shape, strides)) + dtype.itemsize
+        raw = (ctypes.c_uint8 * extent).from_address(base)
+        out = np.ndarray(shape, dtype, buffer=raw, strides=strides)
+        if not owned:
+            return out.copy()
+        # `out` keeps `raw` alive; the buffer is freed with the last of them.
+        weakref.finalize(raw, self._free, result.allocated)
         return out
 
     def call(self, arrays, result_dtype):

@@ -184,9 +184,16 @@ using FeatureReader = std::function<Value(OpBuilder &, Value n, Value k)>;
 /// p * width + j % width of `readers[g]`, or 0 beyond `count`. With `pairs`
 /// the layout is `[P][K/2][2 * cols]` instead, element (k, j) at
 /// `[k / 2][2 * j + k % 2]`: the operand order of AVX512-BF16 dot products.
+///
+/// Panels are packed in parallel (scf.forall, OpenMP after the pipeline).
+/// Within a panel, K goes in blocks of kPackBlock and each column reads its
+/// block along K: contiguous for [N, K] weights, and for [K, N] weights the
+/// block's kPackBlock rows are shared by the panel's columns; the block's
+/// packed rows (kPackBlock x cols) stay in L1 while they are written.
 void emitPackLoops(OpBuilder &b, Location loc, Value packed, Value count,
                    Value kDim, int64_t cols, ArrayRef<FeatureReader> readers,
                    bool pairs = false) {
+  constexpr int64_t kPackBlock = 16;
   IB ib{b, loc};
   int64_t groups = readers.size();
   int64_t width = cols / groups;
@@ -194,36 +201,48 @@ void emitPackLoops(OpBuilder &b, Location loc, Value packed, Value count,
   Value panels = ib.dim(packed, 0);
   Value zero = arith::ConstantOp::create(b, loc, elem, b.getZeroAttr(elem));
   Value one = ib.c(1), last = ib.sub(count, one);
-  ib.loop(ib.c(0), panels, one, [&](OpBuilder &b1, Value p) {
+  auto body = [&](OpBuilder &b1, Value p) {
     IB i1{b1, loc};
-    i1.loop(i1.c(0), kDim, i1.c(1), [&](OpBuilder &b2, Value k) {
+    i1.loop(i1.c(0), kDim, i1.c(kPackBlock), [&](OpBuilder &b2, Value k0) {
       IB i2{b2, loc};
+      Value kEnd = i2.min(i2.add(k0, i2.c(kPackBlock)), kDim);
       for (int64_t g = 0; g < groups; ++g) {
         i2.loop(i2.c(0), i2.c(width), i2.c(1), [&](OpBuilder &b3, Value j) {
           IB i3{b3, loc};
           Value n = i3.add(i3.mul(p, i3.c(width)), j);
           Value valid = i3.lt(n, count);
-          Value v = readers[g](b3, i3.min(n, last), k);
-          if (v.getType() != elem)
-            v = elem.getIntOrFloatBitWidth() >
-                        v.getType().getIntOrFloatBitWidth()
-                    ? (Value)arith::ExtFOp::create(b3, loc, elem, v)
-                    : (Value)arith::TruncFOp::create(b3, loc, elem, v);
-          v = arith::SelectOp::create(b3, loc, valid, v, zero);
+          Value row = i3.min(n, last);
           Value col = i3.add(j, i3.c(g * width));
-          if (pairs) {
-            Value two = i3.c(2);
-            Value kk = arith::DivUIOp::create(b3, loc, k, two);
-            Value odd = arith::RemUIOp::create(b3, loc, k, two);
-            col = i3.add(i3.mul(col, two), odd);
-            memref::StoreOp::create(b3, loc, v, packed, ValueRange{p, kk, col});
-            return;
-          }
-          memref::StoreOp::create(b3, loc, v, packed, ValueRange{p, k, col});
+          i3.loop(k0, kEnd, i3.c(1), [&](OpBuilder &b4, Value k) {
+            IB i4{b4, loc};
+            Value v = readers[g](b4, row, k);
+            if (v.getType() != elem)
+              v = elem.getIntOrFloatBitWidth() >
+                          v.getType().getIntOrFloatBitWidth()
+                      ? (Value)arith::ExtFOp::create(b4, loc, elem, v)
+                      : (Value)arith::TruncFOp::create(b4, loc, elem, v);
+            v = arith::SelectOp::create(b4, loc, valid, v, zero);
+            if (pairs) {
+              Value two = i4.c(2);
+              Value kk = arith::DivUIOp::create(b4, loc, k, two);
+              Value odd = arith::RemUIOp::create(b4, loc, k, two);
+              Value pc = i4.add(i4.mul(col, two), odd);
+              memref::StoreOp::create(b4, loc, v, packed,
+                                      ValueRange{p, kk, pc});
+              return;
+            }
+            memref::StoreOp::create(b4, loc, v, packed, ValueRange{p, k, col});
+          });
         });
       }
     });
-  });
+  };
+  scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{panels}, ValueRange{},
+                        std::nullopt,
+                        [&](OpBuilder &fb, Location, ValueRange ivs) {
+                          body(fb, ivs[0]);
+                          scf::InParallelOp::create(fb, loc);
+                        });
 }
 
 //===----------------------------------------------------------------------===//
