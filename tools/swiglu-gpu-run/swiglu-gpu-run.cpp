@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -201,8 +202,12 @@ int main(int argc, char **argv) {
   if (bundleDir.empty() || outputs.size() != 1)
     return usage();
 
-  SwigluGpuBundle *bundle = nullptr;
-  CHECK_RT(swigluGpuOpen(bundleDir.c_str(), entry.c_str(), &bundle));
+  SwigluGpuBundle *opened = nullptr;
+  CHECK_RT(swigluGpuOpen(bundleDir.c_str(), entry.c_str(), &opened));
+  // Closed on every way out, the error returns included.
+  std::unique_ptr<SwigluGpuBundle, void (*)(SwigluGpuBundle *)> owner(
+      opened, swigluGpuClose);
+  SwigluGpuBundle *bundle = owner.get();
   int n = swigluGpuNumInputs(bundle);
   if (int(inputs.size()) != n)
     return error(2, "the entry takes " + std::to_string(n) + " inputs, got " +
@@ -258,7 +263,6 @@ int main(int argc, char **argv) {
   }
   for (uint64_t p : pointers)
     swigluGpuFree(p);
-  swigluGpuClose(bundle);
   if (!writeNpy(outputs[0], expectedDescr(outDtype), outShape, result))
     return error(1, "cannot write " + outputs[0]);
   return 0;
