@@ -24,8 +24,9 @@
 #      runner fails to free is reported; the JIT's own code/data memory is
 #      mmap'ed, not a leak candidate.
 #   B. the tests where an uninstrumented host loads our instrumented code:
-#      test/Plugin (Debian's mlir-opt loads SwigluPlugin.so) and test/Python
-#      (python loads libSwigluCAPI.so through ctypes). The ASan runtime is
+#      test/Plugin (Debian's mlir-opt loads SwigluPlugin.so), test/Python
+#      (python loads libSwigluCAPI.so through ctypes) and test/Docs (the
+#      README's blocks do both). The ASan runtime is
 #      LD_PRELOADed into every process of these tests, and leak detection is
 #      OFF: the hosts (python, mlir-opt) do not free everything at exit, and
 #      a preloaded LSan would report their allocations, not ours.
@@ -104,10 +105,10 @@ export ASAN_SYMBOLIZER_PATH="$LLVM_PREFIX/bin/llvm-symbolizer"
 lit="$LLVM_PREFIX/bin/lit"
 status=0
 
-log "A: lit $ASAN_BUILD_DIR/test (all but Plugin, Python, Downstream), leak detection on"
+log "A: lit $ASAN_BUILD_DIR/test (all but Plugin, Python, Docs, Downstream), leak detection on"
 set +e
 ASAN_OPTIONS="$common_asan:detect_leaks=1" \
-  "$lit" -sv --filter-out ':: (Plugin|Python|Downstream)/' "$@" "$ASAN_BUILD_DIR/test"
+  "$lit" -sv --filter-out ':: (Plugin|Python|Docs|Downstream)/' "$@" "$ASAN_BUILD_DIR/test"
 rc_a=$?
 set -e
 a_done=$(date +%s)
@@ -115,7 +116,7 @@ log "A: exit code $rc_a in $(( a_done - built )) s"
 [ "$rc_a" -eq 0 ] || status=1
 
 b_tests=()
-for d in Plugin Python; do
+for d in Plugin Python Docs; do
   [ -d "$SWIGLU_ROOT/test/$d" ] && b_tests+=("$ASAN_BUILD_DIR/test/$d")
 done
 if [ ${#b_tests[@]} -gt 0 ]; then
