@@ -43,8 +43,8 @@
 // CHECK:           memref.store %{{.*}} : memref<?xf32>
 
 // The tensor-core kernel: two shared stages filled by cp.async (step k + 1
-// in flight while step k is multiplied), 32-bit shared loads of bf16 pairs
-// used as registers by nvvm.mma.sync (m16n8k16, f32 accumulation).
+// in flight while step k is multiplied), fragments by ldmatrix.x4 (bf16
+// pairs used as registers by nvvm.mma.sync: m16n8k16, f32 accumulation).
 // CHECK-LABEL: gpu.func @ffn_gate_up_mma(
 // CHECK-SAME:    workgroup(%{{.*}} : memref<5120xbf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<5120xbf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<5120xbf16, #gpu.address_space<workgroup>>)
 // CHECK:         nvgpu.device_async_copy %{{.*}}, %{{.*}}, 8, %{{.*}} : memref<?xbf16> to memref<5120xbf16, #gpu.address_space<workgroup>>
@@ -54,7 +54,7 @@
 // CHECK:           %[[NEXT:.*]] = nvgpu.device_async_create_group
 // CHECK:           nvgpu.device_async_wait %[[NEXT]] {numGroups = 1 : i32}
 // CHECK:           gpu.barrier
-// CHECK:           vector.load %{{.*}} {alignment = 4 : i64} : memref<5120xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
+// CHECK:           nvgpu.ldmatrix %{{.*}}[%{{.*}}] {numTiles = 4 : i32, transpose = false} : memref<5120xbf16, #gpu.address_space<workgroup>> -> vector<4x2xbf16>
 // CHECK:           vector.bitcast %{{.*}} : vector<2xbf16> to vector<1xi32>
 // CHECK:           nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>}
 // CHECK:           gpu.barrier
@@ -95,7 +95,8 @@ func.func @ffn(%x: tensor<?x64xbf16>, %wg: tensor<96x64xbf16>,
 // -----
 
 // glu.mlp, f16, in_out: the decode kernel is a thread per feature (no
-// shuffles); the up projection runs on nvgpu.mma.sync.
+// shuffles); the up projection runs on nvgpu.mma.sync, its weight tile
+// stored [k][n] and read by ldmatrix.trans.
 
 // CHECK-LABEL: gpu.func @mlp_up_decode1(
 // CHECK-SAME:    known_block_size = array<i32: 128, 1, 1>
@@ -106,6 +107,8 @@ func.func @ffn(%x: tensor<?x64xbf16>, %wg: tensor<96x64xbf16>,
 // CHECK-NOT:     gpu.shuffle
 // CHECK:         gpu.return
 // CHECK-LABEL: gpu.func @mlp_up_mma(
+// CHECK:         nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = false} : {{.*}} -> vector<4x2xf16>
+// CHECK:         nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = true} : {{.*}} -> vector<4x2xf16>
 // CHECK:         nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
 func.func @mlp(%x: tensor<3x7x40xf16>, %w1: tensor<40x72xf16>,
                %w2: tensor<72x40xf16>, %b1: tensor<72xf16>)

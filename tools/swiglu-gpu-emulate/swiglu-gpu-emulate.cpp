@@ -11,7 +11,9 @@
 // every thread of a block in lockstep, op by op, with per-thread masks for
 // divergent scf.if / scf.for (barriers are then implicit, shuffles read the
 // other lanes, nvgpu.mma.sync computes the warp's m16n8k16 product from the
-// PTX fragment layout). Every memory access is bounds-checked. Same command
+// PTX fragment layout, nvgpu.ldmatrix gathers the fragments as PTX's
+// ldmatrix does, cp.async copies land only when a wait_group needs them).
+// Every memory access is bounds-checked. Same command
 // line as swiglu-run, so test/Execution/run_cases.py can drive it
 // (--swiglu-run=swiglu-gpu-emulate).
 //
@@ -48,6 +50,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <deque>
 
 using namespace mlir;
 using llvm::cl::opt;
@@ -191,6 +194,19 @@ private:
   std::vector<int64_t> scalarArgs;
   DenseMap<Value, Val> vals;
   std::vector<std::unique_ptr<Buffer>> shared;
+  // cp.async copies of each thread: not yet in a group, and committed
+  // groups, oldest first.
+  struct AsyncCopy {
+    Buffer *dst;
+    int64_t dstIdx;
+    Buffer *src;
+    int64_t srcIdx, n, valid;
+  };
+  struct AsyncCopies {
+    std::vector<AsyncCopy> uncommitted;
+    std::deque<std::vector<AsyncCopy>> groups;
+  };
+  std::vector<AsyncCopies> asyncCopies;
 };
 
 void Emulator::run() {
@@ -200,6 +216,7 @@ void Emulator::run() {
       blockId = {bx, by};
       vals.clear();
       shared.clear();
+      asyncCopies.assign(T, AsyncCopies());
       size_t nb = 0, ns = 0;
       for (unsigned a = 0; a < func.getNumArguments(); ++a) {
         Value arg = func.getArgument(a);
@@ -568,24 +585,47 @@ void Emulator::execOp(Operation &op, const Mask &mask) {
     vals[l] = std::move(r);
     return;
   }
+  // A static position in a vector: its first element's flat offset and the
+  // number of elements (one, or a trailing sub-vector) it designates.
+  auto position = [&](VectorType vt, ArrayRef<int64_t> pos) {
+    if (llvm::any_of(pos, ShapedType::isDynamic))
+      fatal("emulator: dynamic vector position");
+    int64_t flat = 0, size = 1;
+    for (int64_t d = 0; d < vt.getRank(); ++d) {
+      flat = flat * vt.getDimSize(d) + (d < int64_t(pos.size()) ? pos[d] : 0);
+      if (d >= int64_t(pos.size()))
+        size *= vt.getDimSize(d);
+    }
+    return std::make_pair(flat, size);
+  };
   if (auto e = dyn_cast<vector::ExtractOp>(op)) {
     Val &v = get(e.getSource());
-    ArrayRef<int64_t> pos = e.getStaticPosition();
-    auto vt = cast<VectorType>(e.getSource().getType());
-    if (pos.size() != size_t(vt.getRank()) ||
-        llvm::any_of(pos, ShapedType::isDynamic))
-      fatal("emulator: vector.extract of one static element only");
-    int64_t flat = 0;
-    for (size_t d = 0; d < pos.size(); ++d)
-      flat = flat * vt.getDimSize(d) + pos[d];
-    Val r = v.isFloat ? makeFloat() : makeInt();
-    for (int64_t k = 0; k < T; ++k) {
-      if (v.isFloat)
-        r.f[k] = v.f[k * v.width + flat];
-      else
-        r.i[k] = v.i[k * v.width + flat];
-    }
+    auto [flat, size] = position(cast<VectorType>(e.getSource().getType()),
+                                 e.getStaticPosition());
+    Val r = v.isFloat ? makeFloat(size) : makeInt(size);
+    for (int64_t k = 0; k < T; ++k)
+      for (int64_t x = 0; x < size; ++x) {
+        if (v.isFloat)
+          r.f[k * size + x] = v.f[k * v.width + flat + x];
+        else
+          r.i[k * size + x] = v.i[k * v.width + flat + x];
+      }
     vals[e] = std::move(r);
+    return;
+  }
+  if (auto ins = dyn_cast<vector::InsertOp>(op)) {
+    Val &v = get(ins.getValueToStore());
+    Val r = get(ins.getDest());
+    auto [flat, size] = position(ins.getDestVectorType(),
+                                 ins.getStaticPosition());
+    for (int64_t k = 0; k < T; ++k)
+      for (int64_t x = 0; x < size; ++x) {
+        if (r.isFloat)
+          r.f[k * r.width + flat + x] = v.f[k * size + x];
+        else
+          r.i[k * r.width + flat + x] = v.i[k * size + x];
+      }
+    vals[ins] = std::move(r);
     return;
   }
   if (auto s = dyn_cast<memref::StoreOp>(op)) {
@@ -772,8 +812,46 @@ void Emulator::execOp(Operation &op, const Mask &mask) {
     vals[bc.getResult()] = std::move(r);
     return;
   }
+  if (auto ld = dyn_cast<nvgpu::LdMatrixOp>(op)) {
+    // ldmatrix.sync.aligned.m8n8.xN{.trans}.b16 (PTX ISA, "Warp-level
+    // matrix load instruction: ldmatrix"): lane 8i + r gives the address of
+    // row r of matrix i (8 contiguous 16-bit elements, 16-byte aligned);
+    // lane l receives in register i row l / 4, elements 2(l % 4) and
+    // 2(l % 4) + 1 of matrix i, or with .trans of its transpose (column
+    // l / 4, rows 2(l % 4) and 2(l % 4) + 1).
+    Buffer *buf = get(ld.getSrcMemref()).mem;
+    Val &idx = get(ld.getIndices()[0]);
+    int64_t num = ld.getNumTiles();
+    bool trans = ld.getTranspose();
+    int64_t bytes = buf->elt.getIntOrFloatBitWidth() / 8;
+    Val r = makeFloat(2 * num);
+    for (int64_t w0 = 0; w0 < T; w0 += 32) {
+      for (int64_t lane = 0; lane < 32; ++lane)
+        if (!mask[w0 + lane])
+          fatal("emulator: ldmatrix under a divergent mask in " +
+                func.getName().str());
+      for (int64_t lane = 0; lane < 8 * num; ++lane) {
+        int64_t at = idx.i[w0 + lane];
+        if ((at * bytes) % 16)
+          fatal("emulator: misaligned ldmatrix row address in " +
+                func.getName().str());
+        checkIndex(buf, at, 8);
+      }
+      for (int64_t lane = 0; lane < 32; ++lane)
+        for (int64_t i = 0; i < num; ++i)
+          for (int64_t c = 0; c < 2; ++c) {
+            int64_t row = lane / 4, col = 2 * (lane % 4) + c;
+            int64_t at = trans ? idx.i[w0 + 8 * i + col] + row
+                               : idx.i[w0 + 8 * i + row] + col;
+            r.f[(w0 + lane) * 2 * num + 2 * i + c] = buf->data[at];
+          }
+    }
+    vals[ld.getRes()] = std::move(r);
+    return;
+  }
   if (auto copy = dyn_cast<nvgpu::DeviceAsyncCopyOp>(op)) {
-    // Done at once: the emulator has no asynchrony to model.
+    // Checked now, done as late as the program allows: when a wait needs
+    // its group (so a stage read before its wait holds stale data).
     Buffer *dst = get(copy.getDst()).mem;
     Buffer *src = get(copy.getSrc()).mem;
     Val &di = get(copy.getDstIndices()[0]);
@@ -787,18 +865,39 @@ void Emulator::execOp(Operation &op, const Mask &mask) {
       checkIndex(dst, di.i[k], n);
       if (valid > 0)
         checkIndex(src, si.i[k], valid);
-      for (int64_t e = 0; e < n; ++e)
-        dst->data[di.i[k] + e] = e < valid ? src->data[si.i[k] + e] : 0.0;
+      asyncCopies[k].uncommitted.push_back(
+          {dst, di.i[k], src, si.i[k], n, valid});
     }
     vals[copy.getAsyncToken()] = makeInt();
     return;
   }
   if (auto group = dyn_cast<nvgpu::DeviceAsyncCreateGroupOp>(op)) {
+    for (int64_t k = 0; k < T; ++k)
+      if (mask[k]) {
+        AsyncCopies &a = asyncCopies[k];
+        a.groups.push_back(std::move(a.uncommitted));
+        a.uncommitted.clear();
+      }
     vals[group.getAsyncToken()] = makeInt();
     return;
   }
-  if (isa<nvgpu::DeviceAsyncWaitOp>(op))
+  if (auto wait = dyn_cast<nvgpu::DeviceAsyncWaitOp>(op)) {
+    // cp.async.wait_group n: all but the n most recent groups complete.
+    size_t pending = wait.getNumGroups().value_or(0);
+    for (int64_t k = 0; k < T; ++k) {
+      if (!mask[k])
+        continue;
+      AsyncCopies &a = asyncCopies[k];
+      while (a.groups.size() > pending) {
+        for (const AsyncCopy &c : a.groups.front())
+          for (int64_t e = 0; e < c.n; ++e)
+            c.dst->data[c.dstIdx + e] =
+                e < c.valid ? c.src->data[c.srcIdx + e] : 0.0;
+        a.groups.pop_front();
+      }
+    }
     return;
+  }
   if (auto fe = dyn_cast<vector::FromElementsOp>(op)) {
     int64_t w = fe.getType().getNumElements();
     Val r = makeFloat(w);

@@ -613,31 +613,70 @@ KernelInfo KernelBuilder::gate(StringRef name, const ActivationSpec &act,
   return info;
 }
 
+/// An m16n8k16 operand fragment in the form the product takes it: f16 as
+/// `vec` (vector<4x2xf16> for A, vector<2x2xf16> for B) for nvgpu.mma.sync;
+/// bf16, which nvgpu.mma.sync cannot type in LLVM 22, as `words`, its pairs
+/// as 32-bit registers (the first value in the low half) for nvvm.mma.sync.
+struct Fragment {
+  Value vec;
+  SmallVector<Value, 4> words;
+};
+
+/// The 32-bit registers of an ldmatrix.x4 result (vector<4x2xbf16>), by
+/// 1-D ops (which is what the NVVM lowering takes).
+SmallVector<Value, 4> fragmentWords(OpBuilder &b, Location loc, Value v) {
+  SmallVector<Value, 4> words;
+  for (int64_t r = 0; r < 4; ++r) {
+    Value pair = vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{r});
+    Value w = vector::BitCastOp::create(
+        b, loc, VectorType::get({1}, b.getI32Type()), pair);
+    words.push_back(
+        vector::ExtractOp::create(b, loc, w, ArrayRef<int64_t>{0}));
+  }
+  return words;
+}
+
+/// The A fragment (a0a1, a2a3, a4a5, a6a7) from an ldmatrix.x4 result.
+Fragment aFragment(OpBuilder &b, Location loc, Value v) {
+  if (cast<VectorType>(v.getType()).getElementType().isF16())
+    return {v, {}};
+  return {Value(), fragmentWords(b, loc, v)};
+}
+
+/// The B fragments (b0b1, b2b3) of two adjacent n8 tiles from one
+/// ldmatrix.x4 result: registers 0-1 the first tile, 2-3 the second.
+std::array<Fragment, 2> bFragments(OpBuilder &b, Location loc, Value v) {
+  auto type = cast<VectorType>(v.getType());
+  if (!type.getElementType().isF16()) {
+    SmallVector<Value, 4> w = fragmentWords(b, loc, v);
+    return {Fragment{Value(), {w[0], w[1]}}, Fragment{Value(), {w[2], w[3]}}};
+  }
+  auto half = VectorType::get({2, 2}, type.getElementType());
+  Value zero = arith::ConstantOp::create(
+      b, loc, half, DenseElementsAttr::get(half, b.getF16FloatAttr(0)));
+  std::array<Fragment, 2> f;
+  for (int64_t h = 0; h < 2; ++h) {
+    f[h].vec = zero;
+    for (int64_t r = 0; r < 2; ++r) {
+      Value pair =
+          vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{2 * h + r});
+      f[h].vec = vector::InsertOp::create(b, loc, pair, f[h].vec,
+                                          ArrayRef<int64_t>{r});
+    }
+  }
+  return f;
+}
+
 /// One warp-wide m16n8k16 product D = A·B + C from this lane's fragments
-/// (PTX layouts), given as pairs of 16-bit values (vector<2x..>): 4 of A
-/// (a0a1, a2a3, a4a5, a6a7), 2 of B (b0b1, b2b3), and 4 f32 of C.
-/// f16 goes through nvgpu.mma.sync; bf16, which nvgpu.mma.sync cannot type
-/// in LLVM 22, through nvvm.mma.sync on the pairs as 32-bit registers.
-SmallVector<Value> mmaTile(OpBuilder &b, Location loc, ArrayRef<Value> a,
-                           ArrayRef<Value> bv, ArrayRef<Value> c) {
-  Type elt = cast<VectorType>(a[0].getType()).getElementType();
+/// (PTX layouts) and 4 f32 of C.
+SmallVector<Value> mmaTile(OpBuilder &b, Location loc, const Fragment &a,
+                           const Fragment &bf, ArrayRef<Value> c) {
   Type f32 = b.getF32Type();
   SmallVector<Value> d;
-  auto elems = [&](ArrayRef<Value> pairs) {
-    SmallVector<Value> out;
-    for (Value p : pairs)
-      for (int64_t e = 0; e < 2; ++e)
-        out.push_back(vector::ExtractOp::create(b, loc, p, e));
-    return out;
-  };
-  if (elt.isF16()) {
-    Value av = vector::FromElementsOp::create(
-        b, loc, VectorType::get({4, 2}, elt), elems(a));
-    Value bvec = vector::FromElementsOp::create(
-        b, loc, VectorType::get({2, 2}, elt), elems(bv));
+  if (a.vec) {
     Value cv = vector::FromElementsOp::create(
         b, loc, VectorType::get({2, 2}, f32), c);
-    Value dv = nvgpu::MmaSyncOp::create(b, loc, av, bvec, cv,
+    Value dv = nvgpu::MmaSyncOp::create(b, loc, a.vec, bf.vec, cv,
                                         ArrayRef<int64_t>{16, 8, 16});
     for (int64_t r = 0; r < 2; ++r)
       for (int64_t col = 0; col < 2; ++col)
@@ -645,21 +684,10 @@ SmallVector<Value> mmaTile(OpBuilder &b, Location loc, ArrayRef<Value> a,
             vector::ExtractOp::create(b, loc, dv, ArrayRef<int64_t>{r, col}));
     return d;
   }
-  // A bf16 pair as one i32 register, the first value in the low half.
-  auto word = [&](Value pair) -> Value {
-    Value w = vector::BitCastOp::create(
-        b, loc, VectorType::get({1}, b.getI32Type()), pair);
-    return vector::ExtractOp::create(b, loc, w, ArrayRef<int64_t>{0});
-  };
-  SmallVector<Value> ra, rb;
-  for (Value p : a)
-    ra.push_back(word(p));
-  for (Value p : bv)
-    rb.push_back(word(p));
   auto resultType = LLVM::LLVMStructType::getLiteral(
       b.getContext(), SmallVector<Type>(4, f32));
   Value res = NVVM::MmaOp::create(
-      b, loc, resultType, ra, rb, c, ArrayRef<int64_t>{16, 8, 16},
+      b, loc, resultType, a.words, bf.words, c, ArrayRef<int64_t>{16, 8, 16},
       std::nullopt, std::nullopt,
       std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16, NVVM::MMATypes::bf16},
       std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
@@ -671,18 +699,34 @@ SmallVector<Value> mmaTile(OpBuilder &b, Location loc, ArrayRef<Value> a,
 
 /// mma: 64x64 block tiles on 4 warps (2x2, each 32x32 = 2x4 tiles of
 /// m16n8k16), f32 accumulators in registers, K in steps of 32 staged in
-/// shared memory (rows padded to 40 elements: 16-byte aligned, fewer bank
-/// conflicts). Operands reach shared memory with nvgpu.device_async_copy
-/// (cp.async, 16 bytes, zero-filled outside the matrix) where rows are
-/// contiguous along K and K is a multiple of 8; otherwise through registers.
-/// Fragments are gathered from shared memory in the PTX m16n8k16 layouts
-/// (lane = 4·group + t): A[g + 8(r%2)][2t + c + 8(r/2)], B[k = 2t + c + 8r]
-/// [n = g], C[g + 8r][2t + c].
+/// shared memory. Operands reach shared memory with
+/// nvgpu.device_async_copy (cp.async, 16 bytes, zero-filled outside the
+/// matrix) where rows are contiguous along K and K is a multiple of 8;
+/// otherwise through registers.
+///
+/// Shared layouts (per stage), all rows padded by 8 elements (16 bytes):
+///   x (and its lo part)  [m][k], rows of LD = BK + 8;
+///   W out_in             [n][k], rows of LD;
+///   W in_out             [k][n], rows of LDW = BN + 8 (stored as read:
+///                        along N, coalesced).
+/// Fragments come from nvgpu.ldmatrix.x4: lane l gives the row address of
+/// row l % 8 of matrix l / 8 and receives, of each matrix i, row l / 4,
+/// elements 2(l % 4) and 2(l % 4) + 1 in register i (.trans: the transposed
+/// 8x8 matrix). The PTX m16n8k16 layouts (lane = 4·g + t) are
+/// A[g + 8(r%2)][2t + c + 8(r/2)] in register r, B[k = 2t + c + 8r][n = g],
+/// C[g + 8r][2t + c]; so A's four 8x8 matrices are (rows, k) = (0-7, 0-7),
+/// (8-15, 0-7), (0-7, 8-15), (8-15, 8-15), and one x4 gives B for two n8
+/// tiles: (n, k) = (0-7, 0-7), (0-7, 8-15), (8-15, 0-7), (8-15, 8-15),
+/// read from [n][k] as is, or from [k][n] with .trans. Each 8-row phase
+/// reads 8 rows of 16 bytes whose starts (a multiple of 80 or 144 bytes
+/// apart) fall in 8 different 16-byte bank groups: no bank conflicts.
 KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
                               int64_t staticK) {
-  constexpr int64_t BM = 64, BN = 64, BK = 32, LD = BK + 8, NT = 128;
+  constexpr int64_t BM = 64, BN = 64, BK = 32, NT = 128;
+  constexpr int64_t LD = BK + 8, LDW = BN + 8;
   constexpr int64_t WTM = 2, WTN = 4; // m16 and n8 tiles a warp
-  constexpr int64_t STAGE_A = BM * LD, STAGE_W = BN * LD;
+  bool inOut = spec.layout == Layout::in_out;
+  const int64_t STAGE_A = BM * LD, STAGE_W = inOut ? BK * LDW : BN * LD;
   MLIRContext *ctx = module.getContext();
   gpu::GPUFuncOp func = newKernel(name, projArgTypes(ctx, spec), NT);
   Location loc = func.getLoc();
@@ -711,6 +755,9 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
   Value warp = im.div(tid, 32), lane = im.rem(tid, 32);
   Value wm = im.mul(im.div(warp, 2), 32), wn = im.mul(im.rem(warp, 2), 32);
   Value g = im.div(lane, 4), t = im.rem(lane, 4);
+  // The row this lane addresses for ldmatrix.x4: row l % 8 of matrix l / 8,
+  // i.e. row l % 16 in the first 8 columns (l < 16) or the next 8.
+  Value lrow = im.rem(lane, 16), lcol = im.mul(im.div(lane, 16), 8);
   Value zero = arith::ConstantOp::create(b, loc, b.getF32Type(),
                                          b.getF32FloatAttr(0));
   // Four f32 accumulators (c0..c3) per m16n8 tile and part.
@@ -722,7 +769,7 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
   // Copies K step `k0` into stage `stage` (0 or 1): x rows and, for out_in,
   // weight rows as chunks of 8 along K (cp.async of 16 bytes, zero-filled
   // outside the matrix, when `asyncK`); in_out weights read along N and
-  // stored transposed. Ends with a cp.async group (when asynchronous).
+  // stored so. Ends with a cp.async group (when asynchronous).
   auto stageTile = [&](OpBuilder &b, Value k0, Value stage) {
     IndexMath im{b, loc};
     SmallVector<Value> tokens;
@@ -779,7 +826,7 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
       });
     }
     for (int p = 0; p < P; ++p) {
-      if (spec.layout == Layout::out_in) {
+      if (!inOut) {
         stageRows(Ws[p], wBase, args.w[p], [&](Value rr) {
           Value n = im.add(n0, rr);
           Value row = physicalRow(im, spec, p, n, args.N);
@@ -799,7 +846,7 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
             loadOrZero(b, loc, args.w[p], idx, ok, cast<FloatType>(elt));
         memref::StoreOp::create(
             b, loc, v, Ws[p],
-            ValueRange{im.add(wBase, im.add(im.mul(nn, LD), kk))});
+            ValueRange{im.add(wBase, im.add(im.mul(kk, LDW), nn))});
       }
     }
     if (tokens.empty())
@@ -830,41 +877,49 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
         gpu::BarrierOp::create(b, loc);
 
         Value aBase = im.mul(cur, STAGE_A), wBase = im.mul(cur, STAGE_W);
-        // Two consecutive K elements as one 32-bit shared load.
-        auto pair = [&](Value mem, Value idx) -> Value {
-          return vector::LoadOp::create(b, loc, VectorType::get({2}, elt),
-                                        mem, ValueRange{idx}, false,
-                                        llvm::MaybeAlign(4));
+        auto ldmatrix = [&](Value mem, Value idx, bool transpose) -> Value {
+          return nvgpu::LdMatrixOp::create(
+              b, loc, VectorType::get({4, 2}, elt), mem, ValueRange{idx},
+              b.getBoolAttr(transpose), b.getI32IntegerAttr(4));
         };
         SmallVector<Value> next2(accs);
         for (int64_t ks = 0; ks < BK; ks += 16) {
-          SmallVector<Value> a[WTM], aLo[WTM];
-          for (int i = 0; i < WTM; ++i)
-            for (int r = 0; r < 4; ++r) {
-              Value row = im.add(im.add(wm, i * 16 + 8 * (r % 2)), g);
-              Value col = im.add(im.mul(t, 2), ks + 8 * (r / 2));
-              Value idx = im.add(aBase, im.add(im.mul(row, LD), col));
-              a[i].push_back(pair(As, idx));
-              if (split)
-                aLo[i].push_back(pair(AsLo, idx));
-            }
+          SmallVector<Fragment> a, aLo;
+          for (int i = 0; i < WTM; ++i) {
+            Value row = im.add(wm, im.add(lrow, i * 16));
+            Value idx =
+                im.add(aBase, im.add(im.mul(row, LD), im.add(lcol, ks)));
+            a.push_back(aFragment(b, loc, ldmatrix(As, idx, false)));
+            if (split)
+              aLo.push_back(aFragment(b, loc, ldmatrix(AsLo, idx, false)));
+          }
           for (int p = 0; p < P; ++p)
-            for (int j = 0; j < WTN; ++j) {
-              SmallVector<Value> bf;
-              Value n = im.add(im.add(wn, j * 8), g);
-              for (int r = 0; r < 2; ++r) {
-                Value k = im.add(im.mul(t, 2), ks + 8 * r);
-                bf.push_back(
-                    pair(Ws[p], im.add(wBase, im.add(im.mul(n, LD), k))));
+            for (int j = 0; j < WTN; j += 2) {
+              // Tiles j and j + 1: lane l addresses n = 8j + l % 8 + lcol
+              // at k = ks + 8·((l / 8) % 2), i.e. of [n][k] or, .trans, of
+              // [k][n] (k = ks + l % 16, n = 8j + lcol).
+              Value idx;
+              if (inOut) {
+                Value k = im.add(lrow, ks);
+                Value n = im.add(wn, im.add(lcol, j * 8));
+                idx = im.add(wBase, im.add(im.mul(k, LDW), n));
+              } else {
+                Value n = im.add(wn, im.add(im.add(im.rem(lane, 8), lcol),
+                                            j * 8));
+                Value k = im.add(im.mul(im.rem(im.div(lane, 8), 2), 8), ks);
+                idx = im.add(wBase, im.add(im.mul(n, LD), k));
               }
-              for (int i = 0; i < WTM; ++i) {
-                int at = accIndex(p, i, j);
-                SmallVector<Value> d = mmaTile(
-                    b, loc, a[i], bf, ArrayRef<Value>(next2).slice(at, 4));
-                if (split)
-                  d = mmaTile(b, loc, aLo[i], bf, d);
-                std::copy(d.begin(), d.end(), next2.begin() + at);
-              }
+              std::array<Fragment, 2> bf =
+                  bFragments(b, loc, ldmatrix(Ws[p], idx, inOut));
+              for (int h = 0; h < 2; ++h)
+                for (int i = 0; i < WTM; ++i) {
+                  int at = accIndex(p, i, j + h);
+                  SmallVector<Value> d = mmaTile(
+                      b, loc, a[i], bf[h], ArrayRef<Value>(next2).slice(at, 4));
+                  if (split)
+                    d = mmaTile(b, loc, aLo[i], bf[h], d);
+                  std::copy(d.begin(), d.end(), next2.begin() + at);
+                }
             }
         }
         // Everyone is done with stage `cur` before step kt + 2 refills it.
