@@ -153,10 +153,11 @@ struct Val {
 class Emulator {
 public:
   Emulator(gpu::GPUFuncOp func, int64_t threads,
-           std::array<int64_t, 2> grid, std::vector<Buffer *> bufferArgs,
-           std::vector<int64_t> scalarArgs)
-      : func(func), T(threads), grid(grid), bufferArgs(std::move(bufferArgs)),
-        scalarArgs(std::move(scalarArgs)) {}
+           std::array<int64_t, 2> grid, int64_t dynamicSharedBytes,
+           std::vector<Buffer *> bufferArgs, std::vector<int64_t> scalarArgs)
+      : func(func), T(threads), grid(grid),
+        dynamicSharedBytes(dynamicSharedBytes),
+        bufferArgs(std::move(bufferArgs)), scalarArgs(std::move(scalarArgs)) {}
 
   void run();
 
@@ -190,6 +191,10 @@ private:
   int64_t T;
   std::array<int64_t, 2> grid;
   std::array<int64_t, 2> blockId{0, 0};
+  int64_t dynamicSharedBytes;
+  // Byte ranges of the typed views of the dynamic shared memory (each its
+  // own buffer here, so they must not overlap).
+  std::vector<std::pair<int64_t, int64_t>> sharedViews;
   std::vector<Buffer *> bufferArgs;
   std::vector<int64_t> scalarArgs;
   DenseMap<Value, Val> vals;
@@ -216,6 +221,7 @@ void Emulator::run() {
       blockId = {bx, by};
       vals.clear();
       shared.clear();
+      sharedViews.clear();
       asyncCopies.assign(T, AsyncCopies());
       size_t nb = 0, ns = 0;
       for (unsigned a = 0; a < func.getNumArguments(); ++a) {
@@ -523,6 +529,41 @@ void Emulator::execOp(Operation &op, const Mask &mask) {
                                                           : 0;
     std::fill(r.i.begin(), r.i.end(), id);
     vals[b] = std::move(r);
+    return;
+  }
+  if (auto d = dyn_cast<gpu::DynamicSharedMemoryOp>(op)) {
+    vals[d] = Val(); // only a base for memref.view
+    return;
+  }
+  if (auto view = dyn_cast<memref::ViewOp>(op)) {
+    // A static typed view of the dynamic shared memory at a uniform byte
+    // offset, within the launch's dynamic_shared_bytes.
+    if (!view.getSource().getDefiningOp<gpu::DynamicSharedMemoryOp>() ||
+        !view.getType().hasStaticShape())
+      fatal("emulator: memref.view other than a static view of "
+            "gpu.dynamic_shared_memory");
+    int64_t offset = get(view.getByteShift()).i[0];
+    MemRefType type = view.getType();
+    int64_t end = offset + type.getNumElements() *
+                               type.getElementTypeBitWidth() / 8;
+    if (offset < 0 || end > dynamicSharedBytes)
+      fatal("emulator: memref.view of bytes [" + Twine(offset) + ", " +
+            Twine(end) + ") beyond the " + Twine(dynamicSharedBytes) +
+            " bytes of dynamic shared memory of " + func.getName().str());
+    for (auto [lo, hi] : sharedViews)
+      if (offset < hi && lo < end)
+        fatal("emulator: overlapping views of dynamic shared memory in " +
+              func.getName().str());
+    sharedViews.push_back({offset, end});
+    auto buf = std::make_unique<Buffer>();
+    buf->elt = type.getElementType();
+    buf->data.assign(type.getNumElements(),
+                     std::numeric_limits<double>::quiet_NaN());
+    buf->name = "dynamic shared memory";
+    Val v;
+    v.mem = buf.get();
+    vals[view] = std::move(v);
+    shared.push_back(std::move(buf));
     return;
   }
   if (isa<gpu::BarrierOp, gpu::ReturnOp>(op))
@@ -1093,6 +1134,7 @@ int main(int argc, char **argv) {
       grid[d] = (size + tile - 1) / tile;
     }
     int64_t block = *(*launch.getArray("block"))[0].getAsInteger();
+    int64_t sharedBytes = *launch.getInteger("dynamic_shared_bytes");
     std::vector<Buffer *> bufs;
     std::vector<int64_t> scalars;
     for (const json::Value &arg : *launch.getArray("args")) {
@@ -1106,7 +1148,7 @@ int main(int argc, char **argv) {
       else
         bufs.push_back(&temps[s]);
     }
-    Emulator(func, block, grid, bufs, scalars).run();
+    Emulator(func, block, grid, sharedBytes, bufs, scalars).run();
   }
 
   // Output.
