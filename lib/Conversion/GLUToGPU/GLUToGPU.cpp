@@ -716,6 +716,8 @@ SmallVector<Value> mmaTile(OpBuilder &b, Location loc, const Fragment &a,
 /// may still be pending), then the barrier, then it issues step kt + S - 1
 /// into the stage step kt - 1 used (everyone is past that step: the
 /// barrier), and multiplies stage kt % S while S - 1 steps are in flight.
+/// Operands that go through registers are loaded before the products and
+/// stored to their stage after them.
 ///
 /// Shared layouts (per stage), all rows padded by 8 elements (16 bytes):
 ///   x (and its lo part)  [m][k], rows of LD = BK + 8;
@@ -799,14 +801,37 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
     return ((p * WTM + i) * WTN + j) * 4;
   };
 
-  // Copies K step `k0` into stage `stage`: x rows and, for out_in, weight
-  // rows as chunks of 8 along K, in_out weight rows as chunks of 8 along N
-  // (cp.async of 16 bytes, zero-filled outside the matrix, when `asyncK`,
-  // `asyncN`; else through registers). Commits a cp.async group (when
-  // asynchronous) and returns its token.
-  auto stageTile = [&](OpBuilder &b, Value k0, Value stage) {
+  // A value loaded through registers for shared memory, stored by
+  // `storeCopies` (in the loop after the step's products, so that the
+  // global load's latency overlaps them): at `idx`, or, f32 x, its 16-bit
+  // hi at `idx` and lo at `loIdx`.
+  struct RegisterCopy {
+    Value v, idx, loIdx;
+  };
+  auto storeCopies = [&](OpBuilder &b, ArrayRef<RegisterCopy> copies) {
+    for (const RegisterCopy &c : copies) {
+      if (!c.loIdx) {
+        memref::StoreOp::create(b, loc, c.v, smem, ValueRange{c.idx});
+        continue;
+      }
+      ScalarBuilder s32(b, loc, spec.xType);
+      Value hi = s32.convertTo(c.v, elt);
+      Value lo = s32.convertTo(
+          arith::SubFOp::create(b, loc, c.v, s32.convert(hi)), elt);
+      memref::StoreOp::create(b, loc, hi, smem, ValueRange{c.idx});
+      memref::StoreOp::create(b, loc, lo, smem, ValueRange{c.loIdx});
+    }
+  };
+  // Starts copying K step `k0` into stage `stage`: x rows and, for out_in,
+  // weight rows as chunks of 8 along K, in_out weight rows as chunks of 8
+  // along N (cp.async of 16 bytes, zero-filled outside the matrix, when
+  // `asyncK`, `asyncN`; else loads into registers, returned). Commits a
+  // cp.async group (when asynchronous) and returns its token.
+  auto stageTile = [&](OpBuilder &b, Value k0, Value stage)
+      -> std::pair<Value, SmallVector<RegisterCopy>> {
     IndexMath im{b, loc};
     SmallVector<Value> tokens;
+    SmallVector<RegisterCopy> copies;
     auto copy8 = [&](Value dstIdx, Value src, Value srcIdx, Value ok) {
       tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
           b, loc, nvgpu::DeviceAsyncTokenType::get(ctx), smem,
@@ -833,8 +858,7 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
           Value oke = im.band(rowOk, im.lt(ke, args.K));
           Value v = loadOrZero(b, loc, src, im.add(start, ke), oke,
                                cast<FloatType>(elt));
-          memref::StoreOp::create(b, loc, v, smem,
-                                  ValueRange{im.add(dstIdx, e)});
+          copies.push_back({v, im.add(dstIdx, e), Value()});
         }
       }
     };
@@ -847,14 +871,8 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
         Value ok = im.band(im.lt(m, args.M), im.lt(k, args.K));
         Value v = loadOrZero(b, loc, args.x, im.add(im.mul(m, args.K), k), ok,
                              spec.xType);
-        ScalarBuilder s32(b, loc, spec.xType);
-        Value hi = s32.convertTo(v, elt);
-        Value lo = s32.convertTo(
-            arith::SubFOp::create(b, loc, v, s32.convert(hi)), elt);
         Value at = im.add(im.mul(mm, LD), kk);
-        memref::StoreOp::create(b, loc, hi, smem, ValueRange{im.add(aBase, at)});
-        memref::StoreOp::create(b, loc, lo, smem,
-                                ValueRange{im.add(aLoBase, at)});
+        copies.push_back({v, im.add(aBase, at), im.add(aLoBase, at)});
       }
     } else {
       stageRows(BM, aBase, args.x, [&](Value rr) {
@@ -895,15 +913,15 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
             im.add(im.mul(k, rows), physicalRow(im, spec, p, n, args.N));
         Value v =
             loadOrZero(b, loc, args.w[p], idx, ok, cast<FloatType>(elt));
-        memref::StoreOp::create(
-            b, loc, v, smem,
-            ValueRange{im.add(wBase, im.add(im.mul(kk, LDW), nn))});
+        copies.push_back(
+            {v, im.add(wBase, im.add(im.mul(kk, LDW), nn)), Value()});
       }
     }
-    if (tokens.empty())
-      return Value();
-    return Value(nvgpu::DeviceAsyncCreateGroupOp::create(
-        b, loc, nvgpu::DeviceAsyncTokenType::get(ctx), tokens));
+    Value group;
+    if (!tokens.empty())
+      group = nvgpu::DeviceAsyncCreateGroupOp::create(
+          b, loc, nvgpu::DeviceAsyncTokenType::get(ctx), tokens);
+    return {group, std::move(copies)};
   };
   // cp.async.wait_group `pending`: all but the `pending` most recently
   // committed groups are complete (`group` only orders the op: the count
@@ -917,8 +935,11 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
   // Prologue: steps 0..S-2 into stages 0..S-2 (beyond K they only
   // zero-fill).
   Value group;
-  for (int64_t s = 0; s + 1 < S; ++s)
-    group = stageTile(b, im.c(s * BK), im.c(s));
+  for (int64_t s = 0; s + 1 < S; ++s) {
+    auto [g, copies] = stageTile(b, im.c(s * BK), im.c(s));
+    storeCopies(b, copies);
+    group = g;
+  }
   Value steps = arith::CeilDivUIOp::create(b, loc, args.K, im.c(BK));
   SmallVector<Value> result = forLoop(
       b, loc, im.c(0), steps, im.c(1), init,
@@ -927,7 +948,8 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
         waitGroups(b, group, S - 2);
         gpu::BarrierOp::create(b, loc);
         Value ahead = im.add(kt, S - 1);
-        stageTile(b, im.mul(ahead, BK), im.rem(ahead, S));
+        SmallVector<RegisterCopy> copies =
+            stageTile(b, im.mul(ahead, BK), im.rem(ahead, S)).second;
 
         Value cur = im.rem(kt, S);
         Value aBase = im.add(im.mul(cur, STAGE_A), aOffset);
@@ -979,6 +1001,7 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
             }
           }
         }
+        storeCopies(b, copies);
         return next;
       });
   waitGroups(b, group, 0); // the last (zero-filling) groups
