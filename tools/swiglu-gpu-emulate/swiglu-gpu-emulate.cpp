@@ -12,7 +12,8 @@
 // divergent scf.if / scf.for (barriers are then implicit, shuffles read the
 // other lanes, nvgpu.mma.sync computes the warp's m16n8k16 product from the
 // PTX fragment layout, nvgpu.ldmatrix gathers the fragments as PTX's
-// ldmatrix does, cp.async copies land only when a wait_group needs them).
+// ldmatrix does and refuses bank conflicts, cp.async copies land only when
+// a wait_group needs them).
 // Every memory access is bounds-checked. Same command
 // line as swiglu-run, so test/Execution/run_cases.py can drive it
 // (--swiglu-run=swiglu-gpu-emulate).
@@ -878,6 +879,18 @@ void Emulator::execOp(Operation &op, const Mask &mask) {
                 func.getName().str());
         checkIndex(buf, at, 8);
       }
+      // Each matrix is one shared-memory wavefront when its 8 rows (16
+      // bytes, 4 banks each) fall in 8 different bank groups, i.e. have
+      // different byte addresses modulo 128 (or the same address).
+      for (int64_t i = 0; i < num; ++i)
+        for (int64_t r = 0; r < 8; ++r)
+          for (int64_t q = 0; q < r; ++q) {
+            int64_t a = idx.i[w0 + 8 * i + r], b = idx.i[w0 + 8 * i + q];
+            if (a != b && (a * bytes) % 128 == (b * bytes) % 128)
+              fatal("emulator: shared-memory bank conflict in an ldmatrix "
+                    "of " + func.getName().str() + " (rows at elements " +
+                    Twine(b) + " and " + Twine(a) + ")");
+          }
       for (int64_t lane = 0; lane < 32; ++lane)
         for (int64_t i = 0; i < num; ++i)
           for (int64_t c = 0; c < 2; ++c) {
