@@ -55,7 +55,7 @@
 // CHECK-NOT:     workgroup(
 // CHECK:         %[[DYN:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
 // CHECK:         %[[SMEM:.*]] = memref.view %[[DYN]][%{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<23040xbf16, #gpu.address_space<workgroup>>
-// CHECK:         nvgpu.device_async_copy %{{.*}}, %[[SMEM]][%{{.*}}], 8, %{{.*}} : memref<?xbf16> to memref<23040xbf16, #gpu.address_space<workgroup>>
+// CHECK:         nvgpu.device_async_copy %{{.*}}, %[[SMEM]][%{{.*}}], 8, %{{.*}} {bypassL1} : memref<?xbf16> to memref<23040xbf16, #gpu.address_space<workgroup>>
 // CHECK:         nvgpu.device_async_create_group
 // CHECK:         %[[SECOND:.*]] = nvgpu.device_async_create_group
 // CHECK:         scf.for

@@ -19,7 +19,7 @@
 // CHECK-SAME: fma.rn.f32
 // CHECK-SAME: shfl.sync.bfly.b32
 // CHECK-SAME: .entry ffn_gate_up_mma(
-// CHECK-SAME: cp.async.ca.shared.global
+// CHECK-SAME: cp.async.cg.shared.global
 // CHECK-SAME: cp.async.wait_group
 // CHECK-SAME: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // CHECK-SAME: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32

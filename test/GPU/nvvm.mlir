@@ -15,7 +15,7 @@
 // CHECK-LABEL: llvm.func @ffn_gate_up_mma(
 // CHECK-SAME:    nvvm.maxntid = array<i32: 128, 1, 1>
 // CHECK:         llvm.mlir.addressof @__dynamic_shmem__0 : !llvm.ptr<3>
-// CHECK:         nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 16, cache =  ca, %{{.*}} : !llvm.ptr<3>, !llvm.ptr<1>, i32
+// CHECK:         nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 16, cache =  cg, %{{.*}} : !llvm.ptr<3>, !llvm.ptr<1>, i32
 // CHECK:         nvvm.cp.async.commit.group
 // CHECK:         nvvm.cp.async.commit.group
 // CHECK:         nvvm.cp.async.wait.group 1

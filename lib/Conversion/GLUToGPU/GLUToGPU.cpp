@@ -832,11 +832,14 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
     IndexMath im{b, loc};
     SmallVector<Value> tokens;
     SmallVector<RegisterCopy> copies;
+    // 8 elements (16 bytes) or zeros; cp.async.cg: through L2 only, the
+    // tiles are not read again by this block.
     auto copy8 = [&](Value dstIdx, Value src, Value srcIdx, Value ok) {
       tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
           b, loc, nvgpu::DeviceAsyncTokenType::get(ctx), smem,
           ValueRange{dstIdx}, src, ValueRange{im.select(ok, srcIdx, im.c(0))},
-          b.getIndexAttr(8), im.select(ok, im.c(8), im.c(0)), UnitAttr()));
+          b.getIndexAttr(8), im.select(ok, im.c(8), im.c(0)),
+          b.getUnitAttr()));
     };
     Value aBase = im.add(im.mul(stage, STAGE_A), aOffset);
     Value aLoBase = im.add(im.mul(stage, STAGE_A), aLoOffset);
