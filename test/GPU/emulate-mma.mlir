@@ -3,8 +3,10 @@
 // the 64/128 tiles and the 32-wide K step, more K steps than stages, and
 // each staging path (cp.async along K or N, registers, f32 x as hi + lo).
 // The emulator lands a cp.async group only when a wait_group needs it, so
-// a stage read before its wait shows stale data, and refuses an ldmatrix
-// whose rows conflict on shared-memory banks.
+// a stage read before its wait shows stale data; it refuses an ldmatrix
+// whose rows conflict on shared-memory banks, and races between warps (a
+// stage refilled while another warp may still read it, read before the
+// barrier after its copies).
 // REQUIRES: numpy
 // RUN: env SWIGLU_GPU_EMULATE_OPTIONS="decode-tokens=0 mma-stages=2" %python %S/../Execution/run_cases.py --suite mma-tiles --workdir %t.s2 --swiglu-run %swiglu_obj/bin/swiglu-gpu-emulate | FileCheck %s
 // RUN: env SWIGLU_GPU_EMULATE_OPTIONS="decode-tokens=0" %python %S/../Execution/run_cases.py --suite mma-tiles --workdir %t.s3 --swiglu-run %swiglu_obj/bin/swiglu-gpu-emulate | FileCheck %s

@@ -18,9 +18,14 @@
 // line as swiglu-run, so test/Execution/run_cases.py can drive it
 // (--swiglu-run=swiglu-gpu-emulate).
 //
+// Shared memory is checked for races between warps: an element read or
+// written by a warp after another warp wrote it (or read it, for a write)
+// with no barrier between, and cp.async destinations touched before their
+// wait_group.
+//
 // Arithmetic follows the IR's types: f32 ops are rounded to f32, 16-bit
-// conversions round to nearest even. What it cannot show: speed, races that
-// a missing barrier would cause, and the NVPTX backend's own code generation.
+// conversions round to nearest even. What it cannot show: speed, races
+// within a warp, and the NVPTX backend's own code generation.
 //
 //===----------------------------------------------------------------------===//
 
@@ -141,6 +146,16 @@ struct Buffer {
   Type elt;
   std::vector<double> data;
   std::string name;
+  // Shared memory only (empty otherwise): the accesses to each element
+  // since the block's last barrier, to find those that only the lockstep
+  // execution orders (races between warps).
+  struct Access {
+    int64_t writeEpoch = -1, writer = -1; // last write: barrier count, warp
+    int64_t readEpoch = -1;               // reads in that epoch:
+    uint64_t readers = 0;                 //   a bit per warp
+    bool inFlight = false;                // a cp.async not yet landed
+  };
+  std::vector<Access> access;
 };
 
 struct Val {
@@ -186,6 +201,10 @@ private:
   }
   void execBlock(Block &block, const Mask &mask);
   void execOp(Operation &op, const Mask &mask);
+  void sharedRead(Buffer *buf, int64_t idx, int64_t warp);
+  void sharedWrite(Buffer *buf, int64_t idx, int64_t warp);
+  [[noreturn]] void race(const Twine &what, Buffer *buf, int64_t idx);
+  int64_t epoch = 0; // barriers the block has passed
   std::vector<Val> yielded;
 
   gpu::GPUFuncOp func;
@@ -224,6 +243,7 @@ void Emulator::run() {
       shared.clear();
       sharedViews.clear();
       asyncCopies.assign(T, AsyncCopies());
+      epoch = 0;
       size_t nb = 0, ns = 0;
       for (unsigned a = 0; a < func.getNumArguments(); ++a) {
         Value arg = func.getArgument(a);
@@ -243,6 +263,7 @@ void Emulator::run() {
         buf->data.assign(type.getNumElements(),
                          std::numeric_limits<double>::quiet_NaN());
         buf->name = "workgroup memory";
+        buf->access.resize(buf->data.size());
         Val v;
         v.mem = buf.get();
         vals[wg] = std::move(v);
@@ -251,6 +272,52 @@ void Emulator::run() {
       execBlock(entry, Mask(T, 1));
     }
   }
+}
+
+// A read (write) of shared memory by another warp than the last writer
+// (a reader or writer) of the element since the last barrier: on a GPU,
+// nothing orders the two. A cp.async destination is written when its group
+// lands (and may land as soon as it is issued): reading it before, or
+// writing it while, it is in flight is a race too.
+void Emulator::race(const Twine &what, Buffer *buf, int64_t idx) {
+  fatal("emulator: race on " + buf->name + " in " + func.getName().str() +
+        ": " + what + " (element " + Twine(idx) + ", after " + Twine(epoch) +
+        " barriers)");
+}
+
+void Emulator::sharedRead(Buffer *buf, int64_t idx, int64_t warp) {
+  if (buf->access.empty())
+    return;
+  Buffer::Access &a = buf->access[idx];
+  if (a.inFlight)
+    race("read of a cp.async destination before its wait", buf, idx);
+  if (a.writeEpoch == epoch && a.writer != warp)
+    race("warp " + Twine(warp) + " reads what warp " + Twine(a.writer) +
+             " wrote, with no barrier between",
+         buf, idx);
+  if (a.readEpoch != epoch) {
+    a.readEpoch = epoch;
+    a.readers = 0;
+  }
+  a.readers |= uint64_t(1) << warp;
+}
+
+void Emulator::sharedWrite(Buffer *buf, int64_t idx, int64_t warp) {
+  if (buf->access.empty())
+    return;
+  Buffer::Access &a = buf->access[idx];
+  if (a.inFlight)
+    race("write while a cp.async to it is in flight", buf, idx);
+  if (a.readEpoch == epoch && (a.readers & ~(uint64_t(1) << warp)))
+    race("warp " + Twine(warp) +
+             " overwrites what another warp read, with no barrier between",
+         buf, idx);
+  if (a.writeEpoch == epoch && a.writer != warp)
+    race("warps " + Twine(a.writer) + " and " + Twine(warp) +
+             " write it with no barrier between",
+         buf, idx);
+  a.writeEpoch = epoch;
+  a.writer = warp;
 }
 
 void Emulator::execBlock(Block &block, const Mask &mask) {
@@ -561,14 +628,22 @@ void Emulator::execOp(Operation &op, const Mask &mask) {
     buf->data.assign(type.getNumElements(),
                      std::numeric_limits<double>::quiet_NaN());
     buf->name = "dynamic shared memory";
+    buf->access.resize(buf->data.size());
     Val v;
     v.mem = buf.get();
     vals[view] = std::move(v);
     shared.push_back(std::move(buf));
     return;
   }
-  if (isa<gpu::BarrierOp, gpu::ReturnOp>(op))
-    return; // lockstep: every thread is here
+  if (isa<gpu::BarrierOp>(op)) {
+    if (llvm::is_contained(mask, 0))
+      fatal("emulator: gpu.barrier under a divergent mask in " +
+            func.getName().str());
+    ++epoch; // lockstep: every thread is here
+    return;
+  }
+  if (isa<gpu::ReturnOp>(op))
+    return;
   if (auto s = dyn_cast<gpu::ShuffleOp>(op)) {
     if (s.getMode() != gpu::ShuffleMode::XOR)
       fatal("emulator: only xor shuffles");
@@ -602,6 +677,7 @@ void Emulator::execOp(Operation &op, const Mask &mask) {
       if (!mask[k])
         continue;
       checkIndex(buf, idx.i[k], 1);
+      sharedRead(buf, idx.i[k], k / 32);
       r.f[k] = buf->data[idx.i[k]];
     }
     vals[l] = std::move(r);
@@ -621,8 +697,10 @@ void Emulator::execOp(Operation &op, const Mask &mask) {
       if (!mask[k])
         continue;
       checkIndex(buf, idx.i[k], w);
-      for (int64_t e = 0; e < w; ++e)
+      for (int64_t e = 0; e < w; ++e) {
+        sharedRead(buf, idx.i[k] + e, k / 32);
         r.f[k * w + e] = buf->data[idx.i[k] + e];
+      }
     }
     vals[l] = std::move(r);
     return;
@@ -678,6 +756,7 @@ void Emulator::execOp(Operation &op, const Mask &mask) {
       if (!mask[k])
         continue;
       checkIndex(buf, idx.i[k], 1);
+      sharedWrite(buf, idx.i[k], k / 32);
       buf->data[idx.i[k]] = roundTo(buf->elt, v.f[k]);
     }
     return;
@@ -878,6 +957,8 @@ void Emulator::execOp(Operation &op, const Mask &mask) {
           fatal("emulator: misaligned ldmatrix row address in " +
                 func.getName().str());
         checkIndex(buf, at, 8);
+        for (int64_t e = 0; e < 8; ++e)
+          sharedRead(buf, at + e, w0 / 32);
       }
       // Each matrix is one shared-memory wavefront when its 8 rows (16
       // bytes, 4 banks each) fall in 8 different bank groups, i.e. have
@@ -919,6 +1000,11 @@ void Emulator::execOp(Operation &op, const Mask &mask) {
       checkIndex(dst, di.i[k], n);
       if (valid > 0)
         checkIndex(src, si.i[k], valid);
+      for (int64_t e = 0; e < n; ++e) {
+        sharedWrite(dst, di.i[k] + e, k / 32);
+        if (!dst->access.empty())
+          dst->access[di.i[k] + e].inFlight = true;
+      }
       asyncCopies[k].uncommitted.push_back(
           {dst, di.i[k], src, si.i[k], n, valid});
     }
@@ -944,9 +1030,16 @@ void Emulator::execOp(Operation &op, const Mask &mask) {
       AsyncCopies &a = asyncCopies[k];
       while (a.groups.size() > pending) {
         for (const AsyncCopy &c : a.groups.front())
-          for (int64_t e = 0; e < c.n; ++e)
+          for (int64_t e = 0; e < c.n; ++e) {
             c.dst->data[c.dstIdx + e] =
                 e < c.valid ? c.src->data[c.srcIdx + e] : 0.0;
+            if (!c.dst->access.empty()) {
+              Buffer::Access &acc = c.dst->access[c.dstIdx + e];
+              acc.inFlight = false;
+              acc.writeEpoch = epoch;
+              acc.writer = k / 32;
+            }
+          }
         a.groups.pop_front();
       }
     }
