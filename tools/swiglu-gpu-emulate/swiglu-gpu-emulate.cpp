@@ -168,9 +168,9 @@ struct Val {
 
 class Emulator {
 public:
-  Emulator(gpu::GPUFuncOp func, int64_t threads,
-           std::array<int64_t, 2> grid, int64_t dynamicSharedBytes,
-           std::vector<Buffer *> bufferArgs, std::vector<int64_t> scalarArgs)
+  Emulator(gpu::GPUFuncOp func, int64_t threads, std::array<int64_t, 2> grid,
+           int64_t dynamicSharedBytes, std::vector<Buffer *> bufferArgs,
+           std::vector<int64_t> scalarArgs)
       : func(func), T(threads), grid(grid),
         dynamicSharedBytes(dynamicSharedBytes),
         bufferArgs(std::move(bufferArgs)), scalarArgs(std::move(scalarArgs)) {}
@@ -612,8 +612,8 @@ void Emulator::execOp(Operation &op, const Mask &mask) {
             "gpu.dynamic_shared_memory");
     int64_t offset = get(view.getByteShift()).i[0];
     MemRefType type = view.getType();
-    int64_t end = offset + type.getNumElements() *
-                               type.getElementTypeBitWidth() / 8;
+    int64_t end =
+        offset + type.getNumElements() * type.getElementTypeBitWidth() / 8;
     if (offset < 0 || end > dynamicSharedBytes)
       fatal("emulator: memref.view of bytes [" + Twine(offset) + ", " +
             Twine(end) + ") beyond the " + Twine(dynamicSharedBytes) +
@@ -736,8 +736,8 @@ void Emulator::execOp(Operation &op, const Mask &mask) {
   if (auto ins = dyn_cast<vector::InsertOp>(op)) {
     Val &v = get(ins.getValueToStore());
     Val r = get(ins.getDest());
-    auto [flat, size] = position(ins.getDestVectorType(),
-                                 ins.getStaticPosition());
+    auto [flat, size] =
+        position(ins.getDestVectorType(), ins.getStaticPosition());
     for (int64_t k = 0; k < T; ++k)
       for (int64_t x = 0; x < size; ++x) {
         if (r.isFloat)
@@ -969,8 +969,9 @@ void Emulator::execOp(Operation &op, const Mask &mask) {
             int64_t a = idx.i[w0 + 8 * i + r], b = idx.i[w0 + 8 * i + q];
             if (a != b && (a * bytes) % 128 == (b * bytes) % 128)
               fatal("emulator: shared-memory bank conflict in an ldmatrix "
-                    "of " + func.getName().str() + " (rows at elements " +
-                    Twine(b) + " and " + Twine(a) + ")");
+                    "of " +
+                    func.getName().str() + " (rows at elements " + Twine(b) +
+                    " and " + Twine(a) + ")");
           }
       for (int64_t lane = 0; lane < 32; ++lane)
         for (int64_t i = 0; i < num; ++i)

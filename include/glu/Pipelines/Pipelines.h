@@ -148,8 +148,8 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
                         llvm::cl::desc("simt: reduction step in shared memory"),
                         llvm::cl::init(16)};
   Option<int64_t> mmaTileM{*this, "mma-tile-m",
-                            llvm::cl::desc("mma: tokens per block (64, 128)"),
-                            llvm::cl::init(64)};
+                           llvm::cl::desc("mma: tokens per block (64, 128)"),
+                           llvm::cl::init(64)};
   Option<int64_t> mmaTileN{
       *this, "mma-tile-n",
       llvm::cl::desc("mma: output features per block (64, 128)"),

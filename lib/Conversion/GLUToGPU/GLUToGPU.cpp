@@ -635,8 +635,7 @@ SmallVector<Value, 4> fragmentWords(OpBuilder &b, Location loc, Value v) {
     Value pair = vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{r});
     Value w = vector::BitCastOp::create(
         b, loc, VectorType::get({1}, b.getI32Type()), pair);
-    words.push_back(
-        vector::ExtractOp::create(b, loc, w, ArrayRef<int64_t>{0}));
+    words.push_back(vector::ExtractOp::create(b, loc, w, ArrayRef<int64_t>{0}));
   }
   return words;
 }
@@ -719,12 +718,12 @@ SmallVector<Value> mmaTile(OpBuilder &b, Location loc, const Fragment &a,
 /// Operands that go through registers are loaded before the products and
 /// stored to their stage after them.
 ///
-/// Shared layouts (per stage), all rows padded by 8 elements (16 bytes):
+/// Shared layouts (per stage, all in one dynamic shared-memory buffer: the
+/// launch's dynamic_shared_bytes, beyond 48 KiB the launcher opts the
+/// kernel in), rows padded by 8 elements (16 bytes):
 ///   x (and its lo part)  [m][k], rows of LD = BK + 8;
 ///   W out_in             [n][k], rows of LD;
 ///   W in_out             [k][n], rows of LDW = BN + 8 (as in memory).
-/// in one dynamic shared-memory buffer (the launch's dynamic_shared_bytes:
-/// beyond 48 KiB the launcher opts the kernel in).
 /// Fragments come from nvgpu.ldmatrix.x4: lane l gives the row address of
 /// row l % 8 of matrix l / 8 and receives, of each matrix i, row l / 4,
 /// elements 2(l % 4) and 2(l % 4) + 1 in register i (.trans: the transposed
@@ -771,7 +770,8 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
   int64_t wOffset[2] = {aLoOffset + (split ? S * STAGE_A : 0), 0};
   wOffset[1] = wOffset[0] + S * STAGE_W;
   int64_t sharedElems = wOffset[0] + P * S * STAGE_W;
-  auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   Value bytes = gpu::DynamicSharedMemoryOp::create(
       b, loc,
       MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
@@ -827,8 +827,9 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
   // along N (cp.async of 16 bytes, zero-filled outside the matrix, when
   // `asyncK`, `asyncN`; else loads into registers, returned). Commits a
   // cp.async group (when asynchronous) and returns its token.
-  auto stageTile = [&](OpBuilder &b, Value k0, Value stage)
-      -> std::pair<Value, SmallVector<RegisterCopy>> {
+  auto stageTile =
+      [&](OpBuilder &b, Value k0,
+          Value stage) -> std::pair<Value, SmallVector<RegisterCopy>> {
     IndexMath im{b, loc};
     SmallVector<Value> tokens;
     SmallVector<RegisterCopy> copies;
@@ -838,8 +839,7 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
       tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
           b, loc, nvgpu::DeviceAsyncTokenType::get(ctx), smem,
           ValueRange{dstIdx}, src, ValueRange{im.select(ok, srcIdx, im.c(0))},
-          b.getIndexAttr(8), im.select(ok, im.c(8), im.c(0)),
-          b.getUnitAttr()));
+          b.getIndexAttr(8), im.select(ok, im.c(8), im.c(0)), b.getUnitAttr()));
     };
     Value aBase = im.add(im.mul(stage, STAGE_A), aOffset);
     Value aLoBase = im.add(im.mul(stage, STAGE_A), aLoOffset);
@@ -902,8 +902,7 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
           Value ok = im.band(im.lt(n, args.N), im.lt(k, args.K));
           Value idx =
               im.add(im.mul(k, rows), physicalRow(im, spec, p, n, args.N));
-          copy8(im.add(wBase, im.add(im.mul(kk, LDW), nc)), args.w[p], idx,
-                ok);
+          copy8(im.add(wBase, im.add(im.mul(kk, LDW), nc)), args.w[p], idx, ok);
         }
         continue;
       }
@@ -985,8 +984,8 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
                 Value n = im.add(wn, im.add(lcol, j * 8));
                 at = im.add(im.mul(k, LDW), n);
               } else {
-                Value n = im.add(wn, im.add(im.add(im.rem(lane, 8), lcol),
-                                            j * 8));
+                Value n =
+                    im.add(wn, im.add(im.add(im.rem(lane, 8), lcol), j * 8));
                 Value k = im.add(im.mul(im.rem(im.div(lane, 8), 2), 8), ks);
                 at = im.add(im.mul(n, LD), k);
               }
@@ -1417,7 +1416,8 @@ LogicalResult OpLowering::lower(Operation *op, llvm::json::Object *entry) {
       shared = arith::ConstantOp::create(
           b, loc, b.getI32IntegerAttr(int32_t(k.sharedBytes)));
     gpu::LaunchFuncOp::create(
-        b, loc, k.func, gpu::KernelDim3{gridDim(k.gridX), gridDim(k.gridY), one},
+        b, loc, k.func,
+        gpu::KernelDim3{gridDim(k.gridX), gridDim(k.gridY), one},
         gpu::KernelDim3{im.c(k.block), one, one}, shared, args);
   };
   // if M <= t1 {decode1} else if M <= t2 {decode2} ... else {tiled}
@@ -1670,7 +1670,7 @@ struct ConvertGLUToGPUPass
                        "be 64 or 128, mma-stages in [2, 4]");
       return signalPassFailure();
     }
-    Tiles tiles{tileM,     tileN,      tileK,        mmaTileM,   mmaTileN,
+    Tiles tiles{tileM,     tileN,        tileK,       mmaTileM,   mmaTileN,
                 mmaStages, decodeTokens, tensorCores, roundHidden};
 
     SmallVector<Operation *> ops;
