@@ -801,25 +801,43 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
     return ((p * WTM + i) * WTN + j) * 4;
   };
 
+  // Where stage `stage` of x, of x's lo part and of weight p start.
+  auto aBase = [&](IndexMath &im, Value stage) {
+    return im.add(im.mul(stage, STAGE_A), aOffset);
+  };
+  auto aLoBase = [&](IndexMath &im, Value stage) {
+    return im.add(im.mul(stage, STAGE_A), aLoOffset);
+  };
+  auto wBase = [&](IndexMath &im, Value stage, int p) {
+    return im.add(im.mul(stage, STAGE_W), wOffset[p]);
+  };
   // A value loaded through registers for shared memory, stored by
   // `storeCopies` (in the loop after the step's products, so that the
-  // global load's latency overlaps them): at `idx`, or, f32 x, its 16-bit
-  // hi at `idx` and lo at `loIdx`.
+  // global load's latency overlaps them) at `at` in its stage of x (`part`
+  // -1; f32 x: its 16-bit hi, and lo in x's lo part) or of weight `part`.
+  // Only the value and the stage-independent `at` live across the products.
   struct RegisterCopy {
-    Value v, idx, loIdx;
+    Value v, at;
+    int part;
   };
-  auto storeCopies = [&](OpBuilder &b, ArrayRef<RegisterCopy> copies) {
+  auto storeCopies = [&](OpBuilder &b, ArrayRef<RegisterCopy> copies,
+                         Value stage) {
+    IndexMath im{b, loc};
     for (const RegisterCopy &c : copies) {
-      if (!c.loIdx) {
-        memref::StoreOp::create(b, loc, c.v, smem, ValueRange{c.idx});
+      if (c.part >= 0 || !split) {
+        Value base = c.part >= 0 ? wBase(im, stage, c.part) : aBase(im, stage);
+        memref::StoreOp::create(b, loc, c.v, smem,
+                                ValueRange{im.add(base, c.at)});
         continue;
       }
       ScalarBuilder s32(b, loc, spec.xType);
       Value hi = s32.convertTo(c.v, elt);
       Value lo = s32.convertTo(
           arith::SubFOp::create(b, loc, c.v, s32.convert(hi)), elt);
-      memref::StoreOp::create(b, loc, hi, smem, ValueRange{c.idx});
-      memref::StoreOp::create(b, loc, lo, smem, ValueRange{c.loIdx});
+      memref::StoreOp::create(b, loc, hi, smem,
+                              ValueRange{im.add(aBase(im, stage), c.at)});
+      memref::StoreOp::create(b, loc, lo, smem,
+                              ValueRange{im.add(aLoBase(im, stage), c.at)});
     }
   };
   // Starts copying K step `k0` into stage `stage`: x rows and, for out_in,
@@ -841,9 +859,8 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
           ValueRange{dstIdx}, src, ValueRange{im.select(ok, srcIdx, im.c(0))},
           b.getIndexAttr(8), im.select(ok, im.c(8), im.c(0)), b.getUnitAttr()));
     };
-    Value aBase = im.add(im.mul(stage, STAGE_A), aOffset);
-    Value aLoBase = im.add(im.mul(stage, STAGE_A), aLoOffset);
-    auto stageRows = [&](int64_t rows, Value base, Value src,
+    // Rows of `part` (-1: x) along K.
+    auto stageRows = [&](int64_t rows, int part, Value src,
                          function_ref<std::pair<Value, Value>(Value)> row) {
       for (int64_t r = 0; r < rows * BK / 8 / NT; ++r) {
         Value c = im.add(tid, NT * r);
@@ -851,9 +868,10 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
         Value k = im.add(k0, kc);
         auto [start, rowOk] = row(rr);
         Value ok = im.band(rowOk, im.lt(k, args.K));
-        Value dstIdx = im.add(base, im.add(im.mul(rr, LD), kc));
+        Value at = im.add(im.mul(rr, LD), kc);
         if (asyncK) {
-          copy8(dstIdx, src, im.add(start, k), ok);
+          Value base = part >= 0 ? wBase(im, stage, part) : aBase(im, stage);
+          copy8(im.add(base, at), src, im.add(start, k), ok);
           continue;
         }
         for (int64_t e = 0; e < 8; ++e) {
@@ -861,7 +879,7 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
           Value oke = im.band(rowOk, im.lt(ke, args.K));
           Value v = loadOrZero(b, loc, src, im.add(start, ke), oke,
                                cast<FloatType>(elt));
-          copies.push_back({v, im.add(dstIdx, e), Value()});
+          copies.push_back({v, im.add(at, e), part});
         }
       }
     };
@@ -874,19 +892,17 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
         Value ok = im.band(im.lt(m, args.M), im.lt(k, args.K));
         Value v = loadOrZero(b, loc, args.x, im.add(im.mul(m, args.K), k), ok,
                              spec.xType);
-        Value at = im.add(im.mul(mm, LD), kk);
-        copies.push_back({v, im.add(aBase, at), im.add(aLoBase, at)});
+        copies.push_back({v, im.add(im.mul(mm, LD), kk), -1});
       }
     } else {
-      stageRows(BM, aBase, args.x, [&](Value rr) {
+      stageRows(BM, -1, args.x, [&](Value rr) {
         Value m = im.add(m0, rr);
         return std::make_pair(im.mul(m, args.K), im.lt(m, args.M));
       });
     }
     for (int p = 0; p < P; ++p) {
-      Value wBase = im.add(im.mul(stage, STAGE_W), wOffset[p]);
       if (!inOut) {
-        stageRows(BN, wBase, args.w[p], [&](Value rr) {
+        stageRows(BN, p, args.w[p], [&](Value rr) {
           Value n = im.add(n0, rr);
           Value row = physicalRow(im, spec, p, n, args.N);
           return std::make_pair(im.mul(row, args.K), im.lt(n, args.N));
@@ -902,7 +918,8 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
           Value ok = im.band(im.lt(n, args.N), im.lt(k, args.K));
           Value idx =
               im.add(im.mul(k, rows), physicalRow(im, spec, p, n, args.N));
-          copy8(im.add(wBase, im.add(im.mul(kk, LDW), nc)), args.w[p], idx, ok);
+          copy8(im.add(wBase(im, stage, p), im.add(im.mul(kk, LDW), nc)),
+                args.w[p], idx, ok);
         }
         continue;
       }
@@ -915,8 +932,7 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
             im.add(im.mul(k, rows), physicalRow(im, spec, p, n, args.N));
         Value v =
             loadOrZero(b, loc, args.w[p], idx, ok, cast<FloatType>(elt));
-        copies.push_back(
-            {v, im.add(wBase, im.add(im.mul(kk, LDW), nn)), Value()});
+        copies.push_back({v, im.add(im.mul(kk, LDW), nn), p});
       }
     }
     Value group;
@@ -939,7 +955,7 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
   Value group;
   for (int64_t s = 0; s + 1 < S; ++s) {
     auto [g, copies] = stageTile(b, im.c(s * BK), im.c(s));
-    storeCopies(b, copies);
+    storeCopies(b, copies, im.c(s));
     group = g;
   }
   Value steps = arith::CeilDivUIOp::create(b, loc, args.K, im.c(BK));
@@ -949,13 +965,12 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
         IndexMath im{b, loc};
         waitGroups(b, group, S - 2);
         gpu::BarrierOp::create(b, loc);
-        Value ahead = im.add(kt, S - 1);
+        Value ahead = im.add(kt, S - 1), aheadStage = im.rem(ahead, S);
         SmallVector<RegisterCopy> copies =
-            stageTile(b, im.mul(ahead, BK), im.rem(ahead, S)).second;
+            stageTile(b, im.mul(ahead, BK), aheadStage).second;
 
         Value cur = im.rem(kt, S);
-        Value aBase = im.add(im.mul(cur, STAGE_A), aOffset);
-        Value aLoBase = im.add(im.mul(cur, STAGE_A), aLoOffset);
+        Value aCur = aBase(im, cur), aLoCur = aLoBase(im, cur);
         auto ldmatrix = [&](Value idx, bool transpose) -> Value {
           return nvgpu::LdMatrixOp::create(
               b, loc, VectorType::get({4, 2}, elt), smem, ValueRange{idx},
@@ -967,13 +982,13 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
           for (int i = 0; i < WTM; ++i) {
             Value row = im.add(wm, im.add(lrow, i * 16));
             Value at = im.add(im.mul(row, LD), im.add(lcol, ks));
-            a.push_back(aFragment(b, loc, ldmatrix(im.add(aBase, at), false)));
+            a.push_back(aFragment(b, loc, ldmatrix(im.add(aCur, at), false)));
             if (split)
               aLo.push_back(
-                  aFragment(b, loc, ldmatrix(im.add(aLoBase, at), false)));
+                  aFragment(b, loc, ldmatrix(im.add(aLoCur, at), false)));
           }
           for (int p = 0; p < P; ++p) {
-            Value wBase = im.add(im.mul(cur, STAGE_W), wOffset[p]);
+            Value wCur = wBase(im, cur, p);
             for (int j = 0; j < WTN; j += 2) {
               // Tiles j and j + 1: lane l addresses n = 8j + l % 8 + lcol
               // at k = ks + 8·((l / 8) % 2), i.e. of [n][k] or, .trans, of
@@ -990,7 +1005,7 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
                 at = im.add(im.mul(n, LD), k);
               }
               std::array<Fragment, 2> bf =
-                  bFragments(b, loc, ldmatrix(im.add(wBase, at), inOut));
+                  bFragments(b, loc, ldmatrix(im.add(wCur, at), inOut));
               for (int h = 0; h < 2; ++h)
                 for (int i = 0; i < WTM; ++i) {
                   int c = accIndex(p, i, j + h);
@@ -1003,7 +1018,7 @@ KernelInfo KernelBuilder::mma(StringRef name, const ProjSpec &spec,
             }
           }
         }
-        storeCopies(b, copies);
+        storeCopies(b, copies, aheadStage);
         return next;
       });
   waitGroups(b, group, 0); // the last (zero-filling) groups
