@@ -289,6 +289,9 @@ void mlir::glu::buildGPUPipeline(OpPassManager &pm,
   convert.tileM = options.tileM;
   convert.tileN = options.tileN;
   convert.tileK = options.tileK;
+  convert.mmaTileM = options.mmaTileM;
+  convert.mmaTileN = options.mmaTileN;
+  convert.mmaStages = options.mmaStages;
   convert.decodeTokens = options.decodeTokens;
   convert.tensorCores = options.tensorCores;
   convert.roundHidden = options.roundHidden;

@@ -439,6 +439,34 @@ def suite_acc_f16():
     ]
 
 
+def suite_mma_tiles():
+    """Shapes for the tensor-core (mma) kernels' tiles and cp.async stages:
+    token counts, features and reductions that are not multiples of the
+    64/128 block tiles or of the 32-wide K step, several K steps (more than
+    4, so every stage is refilled), and each staging path: cp.async along
+    K (K % 8 == 0) and along N (in_out, N % 8 == 0, separate or concat),
+    through registers (K or N odd, interleaved in_out), f32 x split into
+    hi + lo (the down projections, mixed types)."""
+    sep = all_biases("ffn", None)
+    return [
+        Case("mma.ffn.bf16.out_in.m137_k200_n136", "ffn", "silu",
+             dtype="bf16", batch=(137,), d_model=200, d_ff=136, biases=sep),
+        Case("mma.ffn.f16.in_out.concat.m70_k72_n200", "ffn", "gelu_tanh",
+             dtype="f16", layout="in_out", packing="concat", batch=(2, 35),
+             d_model=72, d_ff=200, biases=all_biases("ffn", "concat")),
+        Case("mma.gate_up.bf16.in_out.interleaved.m129_k168_n77", "gate_up",
+             "clamped_swiglu", dtype="bf16", layout="in_out",
+             packing="interleaved", batch=(129,), d_model=168, d_ff=77,
+             biases=("gate_up_bias",)),
+        Case("mma.mlp.f16.out_in.m131_k37_n150", "mlp", "gelu_erf",
+             dtype="f16", batch=(131,), d_model=37, d_ff=150,
+             biases=("up_bias", "down_bias")),
+        Case("mma.gate_up.f32_x.bf16_w.m66_k264_n72", "gate_up", "silu",
+             wdtype="bf16", packing="concat", batch=(66,), d_model=264,
+             d_ff=72),
+    ]
+
+
 def suite_llama():
     """LLaMA-2 7B's MLP: d_model 4096, d_ff 11008, 3 tokens, SwiGLU, bf16,
     out_in (weights ~270 MB as bf16 .npy, deleted after a pass like every
@@ -490,6 +518,7 @@ SUITES = {
     "dynamic-batch": suite_dynamic_batch,
     "mixed": suite_mixed,
     "acc-f16": suite_acc_f16,
+    "mma-tiles": suite_mma_tiles,
     "llama": suite_llama,
     "mutations": suite_mutation_targets,
 }

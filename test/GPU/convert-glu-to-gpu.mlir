@@ -1,6 +1,8 @@
 // RUN: swiglu-opt %s --convert-glu-to-gpu --split-input-file -verify-diagnostics | FileCheck %s
 // RUN: swiglu-opt %s --convert-glu-to-gpu="decode-tokens=0 tensor-cores=false" --split-input-file -verify-diagnostics | FileCheck %s --check-prefix=NODECODE
 // RUN: swiglu-opt %s --convert-glu-to-gpu="round-hidden=true" --split-input-file -verify-diagnostics | FileCheck %s --check-prefix=ROUND
+// RUN: swiglu-opt %s --convert-glu-to-gpu="mma-stages=4 mma-tile-m=128 mma-tile-n=128" --split-input-file -verify-diagnostics | FileCheck %s --check-prefix=S4
+// RUN: swiglu-opt %s --convert-glu-to-gpu="mma-stages=2 mma-tile-m=128" --split-input-file -verify-diagnostics | FileCheck %s --check-prefix=S2
 
 // glu.ffn, bf16, out_in: host code picks the decode or the tensor-core
 // kernel by token count; the hidden is an f32 temporary; the down
@@ -10,6 +12,7 @@
 // CHECK-SAME: \22kernel\22:\22ffn_gate_up_decode1\22,\22kind\22:\22decode\22,\22tokens\22:[0,1]
 // CHECK-SAME: \22kernel\22:\22ffn_gate_up_decode\22,\22kind\22:\22decode\22,\22tokens\22:[2,8]
 // CHECK-SAME: \22kernel\22:\22ffn_gate_up_mma\22,\22kind\22:\22mma\22,\22tokens\22:[9,-1]
+// CHECK-SAME: \22dynamic_shared_bytes\22:46080
 // CHECK-SAME: gpu.container_module
 // CHECK-LABEL: func.func @ffn(
 // CHECK:         %[[OUT:.*]] = memref.alloc(%{{.*}}) : memref<?xbf16>
@@ -20,7 +23,7 @@
 // CHECK:           scf.if
 // CHECK:             gpu.launch_func @glu_kernels::@ffn_gate_up_decode {{.*}} threads in (%c256{{[_0-9]*}},
 // CHECK:           } else {
-// CHECK:             gpu.launch_func @glu_kernels::@ffn_gate_up_mma {{.*}} threads in (%c128{{[_0-9]*}},
+// CHECK:             gpu.launch_func @glu_kernels::@ffn_gate_up_mma {{.*}} threads in (%c128{{[_0-9]*}}, {{.*}} dynamic_shared_memory_size %c46080_i32
 // CHECK:         gpu.launch_func @glu_kernels::@ffn_down_decode1
 // CHECK:         gpu.launch_func @glu_kernels::@ffn_down_decode
 // CHECK:         gpu.launch_func @glu_kernels::@ffn_down_mma
@@ -42,29 +45,36 @@
 // CHECK:         scf.if
 // CHECK:           memref.store %{{.*}} : memref<?xf32>
 
-// The tensor-core kernel: two shared stages filled by cp.async (step k + 1
-// in flight while step k is multiplied), 32-bit shared loads of bf16 pairs
-// used as registers by nvvm.mma.sync (m16n8k16, f32 accumulation).
+// The tensor-core kernel: three shared stages (mma-stages) in dynamic
+// shared memory, filled by cp.async: steps 0 and 1 in flight before the
+// loop; step k waits for its own group only (1 newer pending), one
+// barrier, issues step k + 2, multiplies; fragments by ldmatrix.x4 (bf16
+// pairs used as registers by nvvm.mma.sync: m16n8k16, f32 accumulation).
+// 3 stages x (x + gate + up tiles of 64 rows x 40) x 2 bytes = 46080.
 // CHECK-LABEL: gpu.func @ffn_gate_up_mma(
-// CHECK-SAME:    workgroup(%{{.*}} : memref<5120xbf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<5120xbf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<5120xbf16, #gpu.address_space<workgroup>>)
-// CHECK:         nvgpu.device_async_copy %{{.*}}, %{{.*}}, 8, %{{.*}} : memref<?xbf16> to memref<5120xbf16, #gpu.address_space<workgroup>>
-// CHECK:         %[[FIRST:.*]] = nvgpu.device_async_create_group
+// CHECK-NOT:     workgroup(
+// CHECK:         %[[DYN:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+// CHECK:         %[[SMEM:.*]] = memref.view %[[DYN]][%{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<23040xbf16, #gpu.address_space<workgroup>>
+// CHECK:         nvgpu.device_async_copy %{{.*}}, %[[SMEM]][%{{.*}}], 8, %{{.*}} {bypassL1} : memref<?xbf16> to memref<23040xbf16, #gpu.address_space<workgroup>>
+// CHECK:         nvgpu.device_async_create_group
+// CHECK:         %[[SECOND:.*]] = nvgpu.device_async_create_group
 // CHECK:         scf.for
+// CHECK-NEXT:      nvgpu.device_async_wait %[[SECOND]] {numGroups = 1 : i32}
+// CHECK-NEXT:      gpu.barrier
 // CHECK:           nvgpu.device_async_copy
-// CHECK:           %[[NEXT:.*]] = nvgpu.device_async_create_group
-// CHECK:           nvgpu.device_async_wait %[[NEXT]] {numGroups = 1 : i32}
-// CHECK:           gpu.barrier
-// CHECK:           vector.load %{{.*}} {alignment = 4 : i64} : memref<5120xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
+// CHECK:           nvgpu.device_async_create_group
+// CHECK:           nvgpu.ldmatrix %[[SMEM]][%{{.*}}] {numTiles = 4 : i32, transpose = false} : memref<23040xbf16, #gpu.address_space<workgroup>> -> vector<4x2xbf16>
 // CHECK:           vector.bitcast %{{.*}} : vector<2xbf16> to vector<1xi32>
 // CHECK:           nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>}
-// CHECK:           gpu.barrier
-// CHECK:         nvgpu.device_async_wait %[[FIRST]] {numGroups = 0 : i32}
+// CHECK-NOT:       gpu.barrier
+// CHECK:           scf.yield
+// CHECK:         nvgpu.device_async_wait %[[SECOND]] {numGroups = 0 : i32}
 
-// The down projection: the f32 hidden split into bf16 hi and lo tiles (two
-// shared buffers), two tensor-core products per tile.
+// The down projection: the f32 hidden split into bf16 hi and lo tiles,
+// two tensor-core products per tile.
 // CHECK-LABEL: gpu.func @ffn_down_decode(
 // CHECK-LABEL: gpu.func @ffn_down_mma(
-// CHECK-SAME:    workgroup(%{{.*}} : memref<5120xbf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<5120xbf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<5120xbf16, #gpu.address_space<workgroup>>)
+// CHECK:         memref.view %{{.*}}[%{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<23040xbf16, #gpu.address_space<workgroup>>
 // CHECK:         %[[V:.*]] = arith.select %{{.*}} : f32
 // CHECK:         %[[HI:.*]] = arith.truncf %[[V]] : f32 to bf16
 // CHECK:         %[[HIX:.*]] = arith.extf %[[HI]] : bf16 to f32
@@ -72,6 +82,28 @@
 // CHECK:         arith.truncf %[[R]] : f32 to bf16
 // CHECK:         nvvm.mma.sync
 // CHECK:         nvvm.mma.sync
+
+// mma-stages=4 with 128x128 tiles: 8 warps; three steps in flight before
+// the loop, two newer groups may be pending at a step's wait; 4 stages x
+// (x + gate + up tiles of 128 rows x 40) x 2 bytes = 122880.
+// S4:           gpu.launch_func @glu_kernels::@ffn_gate_up_mma blocks in ({{.*}}) threads in (%c256{{[_0-9]*}}, {{.*}} dynamic_shared_memory_size %c122880_i32
+// S4-LABEL:     gpu.func @ffn_gate_up_mma(
+// S4-SAME:        known_block_size = array<i32: 256, 1, 1>
+// S4:           memref.view {{.*}} to memref<61440xbf16, #gpu.address_space<workgroup>>
+// S4-COUNT-3:   nvgpu.device_async_create_group
+// S4:           scf.for
+// S4-NEXT:        nvgpu.device_async_wait %{{.*}} {numGroups = 2 : i32}
+// S4:             nvgpu.ldmatrix
+
+// mma-stages=2 with 128x64 tiles: one step in flight before the loop,
+// waited for completely; 2 x (128 + 2 x 64 rows x 40) x 2 bytes = 40960.
+// S2:           gpu.launch_func @glu_kernels::@ffn_gate_up_mma blocks in ({{.*}}) threads in (%c256{{[_0-9]*}}, {{.*}} dynamic_shared_memory_size %c40960_i32
+// S2-LABEL:     gpu.func @ffn_gate_up_mma(
+// S2:           memref.view {{.*}} to memref<20480xbf16, #gpu.address_space<workgroup>>
+// S2-COUNT-1:   nvgpu.device_async_create_group
+// S2-NOT:       nvgpu.device_async_create_group
+// S2:           scf.for
+// S2-NEXT:        nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
 
 // Without decode kernels and tensor cores: one launch a step, simt.
 // NODECODE-LABEL: func.func @ffn(
@@ -95,7 +127,8 @@ func.func @ffn(%x: tensor<?x64xbf16>, %wg: tensor<96x64xbf16>,
 // -----
 
 // glu.mlp, f16, in_out: the decode kernel is a thread per feature (no
-// shuffles); the up projection runs on nvgpu.mma.sync.
+// shuffles); the up projection runs on nvgpu.mma.sync, its weight tile
+// stored [k][n] and read by ldmatrix.trans.
 
 // CHECK-LABEL: gpu.func @mlp_up_decode1(
 // CHECK-SAME:    known_block_size = array<i32: 128, 1, 1>
@@ -106,6 +139,8 @@ func.func @ffn(%x: tensor<?x64xbf16>, %wg: tensor<96x64xbf16>,
 // CHECK-NOT:     gpu.shuffle
 // CHECK:         gpu.return
 // CHECK-LABEL: gpu.func @mlp_up_mma(
+// CHECK:         nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = false} : {{.*}} -> vector<4x2xf16>
+// CHECK:         nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = true} : {{.*}} -> vector<4x2xf16>
 // CHECK:         nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
 func.func @mlp(%x: tensor<3x7x40xf16>, %w1: tensor<40x72xf16>,
                %w2: tensor<72x40xf16>, %b1: tensor<72xf16>)

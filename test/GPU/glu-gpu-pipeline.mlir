@@ -19,8 +19,9 @@
 // CHECK-SAME: fma.rn.f32
 // CHECK-SAME: shfl.sync.bfly.b32
 // CHECK-SAME: .entry ffn_gate_up_mma(
-// CHECK-SAME: cp.async.ca.shared.global
+// CHECK-SAME: cp.async.cg.shared.global
 // CHECK-SAME: cp.async.wait_group
+// CHECK-SAME: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // CHECK-SAME: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // CHECK-SAME: .entry ffn_down_decode(
 // CHECK-SAME: .entry ffn_down_mma(
@@ -31,6 +32,7 @@
 
 // SM80: gpu.binary @glu_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_80", features = "+ptx70">
 // SM80-SAME: .target sm_80
+// SM80-SAME: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // SM80-SAME: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 func.func @ffn(%x: tensor<?x64xbf16>, %wg: tensor<96x64xbf16>,
                %wu: tensor<96x64xbf16>, %wd: tensor<64x96xbf16>)

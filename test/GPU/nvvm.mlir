@@ -14,15 +14,19 @@
 // CHECK:         nvvm.shfl.sync  bfly
 // CHECK-LABEL: llvm.func @ffn_gate_up_mma(
 // CHECK-SAME:    nvvm.maxntid = array<i32: 128, 1, 1>
-// CHECK:         nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 16, cache =  ca, %{{.*}} : !llvm.ptr<3>, !llvm.ptr<1>, i32
+// CHECK:         llvm.mlir.addressof @__dynamic_shmem__0 : !llvm.ptr<3>
+// CHECK:         nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 16, cache =  cg, %{{.*}} : !llvm.ptr<3>, !llvm.ptr<1>, i32
+// CHECK:         nvvm.cp.async.commit.group
 // CHECK:         nvvm.cp.async.commit.group
 // CHECK:         nvvm.cp.async.wait.group 1
 // CHECK:         nvvm.barrier0
+// CHECK:         nvvm.cp.async.commit.group
+// CHECK:         nvvm.ldmatrix %{{.*}} {eltType = #nvvm.ld_st_matrix_elt_type<b16>, layout = #nvvm.mma_layout<row>, num = 4 : i32, shape = #nvvm.ld_st_matrix_shape<m = 8, n = 8>} : (!llvm.ptr<3>) -> !llvm.struct<(i32, i32, i32, i32)>
 // CHECK:         nvvm.mma.sync A[{{.*}}]  B[{{.*}}]  C[{{.*}}]  {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
 // CHECK-LABEL: llvm.func @ffn_down_decode1(
 // CHECK:         llvm.fmul %{{.*}}, %{{.*}} {fastmathFlags = #llvm.fastmath<contract>} : f32
 // CHECK-LABEL: llvm.func @ffn_down_mma(
-// CHECK:         llvm.mlir.addressof @__wg_ffn_down_mma_1 : !llvm.ptr<3>
+// CHECK:         llvm.mlir.addressof @__dynamic_shmem__0 : !llvm.ptr<3>
 // CHECK:         llvm.fsub
 // CHECK:         nvvm.barrier0
 // CHECK:         nvvm.mma.sync

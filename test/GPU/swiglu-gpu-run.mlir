@@ -48,6 +48,7 @@
 // MANIFEST-NEXT:    "tokens": [
 // MANIFEST-NEXT:      2,
 // MANIFEST-NEXT:      8
+// MANIFEST:         "dynamic_shared_bytes": 46080,
 // MANIFEST:         "kernel": "ffn_gate_up_mma",
 // MANIFEST:         "kernel": "ffn_down_decode",
 // MANIFEST:         "kernel": "ffn_down_mma",

@@ -11,13 +11,21 @@
 // every thread of a block in lockstep, op by op, with per-thread masks for
 // divergent scf.if / scf.for (barriers are then implicit, shuffles read the
 // other lanes, nvgpu.mma.sync computes the warp's m16n8k16 product from the
-// PTX fragment layout). Every memory access is bounds-checked. Same command
+// PTX fragment layout, nvgpu.ldmatrix gathers the fragments as PTX's
+// ldmatrix does and refuses bank conflicts, cp.async copies land only when
+// a wait_group needs them).
+// Every memory access is bounds-checked. Same command
 // line as swiglu-run, so test/Execution/run_cases.py can drive it
 // (--swiglu-run=swiglu-gpu-emulate).
 //
+// Shared memory is checked for races between warps: an element read or
+// written by a warp after another warp wrote it (or read it, for a write)
+// with no barrier between, and cp.async destinations touched before their
+// wait_group.
+//
 // Arithmetic follows the IR's types: f32 ops are rounded to f32, 16-bit
-// conversions round to nearest even. What it cannot show: speed, races that
-// a missing barrier would cause, and the NVPTX backend's own code generation.
+// conversions round to nearest even. What it cannot show: speed, races
+// within a warp, and the NVPTX backend's own code generation.
 //
 //===----------------------------------------------------------------------===//
 
@@ -48,6 +56,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <deque>
 
 using namespace mlir;
 using llvm::cl::opt;
@@ -137,6 +146,16 @@ struct Buffer {
   Type elt;
   std::vector<double> data;
   std::string name;
+  // Shared memory only (empty otherwise): the accesses to each element
+  // since the block's last barrier, to find those that only the lockstep
+  // execution orders (races between warps).
+  struct Access {
+    int64_t writeEpoch = -1, writer = -1; // last write: barrier count, warp
+    int64_t readEpoch = -1;               // reads in that epoch:
+    uint64_t readers = 0;                 //   a bit per warp
+    bool inFlight = false;                // a cp.async not yet landed
+  };
+  std::vector<Access> access;
 };
 
 struct Val {
@@ -149,11 +168,12 @@ struct Val {
 
 class Emulator {
 public:
-  Emulator(gpu::GPUFuncOp func, int64_t threads,
-           std::array<int64_t, 2> grid, std::vector<Buffer *> bufferArgs,
+  Emulator(gpu::GPUFuncOp func, int64_t threads, std::array<int64_t, 2> grid,
+           int64_t dynamicSharedBytes, std::vector<Buffer *> bufferArgs,
            std::vector<int64_t> scalarArgs)
-      : func(func), T(threads), grid(grid), bufferArgs(std::move(bufferArgs)),
-        scalarArgs(std::move(scalarArgs)) {}
+      : func(func), T(threads), grid(grid),
+        dynamicSharedBytes(dynamicSharedBytes),
+        bufferArgs(std::move(bufferArgs)), scalarArgs(std::move(scalarArgs)) {}
 
   void run();
 
@@ -181,16 +201,37 @@ private:
   }
   void execBlock(Block &block, const Mask &mask);
   void execOp(Operation &op, const Mask &mask);
+  void sharedRead(Buffer *buf, int64_t idx, int64_t warp);
+  void sharedWrite(Buffer *buf, int64_t idx, int64_t warp);
+  [[noreturn]] void race(const Twine &what, Buffer *buf, int64_t idx);
+  int64_t epoch = 0; // barriers the block has passed
   std::vector<Val> yielded;
 
   gpu::GPUFuncOp func;
   int64_t T;
   std::array<int64_t, 2> grid;
   std::array<int64_t, 2> blockId{0, 0};
+  int64_t dynamicSharedBytes;
+  // Byte ranges of the typed views of the dynamic shared memory (each its
+  // own buffer here, so they must not overlap).
+  std::vector<std::pair<int64_t, int64_t>> sharedViews;
   std::vector<Buffer *> bufferArgs;
   std::vector<int64_t> scalarArgs;
   DenseMap<Value, Val> vals;
   std::vector<std::unique_ptr<Buffer>> shared;
+  // cp.async copies of each thread: not yet in a group, and committed
+  // groups, oldest first.
+  struct AsyncCopy {
+    Buffer *dst;
+    int64_t dstIdx;
+    Buffer *src;
+    int64_t srcIdx, n, valid;
+  };
+  struct AsyncCopies {
+    std::vector<AsyncCopy> uncommitted;
+    std::deque<std::vector<AsyncCopy>> groups;
+  };
+  std::vector<AsyncCopies> asyncCopies;
 };
 
 void Emulator::run() {
@@ -200,6 +241,9 @@ void Emulator::run() {
       blockId = {bx, by};
       vals.clear();
       shared.clear();
+      sharedViews.clear();
+      asyncCopies.assign(T, AsyncCopies());
+      epoch = 0;
       size_t nb = 0, ns = 0;
       for (unsigned a = 0; a < func.getNumArguments(); ++a) {
         Value arg = func.getArgument(a);
@@ -219,6 +263,7 @@ void Emulator::run() {
         buf->data.assign(type.getNumElements(),
                          std::numeric_limits<double>::quiet_NaN());
         buf->name = "workgroup memory";
+        buf->access.resize(buf->data.size());
         Val v;
         v.mem = buf.get();
         vals[wg] = std::move(v);
@@ -227,6 +272,52 @@ void Emulator::run() {
       execBlock(entry, Mask(T, 1));
     }
   }
+}
+
+// A read (write) of shared memory by another warp than the last writer
+// (a reader or writer) of the element since the last barrier: on a GPU,
+// nothing orders the two. A cp.async destination is written when its group
+// lands (and may land as soon as it is issued): reading it before, or
+// writing it while, it is in flight is a race too.
+void Emulator::race(const Twine &what, Buffer *buf, int64_t idx) {
+  fatal("emulator: race on " + buf->name + " in " + func.getName().str() +
+        ": " + what + " (element " + Twine(idx) + ", after " + Twine(epoch) +
+        " barriers)");
+}
+
+void Emulator::sharedRead(Buffer *buf, int64_t idx, int64_t warp) {
+  if (buf->access.empty())
+    return;
+  Buffer::Access &a = buf->access[idx];
+  if (a.inFlight)
+    race("read of a cp.async destination before its wait", buf, idx);
+  if (a.writeEpoch == epoch && a.writer != warp)
+    race("warp " + Twine(warp) + " reads what warp " + Twine(a.writer) +
+             " wrote, with no barrier between",
+         buf, idx);
+  if (a.readEpoch != epoch) {
+    a.readEpoch = epoch;
+    a.readers = 0;
+  }
+  a.readers |= uint64_t(1) << warp;
+}
+
+void Emulator::sharedWrite(Buffer *buf, int64_t idx, int64_t warp) {
+  if (buf->access.empty())
+    return;
+  Buffer::Access &a = buf->access[idx];
+  if (a.inFlight)
+    race("write while a cp.async to it is in flight", buf, idx);
+  if (a.readEpoch == epoch && (a.readers & ~(uint64_t(1) << warp)))
+    race("warp " + Twine(warp) +
+             " overwrites what another warp read, with no barrier between",
+         buf, idx);
+  if (a.writeEpoch == epoch && a.writer != warp)
+    race("warps " + Twine(a.writer) + " and " + Twine(warp) +
+             " write it with no barrier between",
+         buf, idx);
+  a.writeEpoch = epoch;
+  a.writer = warp;
 }
 
 void Emulator::execBlock(Block &block, const Mask &mask) {
@@ -508,8 +599,51 @@ void Emulator::execOp(Operation &op, const Mask &mask) {
     vals[b] = std::move(r);
     return;
   }
-  if (isa<gpu::BarrierOp, gpu::ReturnOp>(op))
-    return; // lockstep: every thread is here
+  if (auto d = dyn_cast<gpu::DynamicSharedMemoryOp>(op)) {
+    vals[d] = Val(); // only a base for memref.view
+    return;
+  }
+  if (auto view = dyn_cast<memref::ViewOp>(op)) {
+    // A static typed view of the dynamic shared memory at a uniform byte
+    // offset, within the launch's dynamic_shared_bytes.
+    if (!view.getSource().getDefiningOp<gpu::DynamicSharedMemoryOp>() ||
+        !view.getType().hasStaticShape())
+      fatal("emulator: memref.view other than a static view of "
+            "gpu.dynamic_shared_memory");
+    int64_t offset = get(view.getByteShift()).i[0];
+    MemRefType type = view.getType();
+    int64_t end =
+        offset + type.getNumElements() * type.getElementTypeBitWidth() / 8;
+    if (offset < 0 || end > dynamicSharedBytes)
+      fatal("emulator: memref.view of bytes [" + Twine(offset) + ", " +
+            Twine(end) + ") beyond the " + Twine(dynamicSharedBytes) +
+            " bytes of dynamic shared memory of " + func.getName().str());
+    for (auto [lo, hi] : sharedViews)
+      if (offset < hi && lo < end)
+        fatal("emulator: overlapping views of dynamic shared memory in " +
+              func.getName().str());
+    sharedViews.push_back({offset, end});
+    auto buf = std::make_unique<Buffer>();
+    buf->elt = type.getElementType();
+    buf->data.assign(type.getNumElements(),
+                     std::numeric_limits<double>::quiet_NaN());
+    buf->name = "dynamic shared memory";
+    buf->access.resize(buf->data.size());
+    Val v;
+    v.mem = buf.get();
+    vals[view] = std::move(v);
+    shared.push_back(std::move(buf));
+    return;
+  }
+  if (isa<gpu::BarrierOp>(op)) {
+    if (llvm::is_contained(mask, 0))
+      fatal("emulator: gpu.barrier under a divergent mask in " +
+            func.getName().str());
+    ++epoch; // lockstep: every thread is here
+    return;
+  }
+  if (isa<gpu::ReturnOp>(op))
+    return;
   if (auto s = dyn_cast<gpu::ShuffleOp>(op)) {
     if (s.getMode() != gpu::ShuffleMode::XOR)
       fatal("emulator: only xor shuffles");
@@ -543,6 +677,7 @@ void Emulator::execOp(Operation &op, const Mask &mask) {
       if (!mask[k])
         continue;
       checkIndex(buf, idx.i[k], 1);
+      sharedRead(buf, idx.i[k], k / 32);
       r.f[k] = buf->data[idx.i[k]];
     }
     vals[l] = std::move(r);
@@ -562,30 +697,55 @@ void Emulator::execOp(Operation &op, const Mask &mask) {
       if (!mask[k])
         continue;
       checkIndex(buf, idx.i[k], w);
-      for (int64_t e = 0; e < w; ++e)
+      for (int64_t e = 0; e < w; ++e) {
+        sharedRead(buf, idx.i[k] + e, k / 32);
         r.f[k * w + e] = buf->data[idx.i[k] + e];
+      }
     }
     vals[l] = std::move(r);
     return;
   }
+  // A static position in a vector: its first element's flat offset and the
+  // number of elements (one, or a trailing sub-vector) it designates.
+  auto position = [&](VectorType vt, ArrayRef<int64_t> pos) {
+    if (llvm::any_of(pos, ShapedType::isDynamic))
+      fatal("emulator: dynamic vector position");
+    int64_t flat = 0, size = 1;
+    for (int64_t d = 0; d < vt.getRank(); ++d) {
+      flat = flat * vt.getDimSize(d) + (d < int64_t(pos.size()) ? pos[d] : 0);
+      if (d >= int64_t(pos.size()))
+        size *= vt.getDimSize(d);
+    }
+    return std::make_pair(flat, size);
+  };
   if (auto e = dyn_cast<vector::ExtractOp>(op)) {
     Val &v = get(e.getSource());
-    ArrayRef<int64_t> pos = e.getStaticPosition();
-    auto vt = cast<VectorType>(e.getSource().getType());
-    if (pos.size() != size_t(vt.getRank()) ||
-        llvm::any_of(pos, ShapedType::isDynamic))
-      fatal("emulator: vector.extract of one static element only");
-    int64_t flat = 0;
-    for (size_t d = 0; d < pos.size(); ++d)
-      flat = flat * vt.getDimSize(d) + pos[d];
-    Val r = v.isFloat ? makeFloat() : makeInt();
-    for (int64_t k = 0; k < T; ++k) {
-      if (v.isFloat)
-        r.f[k] = v.f[k * v.width + flat];
-      else
-        r.i[k] = v.i[k * v.width + flat];
-    }
+    auto [flat, size] = position(cast<VectorType>(e.getSource().getType()),
+                                 e.getStaticPosition());
+    Val r = v.isFloat ? makeFloat(size) : makeInt(size);
+    for (int64_t k = 0; k < T; ++k)
+      for (int64_t x = 0; x < size; ++x) {
+        if (v.isFloat)
+          r.f[k * size + x] = v.f[k * v.width + flat + x];
+        else
+          r.i[k * size + x] = v.i[k * v.width + flat + x];
+      }
     vals[e] = std::move(r);
+    return;
+  }
+  if (auto ins = dyn_cast<vector::InsertOp>(op)) {
+    Val &v = get(ins.getValueToStore());
+    Val r = get(ins.getDest());
+    auto [flat, size] =
+        position(ins.getDestVectorType(), ins.getStaticPosition());
+    for (int64_t k = 0; k < T; ++k)
+      for (int64_t x = 0; x < size; ++x) {
+        if (r.isFloat)
+          r.f[k * r.width + flat + x] = v.f[k * size + x];
+        else
+          r.i[k * r.width + flat + x] = v.i[k * size + x];
+      }
+    vals[ins] = std::move(r);
     return;
   }
   if (auto s = dyn_cast<memref::StoreOp>(op)) {
@@ -596,6 +756,7 @@ void Emulator::execOp(Operation &op, const Mask &mask) {
       if (!mask[k])
         continue;
       checkIndex(buf, idx.i[k], 1);
+      sharedWrite(buf, idx.i[k], k / 32);
       buf->data[idx.i[k]] = roundTo(buf->elt, v.f[k]);
     }
     return;
@@ -772,8 +933,61 @@ void Emulator::execOp(Operation &op, const Mask &mask) {
     vals[bc.getResult()] = std::move(r);
     return;
   }
+  if (auto ld = dyn_cast<nvgpu::LdMatrixOp>(op)) {
+    // ldmatrix.sync.aligned.m8n8.xN{.trans}.b16 (PTX ISA, "Warp-level
+    // matrix load instruction: ldmatrix"): lane 8i + r gives the address of
+    // row r of matrix i (8 contiguous 16-bit elements, 16-byte aligned);
+    // lane l receives in register i row l / 4, elements 2(l % 4) and
+    // 2(l % 4) + 1 of matrix i, or with .trans of its transpose (column
+    // l / 4, rows 2(l % 4) and 2(l % 4) + 1).
+    Buffer *buf = get(ld.getSrcMemref()).mem;
+    Val &idx = get(ld.getIndices()[0]);
+    int64_t num = ld.getNumTiles();
+    bool trans = ld.getTranspose();
+    int64_t bytes = buf->elt.getIntOrFloatBitWidth() / 8;
+    Val r = makeFloat(2 * num);
+    for (int64_t w0 = 0; w0 < T; w0 += 32) {
+      for (int64_t lane = 0; lane < 32; ++lane)
+        if (!mask[w0 + lane])
+          fatal("emulator: ldmatrix under a divergent mask in " +
+                func.getName().str());
+      for (int64_t lane = 0; lane < 8 * num; ++lane) {
+        int64_t at = idx.i[w0 + lane];
+        if ((at * bytes) % 16)
+          fatal("emulator: misaligned ldmatrix row address in " +
+                func.getName().str());
+        checkIndex(buf, at, 8);
+        for (int64_t e = 0; e < 8; ++e)
+          sharedRead(buf, at + e, w0 / 32);
+      }
+      // Each matrix is one shared-memory wavefront when its 8 rows (16
+      // bytes, 4 banks each) fall in 8 different bank groups, i.e. have
+      // different byte addresses modulo 128 (or the same address).
+      for (int64_t i = 0; i < num; ++i)
+        for (int64_t r = 0; r < 8; ++r)
+          for (int64_t q = 0; q < r; ++q) {
+            int64_t a = idx.i[w0 + 8 * i + r], b = idx.i[w0 + 8 * i + q];
+            if (a != b && (a * bytes) % 128 == (b * bytes) % 128)
+              fatal("emulator: shared-memory bank conflict in an ldmatrix "
+                    "of " +
+                    func.getName().str() + " (rows at elements " + Twine(b) +
+                    " and " + Twine(a) + ")");
+          }
+      for (int64_t lane = 0; lane < 32; ++lane)
+        for (int64_t i = 0; i < num; ++i)
+          for (int64_t c = 0; c < 2; ++c) {
+            int64_t row = lane / 4, col = 2 * (lane % 4) + c;
+            int64_t at = trans ? idx.i[w0 + 8 * i + col] + row
+                               : idx.i[w0 + 8 * i + row] + col;
+            r.f[(w0 + lane) * 2 * num + 2 * i + c] = buf->data[at];
+          }
+    }
+    vals[ld.getRes()] = std::move(r);
+    return;
+  }
   if (auto copy = dyn_cast<nvgpu::DeviceAsyncCopyOp>(op)) {
-    // Done at once: the emulator has no asynchrony to model.
+    // Checked now, done as late as the program allows: when a wait needs
+    // its group (so a stage read before its wait holds stale data).
     Buffer *dst = get(copy.getDst()).mem;
     Buffer *src = get(copy.getSrc()).mem;
     Val &di = get(copy.getDstIndices()[0]);
@@ -787,18 +1001,51 @@ void Emulator::execOp(Operation &op, const Mask &mask) {
       checkIndex(dst, di.i[k], n);
       if (valid > 0)
         checkIndex(src, si.i[k], valid);
-      for (int64_t e = 0; e < n; ++e)
-        dst->data[di.i[k] + e] = e < valid ? src->data[si.i[k] + e] : 0.0;
+      for (int64_t e = 0; e < n; ++e) {
+        sharedWrite(dst, di.i[k] + e, k / 32);
+        if (!dst->access.empty())
+          dst->access[di.i[k] + e].inFlight = true;
+      }
+      asyncCopies[k].uncommitted.push_back(
+          {dst, di.i[k], src, si.i[k], n, valid});
     }
     vals[copy.getAsyncToken()] = makeInt();
     return;
   }
   if (auto group = dyn_cast<nvgpu::DeviceAsyncCreateGroupOp>(op)) {
+    for (int64_t k = 0; k < T; ++k)
+      if (mask[k]) {
+        AsyncCopies &a = asyncCopies[k];
+        a.groups.push_back(std::move(a.uncommitted));
+        a.uncommitted.clear();
+      }
     vals[group.getAsyncToken()] = makeInt();
     return;
   }
-  if (isa<nvgpu::DeviceAsyncWaitOp>(op))
+  if (auto wait = dyn_cast<nvgpu::DeviceAsyncWaitOp>(op)) {
+    // cp.async.wait_group n: all but the n most recent groups complete.
+    size_t pending = wait.getNumGroups().value_or(0);
+    for (int64_t k = 0; k < T; ++k) {
+      if (!mask[k])
+        continue;
+      AsyncCopies &a = asyncCopies[k];
+      while (a.groups.size() > pending) {
+        for (const AsyncCopy &c : a.groups.front())
+          for (int64_t e = 0; e < c.n; ++e) {
+            c.dst->data[c.dstIdx + e] =
+                e < c.valid ? c.src->data[c.srcIdx + e] : 0.0;
+            if (!c.dst->access.empty()) {
+              Buffer::Access &acc = c.dst->access[c.dstIdx + e];
+              acc.inFlight = false;
+              acc.writeEpoch = epoch;
+              acc.writer = k / 32;
+            }
+          }
+        a.groups.pop_front();
+      }
+    }
     return;
+  }
   if (auto fe = dyn_cast<vector::FromElementsOp>(op)) {
     int64_t w = fe.getType().getNumElements();
     Val r = makeFloat(w);
@@ -994,6 +1241,7 @@ int main(int argc, char **argv) {
       grid[d] = (size + tile - 1) / tile;
     }
     int64_t block = *(*launch.getArray("block"))[0].getAsInteger();
+    int64_t sharedBytes = *launch.getInteger("dynamic_shared_bytes");
     std::vector<Buffer *> bufs;
     std::vector<int64_t> scalars;
     for (const json::Value &arg : *launch.getArray("args")) {
@@ -1007,7 +1255,7 @@ int main(int argc, char **argv) {
       else
         bufs.push_back(&temps[s]);
     }
-    Emulator(func, block, grid, bufs, scalars).run();
+    Emulator(func, block, grid, sharedBytes, bufs, scalars).run();
   }
 
   // Output.

@@ -69,6 +69,7 @@ struct Driver {
   CUresult (*cuModuleLoadDataEx)(CUmodule *, const void *, unsigned, int *,
                                  void **);
   CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*cuFuncSetAttribute)(CUfunction, int, int);
   CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned,
                              unsigned, unsigned, unsigned, unsigned, CUstream,
                              void **, void **);
@@ -372,6 +373,7 @@ int swigluGpuInit(int device) {
             loadSymbol(driver.cuCtxSynchronize, {"cuCtxSynchronize"}) &&
             loadSymbol(driver.cuModuleLoadDataEx, {"cuModuleLoadDataEx"}) &&
             loadSymbol(driver.cuModuleGetFunction, {"cuModuleGetFunction"}) &&
+            loadSymbol(driver.cuFuncSetAttribute, {"cuFuncSetAttribute"}) &&
             loadSymbol(driver.cuLaunchKernel, {"cuLaunchKernel"}) &&
             loadSymbol(driver.cuMemAlloc, {"cuMemAlloc_v2"}) &&
             loadSymbol(driver.cuMemFree, {"cuMemFree_v2"}) &&
@@ -599,6 +601,20 @@ int swigluGpuLoadKernels(SwigluGpuBundle *b) {
       cudaFail("cuModuleGetFunction", r2);
       lastError += " for kernel " + l.kernel;
       return SWIGLU_GPU_ERR_CUDA;
+    }
+    // Beyond 48 KiB, dynamic shared memory is opt-in per kernel
+    // (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES).
+    constexpr int kMaxDynamicSharedSizeBytes = 8;
+    if (l.sharedBytes > 48 * 1024) {
+      r2 = driver.cuFuncSetAttribute(l.function, kMaxDynamicSharedSizeBytes,
+                                     int(l.sharedBytes));
+      if (r2 != 0) {
+        cudaFail("cuFuncSetAttribute", r2);
+        lastError += " (" + std::to_string(l.sharedBytes) +
+                     " bytes of dynamic shared memory for kernel " + l.kernel +
+                     ")";
+        return SWIGLU_GPU_ERR_CUDA;
+      }
     }
   }
   return 0;

@@ -115,10 +115,12 @@ def ConvertGLUToGPU : Pass<"convert-glu-to-gpu", "::mlir::ModuleOp"> {
       allows;
     * `mma` (f16/bf16 weights, x of the same type or f32 split into two
       16-bit terms hi + lo, f32 acc_type, `tensor-cores`):
-      64x64 block tiles on 4 warps of m16n8k16 tensor-core products with f32
-      accumulators (`nvgpu.mma.sync` for f16; `nvvm.mma.sync` on packed
-      registers for bf16, which nvgpu.mma.sync cannot lower in LLVM 22),
-      operands staged in two shared-memory stages by
+      `mma-tile-m` x `mma-tile-n` block tiles (64x64 on 4 warps, larger
+      ones on 8) of m16n8k16 tensor-core products with f32 accumulators
+      (`nvgpu.mma.sync` for f16; `nvvm.mma.sync` on packed registers for
+      bf16, which nvgpu.mma.sync cannot lower in LLVM 22), fragments loaded
+      by `nvgpu.ldmatrix` from padded (bank-conflict-free) tiles in
+      `mma-stages` dynamic shared-memory stages filled by
       `nvgpu.device_async_copy` (cp.async) when rows are contiguous along K
       and K % 8 == 0;
     * `simt` (everything else): a `tile-m` x `tile-n` block tile, 4x4
@@ -135,6 +137,13 @@ def ConvertGLUToGPU : Pass<"convert-glu-to-gpu", "::mlir::ModuleOp"> {
     Option<"tileM", "tile-m", "int64_t", "64", "tokens per block (simt)">,
     Option<"tileN", "tile-n", "int64_t", "64", "output features per block (simt)">,
     Option<"tileK", "tile-k", "int64_t", "16", "reduction step staged in shared memory (simt)">,
+    Option<"mmaTileM", "mma-tile-m", "int64_t", "64",
+           "tokens per block of the mma kernel (64 or 128)">,
+    Option<"mmaTileN", "mma-tile-n", "int64_t", "64",
+           "output features per block of the mma kernel (64 or 128)">,
+    Option<"mmaStages", "mma-stages", "int64_t", "3",
+           "shared-memory stages of the mma kernel's cp.async pipeline "
+           "(2 to 4)">,
     Option<"decodeTokens", "decode-tokens", "int64_t", "8",
            "largest token count served by the decode kernels (0: none)">,
     Option<"tensorCores", "tensor-cores", "bool", "true",

@@ -157,6 +157,17 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
   Option<int64_t> tileK{*this, "tile-k",
                         llvm::cl::desc("simt: reduction step in shared memory"),
                         llvm::cl::init(16)};
+  Option<int64_t> mmaTileM{*this, "mma-tile-m",
+                           llvm::cl::desc("mma: tokens per block (64, 128)"),
+                           llvm::cl::init(64)};
+  Option<int64_t> mmaTileN{
+      *this, "mma-tile-n",
+      llvm::cl::desc("mma: output features per block (64, 128)"),
+      llvm::cl::init(64)};
+  Option<int64_t> mmaStages{
+      *this, "mma-stages",
+      llvm::cl::desc("mma: cp.async shared-memory stages (2 to 4)"),
+      llvm::cl::init(3)};
   Option<int64_t> decodeTokens{
       *this, "decode-tokens",
       llvm::cl::desc("largest token count run by decode kernels (0: none)"),
