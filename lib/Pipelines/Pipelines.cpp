@@ -161,10 +161,9 @@ void addFinalLLVMLowering(OpPassManager &pm) {
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
-/// The widest vector registers of this host: 512 bits with AVX-512F, 256
-/// with AVX2 and FMA, else 128 (SSE, NEON, anything else).
-int64_t hostVectorBits() {
-  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+/// The widest vector registers of a host with `features`: 512 bits with
+/// AVX-512F, 256 with AVX2 and FMA, else 128 (SSE, NEON, anything else).
+int64_t hostVectorBits(const llvm::StringMap<bool> &features) {
   if (features.lookup("avx512f"))
     return 512;
   if (features.lookup("avx2") && features.lookup("fma"))
@@ -176,9 +175,10 @@ int64_t hostVectorBits() {
 
 std::unique_ptr<Pass>
 mlir::glu::createCPUKernelsPass(const CPUPipelineOptions &options) {
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
   ConvertGLUToCPUKernelsOptions kernels;
   kernels.vectorBits = options.vectorBits ? options.vectorBits
-                                          : hostVectorBits();
+                                          : hostVectorBits(features);
   kernels.microRows = options.microRows;
   // 6 x 4 accumulators, 4 weight vectors and a broadcast fill AVX-512's 32
   // registers; AVX2 and SSE have 16, which 6 x 2 (+ 3) fits.
@@ -194,7 +194,7 @@ mlir::glu::createCPUKernelsPass(const CPUPipelineOptions &options) {
   kernels.bf16Dot = options.bf16Dot == Switch::On ||
                     (options.bf16Dot == Switch::Auto &&
                      kernels.vectorBits == 512 &&
-                     llvm::sys::getHostCPUFeatures().lookup("avx512bf16"));
+                     features.lookup("avx512bf16"));
   return createConvertGLUToCPUKernels(kernels);
 }
 

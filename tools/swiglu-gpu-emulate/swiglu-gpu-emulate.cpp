@@ -204,6 +204,9 @@ private:
   void sharedRead(Buffer *buf, int64_t idx, int64_t warp);
   void sharedWrite(Buffer *buf, int64_t idx, int64_t warp);
   [[noreturn]] void race(const Twine &what, Buffer *buf, int64_t idx);
+  /// Binds `v` to a fresh shared-memory buffer of `type` (NaN-filled, so a
+  /// read before any write shows), kept for the block's lifetime.
+  void bindShared(Value v, MemRefType type, StringRef name);
   int64_t epoch = 0; // barriers the block has passed
   std::vector<Val> yielded;
 
@@ -257,17 +260,7 @@ void Emulator::run() {
         vals[arg] = std::move(v);
       }
       for (BlockArgument wg : func.getWorkgroupAttributions()) {
-        auto type = cast<MemRefType>(wg.getType());
-        auto buf = std::make_unique<Buffer>();
-        buf->elt = type.getElementType();
-        buf->data.assign(type.getNumElements(),
-                         std::numeric_limits<double>::quiet_NaN());
-        buf->name = "workgroup memory";
-        buf->access.resize(buf->data.size());
-        Val v;
-        v.mem = buf.get();
-        vals[wg] = std::move(v);
-        shared.push_back(std::move(buf));
+        bindShared(wg, cast<MemRefType>(wg.getType()), "workgroup memory");
       }
       execBlock(entry, Mask(T, 1));
     }
@@ -279,6 +272,19 @@ void Emulator::run() {
 // nothing orders the two. A cp.async destination is written when its group
 // lands (and may land as soon as it is issued): reading it before, or
 // writing it while, it is in flight is a race too.
+void Emulator::bindShared(Value v, MemRefType type, StringRef name) {
+  auto buf = std::make_unique<Buffer>();
+  buf->elt = type.getElementType();
+  buf->data.assign(type.getNumElements(),
+                   std::numeric_limits<double>::quiet_NaN());
+  buf->name = name.str();
+  buf->access.resize(buf->data.size());
+  Val val;
+  val.mem = buf.get();
+  vals[v] = std::move(val);
+  shared.push_back(std::move(buf));
+}
+
 void Emulator::race(const Twine &what, Buffer *buf, int64_t idx) {
   fatal("emulator: race on " + buf->name + " in " + func.getName().str() +
         ": " + what + " (element " + Twine(idx) + ", after " + Twine(epoch) +
@@ -623,16 +629,7 @@ void Emulator::execOp(Operation &op, const Mask &mask) {
         fatal("emulator: overlapping views of dynamic shared memory in " +
               func.getName().str());
     sharedViews.push_back({offset, end});
-    auto buf = std::make_unique<Buffer>();
-    buf->elt = type.getElementType();
-    buf->data.assign(type.getNumElements(),
-                     std::numeric_limits<double>::quiet_NaN());
-    buf->name = "dynamic shared memory";
-    buf->access.resize(buf->data.size());
-    Val v;
-    v.mem = buf.get();
-    vals[view] = std::move(v);
-    shared.push_back(std::move(buf));
+    bindShared(view, type, "dynamic shared memory");
     return;
   }
   if (isa<gpu::BarrierOp>(op)) {
