@@ -5,13 +5,18 @@
 #
 # Makes (once, cached) the benchmark's Python environment from
 # bench/requirements.txt, builds the C pieces (bench/openblas_ffn.c,
-# bench/peak.c) into $SWIGLU_BUILD_DIR/bench, and runs bench/ffn_bench.py,
+# bench/peak.c) into $SWIGLU_BUILD_DIR/bench (installing libopenblas-dev when
+# missing), and runs bench/ffn_bench.py,
 # which prints the table and writes bench/RESULTS.md. Failures of optional
 # parts (IREE install, the OpenBLAS build) become a row that says why.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/common.sh"
 cd "$SWIGLU_ROOT"
 BENCH="$SWIGLU_ROOT/bench"
+
+# --- what the baselines need (Debian): OpenBLAS for the C FFN; libmvec and
+# libm come with libc6-dev ----------------------------------------------------
+apt_ensure libopenblas-dev libc6-dev
 
 # --- the project itself: build it only when it is not there ---------------
 if [[ ! -e "$SWIGLU_BUILD_DIR/lib/libSwigluCAPI.so" || ! -x "$SWIGLU_BUILD_DIR/bin/swiglu-opt" ]]; then

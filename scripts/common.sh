@@ -26,3 +26,17 @@ apt_install() {
     { $sudo apt-get update -q &&
       $sudo apt-get install -y -q --no-install-recommends "$@"; }
 }
+
+# Installs those of the given Debian packages that are missing (nothing, and
+# no apt-get call, when all are there).
+apt_ensure() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
+      missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    apt_install "${missing[@]}"
+  fi
+}

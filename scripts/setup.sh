@@ -12,19 +12,12 @@ APT_PACKAGES=(
   llvm-22-dev llvm-22-tools
   libmlir-22-dev mlir-22-tools libomp-22-dev
   python3 python3-venv
+  # the fuzz step of scripts/test.sh (libFuzzer, sanitizer runtimes)
+  libclang-rt-22-dev
 )
 
-missing=()
-for pkg in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
-    missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  log "installing Debian packages: ${missing[*]}"
-  apt_install "${missing[@]}"
-else
-  log "Debian packages: all present"
-fi
+apt_ensure "${APT_PACKAGES[@]}"
+log "Debian packages: ready"
 
 venv="$(swiglu_venv_dir)"
 if [ -x "$venv/bin/python" ] && [ -f "$venv/.complete" ]; then

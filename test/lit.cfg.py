@@ -33,6 +33,7 @@ config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%swiglu_src", config.swiglu_src_root))
+config.substitutions.append(("%llvm_tools_dir", config.llvm_tools_dir))
 config.substitutions.append(("%swiglu_obj", config.swiglu_obj_root))
 config.substitutions.append(("%cmake", config.cmake_command))
 config.substitutions.append(("%ninja", config.make_program))
@@ -52,7 +53,7 @@ config.environment["FILECHECK_OPTS"] = "-enable-var-scope"
 
 tool_dirs = [config.swiglu_tools_dir, config.llvm_tools_dir]
 tools = ["swiglu-opt", "swiglu-run", "swiglu-compile", "swiglu-capi-test", "split-file",
-         "mlir-opt", "llvm-readelf", "swiglu-gpu-compile", "swiglu-gpu-emulate", "swiglu-gpu-run"]
+         "mlir-opt", "llvm-readelf", "llvm-nm", "swiglu-gpu-compile", "swiglu-gpu-emulate", "swiglu-gpu-run"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 

@@ -104,7 +104,7 @@ MlirLogicalResult swigluCompileModule(MlirModule cModule, MlirStringRef cTarget,
   }
 
   llvm::SmallString<0> artifact;
-  if (failed(glu::compileForHost(module, reference, llvmIR, artifact,
+  if (failed(glu::compileForCPU(module, reference, llvmIR, artifact,
                                  options.get())))
     return mlirLogicalResultFailure(); // diagnostics were emitted
   callback(mlirStringRefCreate(artifact.data(), artifact.size()), userData);

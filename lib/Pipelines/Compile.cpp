@@ -1,6 +1,7 @@
 //===- Compile.cpp - glu IR to host code ----------------------------------===//
 
 #include "glu/Pipelines/Pipelines.h"
+#include "glu/Pipelines/Target.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -12,44 +13,28 @@
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
-#include "llvm/MC/TargetRegistry.h"
-#include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
-#include "llvm/TargetParser/Host.h"
 
-#include <mutex>
 
 using namespace mlir;
 
-/// A target machine for this host (its CPU and features), PIC.
-static std::unique_ptr<llvm::TargetMachine> hostMachine(Operation *op) {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    llvm::InitializeNativeTarget();
-    llvm::InitializeNativeTargetAsmPrinter();
-  });
-  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
-  std::string error;
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
-  if (!target) {
-    op->emitError("swiglu: no LLVM target for the host: ") << error;
-    return nullptr;
-  }
-  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
-  std::string featureString;
-  for (auto &feature : features)
-    featureString += (feature.second ? "+" : "-") + feature.first().str() + ",";
-  return std::unique_ptr<llvm::TargetMachine>(target->createTargetMachine(
-      triple, llvm::sys::getHostCPUName(), featureString, {},
-      llvm::Reloc::PIC_));
-}
-
-LogicalResult mlir::glu::compileForHost(ModuleOp module, bool reference,
+LogicalResult mlir::glu::compileForCPU(ModuleOp module, bool reference,
                                         bool llvmIR,
                                         llvm::SmallVectorImpl<char> &out,
                                         const CPUPipelineOptions *options) {
   MLIRContext *context = module.getContext();
+  std::string error;
+  FailureOr<CPUTarget> target =
+      options ? resolveCPUTarget(options->targetCPU, options->targetFeatures,
+                                 error)
+              : resolveCPUTarget("host", "", error);
+  if (failed(target))
+    return mlir::emitError(module.getLoc(), "swiglu: ") << error;
+  std::unique_ptr<llvm::TargetMachine> machine = target->createMachine();
+  if (!machine)
+    return module.emitError("swiglu: no LLVM target machine for ")
+           << target->triple;
   // Public functions get C entry points that never write into their
   // arguments.
   module.walk([](func::FuncOp func) {
@@ -75,9 +60,6 @@ LogicalResult mlir::glu::compileForHost(ModuleOp module, bool reference,
   if (!llvmModule)
     return module.emitError("swiglu: translation to LLVM IR failed");
 
-  std::unique_ptr<llvm::TargetMachine> machine = hostMachine(module);
-  if (!machine)
-    return failure();
   llvmModule->setDataLayout(machine->createDataLayout());
   llvmModule->setTargetTriple(machine->getTargetTriple());
   // LLVM's -O3 pipeline (what the JIT of swiglu-run runs) before codegen.

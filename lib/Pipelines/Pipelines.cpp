@@ -1,6 +1,7 @@
 //===- Pipelines.cpp - Registered glu pass pipelines ----------------------===//
 
 #include "glu/Pipelines/Pipelines.h"
+#include "glu/Pipelines/Target.h"
 
 #include "glu/Conversion/Passes.h"
 #include "glu/Dialect/GLU/Transforms/Passes.h"
@@ -13,7 +14,9 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/Pipelines/Passes.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
@@ -26,7 +29,6 @@
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/Passes.h"
 
-#include "llvm/TargetParser/Host.h"
 
 using namespace mlir;
 
@@ -129,6 +131,45 @@ struct StripArgumentAttributesPass
   }
 };
 
+/// memref.copy between buffers that are not both contiguous would lower to a
+/// call of `memrefCopy` in MLIR's runtime library (libmlir_c_runner_utils),
+/// which compiled code must not need: such copies become linalg.copy, which
+/// the pipelines lower to loops. Contiguous copies stay (llvm.memcpy).
+struct StridedCopyToLinalg : OpRewritePattern<memref::CopyOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(memref::CopyOp op,
+                                PatternRewriter &rewriter) const override {
+    auto source = cast<MemRefType>(op.getSource().getType());
+    auto target = cast<MemRefType>(op.getTarget().getType());
+    if (source.getLayout().isIdentity() && target.getLayout().isIdentity())
+      return rewriter.notifyMatchFailure(op, "contiguous: a memcpy");
+    rewriter.replaceOpWithNewOp<linalg::CopyOp>(op, op.getSource(),
+                                                op.getTarget());
+    return success();
+  }
+};
+
+struct StridedCopiesToLinalgPass
+    : PassWrapper<StridedCopiesToLinalgPass, OperationPass<>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(StridedCopiesToLinalgPass)
+
+  StringRef getArgument() const final { return "glu-strided-copies-to-linalg"; }
+  StringRef getDescription() const final {
+    return "Rewrite memref.copy of non-contiguous buffers into linalg.copy "
+           "(loops, not a call of MLIR's runtime library)";
+  }
+  void getDependentDialects(DialectRegistry &registry) const override {
+    registry.insert<linalg::LinalgDialect>();
+  }
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<StridedCopyToLinalg>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
 /// Bufferization as in the reference pipeline: function boundaries with
 /// identity layouts, results returned as fresh buffers the caller owns.
 void addOneShotBufferize(OpPassManager &pm) {
@@ -147,6 +188,7 @@ void addBufferization(OpPassManager &pm) {
   // Returning a value the function does not own (an argument, a constant)
   // leaves a bufferization.clone behind: make it a memref alloc + copy.
   pm.addPass(createConvertBufferizationToMemRefPass());
+  pm.addPass(std::make_unique<StridedCopiesToLinalgPass>());
 }
 
 /// The end of both CPU pipelines: buffers, arith, functions and control
@@ -159,26 +201,64 @@ void addFinalLLVMLowering(OpPassManager &pm) {
   pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(std::make_unique<StripArgumentAttributesPass>());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  // bf16/f16 values that are only moved travel as i16 (no f32 promotion and
+  // compiler-rt truncation in LLVM's backend).
+  pm.addPass(glu::createFloat16StorageAsI16());
 }
 
-/// The widest vector registers of a host with `features`: 512 bits with
-/// AVX-512F, 256 with AVX2 and FMA, else 128 (SSE, NEON, anything else).
-int64_t hostVectorBits(const llvm::StringMap<bool> &features) {
-  if (features.lookup("avx512f"))
-    return 512;
-  if (features.lookup("avx2") && features.lookup("fma"))
-    return 256;
-  return 128;
+/// A pass that fails with `message`: what the pipeline builders, which
+/// cannot fail, add where an option is wrong.
+struct FailPass : PassWrapper<FailPass, OperationPass<>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(FailPass)
+  explicit FailPass(std::string message) : message(std::move(message)) {}
+  StringRef getArgument() const final { return "glu-fail"; }
+  void runOnOperation() override {
+    mlir::emitError(getOperation()->getLoc(), message);
+    signalPassFailure();
+  }
+  std::string message;
+};
+
+/// The CPU `options` name, or null after emitting nothing: the caller adds a
+/// FailPass with `error`.
+FailureOr<glu::CPUTarget> targetOf(const glu::CPUPipelineOptions &options,
+                                   std::string &error) {
+  FailureOr<glu::CPUTarget> target =
+      glu::resolveCPUTarget(options.targetCPU, options.targetFeatures, error);
+  if (failed(target))
+    error = "glu-cpu-pipeline: " + error;
+  return target;
+}
+
+/// Arithmetic and conversions of 16-bit floats that LLVM would lower to
+/// compiler-rt calls (`__truncsfbf2`, one a vector lane, on every CPU
+/// without AVX512_BF16; f16 ones without F16C) become f32 arithmetic and
+/// integer bit manipulation: math and arith ops on bf16 (and on f16 when
+/// `f16`) are computed in f32, then every conversion is expanded inline.
+void addFloatLegalization(OpPassManager &pm, bool f16) {
+  pm.addPass(math::createMathExtendToSupportedTypes());
+  arith::ArithEmulateUnsupportedFloatsOptions emulate;
+  emulate.sourceTypeStrs = {"bf16"};
+  if (f16)
+    emulate.sourceTypeStrs.push_back("f16");
+  pm.addPass(arith::createArithEmulateUnsupportedFloats(emulate));
+  glu::ExpandFloatConversionsOptions expand;
+  expand.f16 = f16;
+  pm.addPass(glu::createExpandFloatConversions(expand));
+  pm.addPass(arith::createArithExpandOpsPass());
 }
 
 } // namespace
 
 std::unique_ptr<Pass>
 mlir::glu::createCPUKernelsPass(const CPUPipelineOptions &options) {
-  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  std::string error;
+  FailureOr<CPUTarget> target = targetOf(options, error);
+  if (failed(target))
+    return std::make_unique<FailPass>(error);
   ConvertGLUToCPUKernelsOptions kernels;
   kernels.vectorBits = options.vectorBits ? options.vectorBits
-                                          : hostVectorBits(features);
+                                          : target->vectorBits();
   kernels.microRows = options.microRows;
   // 6 x 4 accumulators, 4 weight vectors and a broadcast fill AVX-512's 32
   // registers; AVX2 and SSE have 16, which 6 x 2 (+ 3) fits.
@@ -193,8 +273,7 @@ mlir::glu::createCPUKernelsPass(const CPUPipelineOptions &options) {
   using Switch = CPUPipelineOptions::Switch;
   kernels.bf16Dot = options.bf16Dot == Switch::On ||
                     (options.bf16Dot == Switch::Auto &&
-                     kernels.vectorBits == 512 &&
-                     features.lookup("avx512bf16"));
+                     kernels.vectorBits == 512 && target->has("avx512bf16"));
   return createConvertGLUToCPUKernels(kernels);
 }
 
@@ -213,22 +292,24 @@ void mlir::glu::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createForallToParallelLoopPass());
   pm.addPass(createConvertSCFToOpenMPPass());
   pm.addPass(createCanonicalizerPass());
+  std::string error;
+  FailureOr<CPUTarget> target = targetOf(options, error);
+  addFloatLegalization(pm, /*f16=*/succeeded(target) && !target->has("f16c"));
   pm.addPass(std::make_unique<MathApproximationPass>());
-  arith::ArithExpandOpsPassOptions expand;
-  expand.includeBf16 = true;
-  pm.addPass(arith::createArithExpandOpsPass(expand));
-  // What is left of math without an LLVM intrinsic (scalar erf/tanh in other
-  // types) becomes libm calls, before the vector lowering.
-  pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createConvertVectorToSCFPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createConvertOpenMPToLLVMPass());
+  // Math with an LLVM intrinsic (fma, floor, ... of the polynomial
+  // approximations, scalars and vectors) becomes that intrinsic: a vector
+  // fma stays one vfmadd. Only what is left (erf, tanh in f64) becomes libm
+  // calls, which scalarize vectors.
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
   ConvertVectorToLLVMPassOptions vectorToLLVM;
   vectorToLLVM.x86Vector = true;
   pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
-  pm.addPass(createConvertMathToLLVMPass());
   addFinalLLVMLowering(pm);
 }
 
@@ -241,13 +322,12 @@ void mlir::glu::buildCPUReferencePipeline(OpPassManager &pm) {
   addBufferization(pm);
 
   // Buffers → loops → LLVM. Transcendentals without an LLVM intrinsic (erf,
-  // tanh) become libm calls; bf16 conversions are expanded into integer
-  // arithmetic (round to nearest even) so no compiler runtime is needed.
+  // tanh) become libm calls; 16-bit float arithmetic is done in f32 and
+  // every bf16/f16 conversion is expanded into integer arithmetic (round to
+  // nearest even), whatever the CPU, so no compiler runtime is needed.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createForallToForLoopPass());
-  arith::ArithExpandOpsPassOptions expand;
-  expand.includeBf16 = true;
-  pm.addPass(arith::createArithExpandOpsPass(expand));
+  addFloatLegalization(pm, /*f16=*/true);
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
@@ -320,6 +400,7 @@ void mlir::glu::registerGLUPipelines() {
       "(glu-raise, glu-merge-gate-up, glu-fuse-ffn, glu-fuse-activation)",
       buildFusePipeline);
   PassRegistration<MathApproximationPass>();
+  PassRegistration<StridedCopiesToLinalgPass>();
   PassPipelineRegistration<CPUPipelineOptions>(
       "glu-cpu-pipeline",
       "Lower glu IR (or frontend IR that glu-raise recognizes) to the LLVM "

@@ -1001,7 +1001,8 @@ def find_runner(explicit):
 # Operands that glu-merge-gate-up packs, in the packing function's order.
 PACKED_KEYWORDS = ("gate", "up", "gate_bias", "up_bias")
 
-# Extra swiglu-run arguments for every call (--pipeline of this driver).
+# Extra swiglu-run arguments for every call (--pipeline and --runner-arg of
+# this driver).
 RUNNER_ARGS = []
 
 
@@ -1188,6 +1189,9 @@ def main(argv=None):
     ap.add_argument("--pipeline", default=None,
                     help="swiglu-run's lowering pipeline (default: the "
                          "reference), e.g. 'glu-cpu-pipeline{threads=2}'")
+    ap.add_argument("--runner-arg", action="append", default=[],
+                    help="an extra swiglu-run argument for every call, e.g. "
+                         "--runner-arg=--target-cpu=x86-64 (repeatable)")
     ap.add_argument("--print-mlir", action="store_true",
                     help="print the generated MLIR of the selected cases")
     args = ap.parse_args(argv)
@@ -1220,6 +1224,7 @@ def main(argv=None):
     runner = find_runner(args.swiglu_run)
     if args.pipeline:
         RUNNER_ARGS.append("--pipeline=" + args.pipeline)
+    RUNNER_ARGS.extend(args.runner_arg)
     os.makedirs(args.workdir, exist_ok=True)
 
     print("# swiglu-run: %s; %d cases" % (runner, len(cases)), flush=True)

@@ -43,6 +43,12 @@
 // DIM: swiglu-run: error: argument 0 of @static: dim 1 is 4 in the function type but 5 in '{{.*}}x5.npy'
 
 // --- Malformed .npy files ---
+// An unknown --target-cpu (the JIT's CPU) or feature, and no output file.
+// RUN: not swiglu-run %s --entry=static -i %t/x.npy -i %t/x.npy -o %t/tc.npy --target-cpu=pentium9 2>&1 | FileCheck %s --check-prefix=TARGETCPU
+// RUN: not ls %t/tc.npy
+// TARGETCPU: swiglu-run: error: JIT compilation failed: unknown target CPU 'pentium9'
+// RUN: not swiglu-run %s --entry=static -i %t/x.npy -i %t/x.npy --target-features=avx2 2>&1 | FileCheck %s --check-prefix=TARGETFEATURE
+// TARGETFEATURE: swiglu-run: error: JIT compilation failed: target feature 'avx2' is not +name or -name
 // RUN: not swiglu-run %s --entry=static -i %t/missing.npy -i %t/x.npy 2>&1 | FileCheck %s --check-prefix=MISSING
 // MISSING: swiglu-run: error: '{{.*}}missing.npy': cannot read: {{[Nn]}}o such file or directory
 // RUN: not swiglu-run %s --entry=static -i %t -i %t/x.npy 2>&1 | FileCheck %s --check-prefix=ISDIR

@@ -11,9 +11,9 @@
 // strides[r]}`); the result buffer is malloc'ed and owned by the caller.
 // Weights that the fast pipeline packs are packed by `f_pack_weights`, which
 // the caller runs once (see convert-glu-to-cpu-kernels). The library needs
-// libomp (glu-cpu-pipeline) from LLVM's lib directory, which its RUNPATH
-// names, and libmlir_c_runner_utils only if the code copies strided buffers
-// (linked --as-needed). Outputs are written to temporary files
+// libc, libm and libomp.so.5 (glu-cpu-pipeline; any LLVM OpenMP runtime,
+// e.g. Debian's libomp5), found on the loader's default path, and nothing
+// else: that is checked when it is linked. Outputs are written to temporary files
 // and renamed, so a failed run leaves no partial file.
 //
 //===----------------------------------------------------------------------===//
@@ -189,7 +189,7 @@ int main(int argc, char **argv) {
   }
 
   llvm::SmallString<0> artifact;
-  if (failed(glu::compileForHost(*module, useReference, emitKind == "llvm",
+  if (failed(glu::compileForCPU(*module, useReference, emitKind == "llvm",
                                  artifact, options.get())))
     return 1;
   if (!headerFilename.empty())
@@ -208,14 +208,18 @@ int main(int argc, char **argv) {
   library = outputFilename;
   library += ".tmp";
   llvm::FileRemover removeLibrary(library);
-  // clang as the linker driver knows where libc and libm are.
+  // clang as the linker driver knows where libc and libm are. `-z defs`
+  // makes every symbol the code needs resolve at link time against libc,
+  // libm and libomp, the only libraries it may need where it runs: a call
+  // of any other runtime (compiler-rt, MLIR's) fails here, not at load
+  // time on the user's machine. No RUNPATH: the loader finds libomp.so.5
+  // where the system keeps it (Debian's libomp5 packages).
   std::string linker = SWIGLU_LINKER;
   std::string libDir = SWIGLU_LLVM_LIBDIR;
-  std::string rpath = "-Wl,-rpath," + libDir;
-  SmallVector<StringRef> args{linker,  "-shared", "-fuse-ld=lld", "-o",
-                              library, object,    "-L",           libDir,
-                              rpath,   "-Wl,--as-needed",
-                              "-lmlir_c_runner_utils", "-lomp", "-lm"};
+  SmallVector<StringRef> args{linker,         "-shared",         "-fuse-ld=lld",
+                              "-o",           library,           object,
+                              "-L",           libDir,            "-Wl,-z,defs",
+                              "-Wl,--as-needed", "-lomp",        "-lm"};
   std::string message;
   if (llvm::sys::ExecuteAndWait(linker, args, std::nullopt, {}, 0, 0,
                                 &message) != 0)

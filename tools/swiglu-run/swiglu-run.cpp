@@ -82,6 +82,7 @@
 
 #include "glu/InitAll.h"
 #include "glu/Pipelines/Pipelines.h"
+#include "glu/Pipelines/Target.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -191,6 +192,26 @@ static cl::opt<std::string> pipelineText(
              "with options in braces, e.g. 'glu-cpu-pipeline{threads=2}'"),
     cl::value_desc("pipeline"), cl::init("glu-cpu-reference-pipeline"),
     cl::cat(runnerCategory));
+
+static cl::opt<std::string> targetCPU(
+    "target-cpu",
+    cl::desc("CPU the JIT compiles for, as LLVM names it (x86-64-v3, "
+             "icelake-server, znver4, ...), or host (default). Give "
+             "glu-cpu-pipeline the same target-cpu so that its kernels are "
+             "chosen for that CPU too"),
+    cl::value_desc("cpu"), cl::init("host"), cl::cat(runnerCategory));
+
+static cl::opt<std::string> targetFeatures(
+    "target-features",
+    cl::desc("Changes to the CPU's features for the JIT, LLVM's names "
+             "('-avx512bf16,-f16c'); as glu-cpu-pipeline's option"),
+    cl::value_desc("+a,-b"), cl::init(""), cl::cat(runnerCategory));
+
+static cl::opt<std::string> objectFile(
+    "object-file",
+    cl::desc("Also write the JIT-compiled code to this object file (to "
+             "inspect its code or the symbols it needs)"),
+    cl::value_desc("file.o"), cl::init(""), cl::cat(runnerCategory));
 
 static cl::list<std::string> sharedLibs(
     "shared-libs",
@@ -537,30 +558,33 @@ static Error lowerToLLVM(ModuleOp module, func::FuncOp func,
   return verifyLoweredSignature(module, entry);
 }
 
-/// Prepares the JIT compilation of the lowered module for the host at LLVM
-/// optimization `level` (compilation itself happens at the first lookup).
+/// Prepares the JIT compilation of the lowered module for --target-cpu (the
+/// host by default) at LLVM optimization `level` (compilation itself happens
+/// at the first lookup).
 static Expected<std::unique_ptr<ExecutionEngine>>
 createExecutionEngine(ModuleOp module, unsigned level,
                       llvm::ArrayRef<std::string> libs) {
-  Expected<llvm::orc::JITTargetMachineBuilder> tmBuilder =
-      llvm::orc::JITTargetMachineBuilder::detectHost();
-  if (!tmBuilder)
-    return tmBuilder.takeError();
-  auto codeGenLevel = static_cast<llvm::CodeGenOptLevel>(level);
-  tmBuilder->setCodeGenOptLevel(codeGenLevel);
-  Expected<std::unique_ptr<llvm::TargetMachine>> tm =
-      tmBuilder->createTargetMachine();
+  std::string error;
+  FailureOr<glu::CPUTarget> target =
+      glu::resolveCPUTarget(targetCPU, targetFeatures, error);
+  if (failed(target))
+    return llvm::createStringError(error);
+  std::unique_ptr<llvm::TargetMachine> tm = target->createMachine();
   if (!tm)
-    return tm.takeError();
+    return llvm::createStringError("no LLVM target machine for " +
+                                   target->triple);
+  auto codeGenLevel = static_cast<llvm::CodeGenOptLevel>(level);
+  tm->setOptLevel(codeGenLevel);
 
   llvm::SmallVector<StringRef> libPaths(libs.begin(), libs.end());
   std::function<Error(llvm::Module *)> transformer =
-      makeOptimizingTransformer(level, /*sizeLevel=*/0, tm->get());
+      makeOptimizingTransformer(level, /*sizeLevel=*/0, tm.get());
   ExecutionEngineOptions options;
   options.transformer = transformer;
   options.jitCodeGenOptLevel = codeGenLevel;
   options.sharedLibPaths = libPaths;
-  return ExecutionEngine::create(module, options, std::move(*tm));
+  options.enableObjectDump = !objectFile.empty();
+  return ExecutionEngine::create(module, options, std::move(tm));
 }
 
 //===----------------------------------------------------------------------===//
@@ -570,12 +594,13 @@ createExecutionEngine(ModuleOp module, unsigned level,
 /// Makes the runtime functions that lowered code may call visible to the JIT.
 ///
 /// The JIT resolves external symbols from this process: libm (expf, erff,
-/// tanhf, ...), libgcc_s (__extendhfsf2, __truncsfhf2, ...), and MLIR's
-/// libmlir_c_runner_utils, which swiglu-run links for `memrefCopy` (what a
-/// memref.copy between non-contiguous memrefs becomes) and, through its
-/// libmlir_float16_utils dependency, for the bf16 truncations
-/// (__truncsfbf2, __truncdfbf2) that Debian 12's libgcc_s lacks.
-/// Registering memrefCopy by address also keeps that library linked.
+/// tanhf, ...) and MLIR's libmlir_c_runner_utils, which swiglu-run links for
+/// `memrefCopy` (what a memref.copy between non-contiguous memrefs becomes).
+/// Registering memrefCopy by address also keeps that library linked. The
+/// pipelines emit no call of compiler-rt's conversion helpers
+/// (glu-expand-float-conversions), so what the JIT runs needs no more than
+/// what a shared library of swiglu-compile needs (check it with
+/// --object-file).
 static void registerRuntimeSymbols(ExecutionEngine &engine) {
   engine.registerSymbols([](llvm::orc::MangleAndInterner interner) {
     llvm::orc::SymbolMap symbols;
@@ -940,6 +965,8 @@ static Error runMain() {
     return llvm::createStringError(
         "JIT compilation of @" + entry->name +
         " failed: " + llvm::toString(packedFn.takeError()));
+  if (!objectFile.empty())
+    (*engine)->dumpToObjectFile(objectFile);
   // Runs global constructors, if any. Only safe once the lookup succeeded:
   // it aborts on unresolved symbols instead of returning an error.
   (*engine)->initialize();

@@ -35,6 +35,12 @@ namespace glu {
 /// Adds the patterns that rewrite each glu op into linalg/arith/math/tensor.
 void populateGLUToLinalgPatterns(RewritePatternSet &patterns);
 
+/// Adds the patterns of glu-expand-float-conversions: f32/f64 <-> bf16
+/// (and, with `f16`, f32 <-> f16) conversions and bf16 selects as integer
+/// arithmetic, so that LLVM never calls compiler-rt for them.
+void populateExpandFloatConversionPatterns(RewritePatternSet &patterns,
+                                           bool f16);
+
 #define GEN_PASS_REGISTRATION
 #include "glu/Conversion/Passes.h.inc"
 

@@ -169,4 +169,62 @@ def ConvertGLUToGPU : Pass<"convert-glu-to-gpu", "::mlir::ModuleOp"> {
   ];
 }
 
+
+def ExpandFloatConversions : Pass<"glu-expand-float-conversions"> {
+  let summary = "Expand f32/f64 <-> bf16/f16 conversions into integer arithmetic";
+  let description = [{
+    Rewrites the `arith.truncf` and `arith.extf` that LLVM would lower to
+    calls of compiler-rt helpers (`__truncsfbf2`, `__truncdfbf2`,
+    `__truncdfhf2`, and without F16C `__truncsfhf2`, `__extendhfsf2`) into
+    inline integer and f32 arithmetic, scalar or vector, so that generated
+    code never needs a runtime library the user's machine may lack:
+
+    * f32 -> bf16: round to nearest even on the bit pattern; NaN stays a
+      (quiet) NaN with its sign.
+    * f64 -> bf16 and f64 -> f16: f64 -> f32 rounded to odd (exact where
+      the f64 is an f32; otherwise the f32 truncation with its last bit
+      set), then f32 -> bf16/f16 to nearest even: rounding twice this way is
+      the same as rounding once to nearest even, since f32 has more than
+      two bits beyond the target's precision.
+    * bf16 -> f32/f64: the bit pattern shifted into the high half.
+    * with `f16`: f32 -> f16 (nearest even, subnormals, overflow to Inf, NaN
+      kept) and f16 -> f32 (subnormals, Inf, NaN), for targets without F16C;
+      otherwise these stay `arith` ops, which LLVM lowers to
+      vcvtps2ph/vcvtph2ps.
+
+    Also rewrites `arith.select` of bf16 values (and of f16 values with
+    `f16`) into a select of their 16-bit patterns: LLVM would promote such a
+    select through f32 and truncate the result with `__truncsfbf2`.
+    Arithmetic in bf16 must be promoted to f32 first
+    (`arith-emulate-unsupported-floats`, `math-extend-to-supported-types`),
+    as --glu-cpu-pipeline and --glu-cpu-reference-pipeline do.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+  let options = [
+    Option<"f16", "f16", "bool", "false",
+           "also expand f32 <-> f16 (targets without F16C)">,
+  ];
+}
+
+
+def Float16StorageAsI16 : Pass<"glu-float16-storage-as-i16", "::mlir::ModuleOp"> {
+  let summary = "Carry bf16/f16 values that are only moved as i16 in the LLVM dialect";
+  let description = [{
+    On the LLVM dialect, after glu-expand-float-conversions: every bf16 and
+    f16 value (scalar, vector, in aggregates) that is only loaded, stored,
+    selected, shuffled, inserted, extracted or passed between blocks becomes
+    the i16 value of the same bits, and the bitcasts between the two fold
+    away. The operations that need the floating-point type (conversions that
+    the target does inline, AVX512-BF16 dot products) get a bitcast at their
+    operands and results.
+
+    The reason: LLVM's x86 backend has no bf16 registers without
+    AVX512_BF16 (nor f16 ones without F16C), so it legalizes such values by
+    promoting them to f32, and writing them back then calls compiler-rt's
+    `__truncsfbf2` (`__truncsfhf2`): a masked store of `<16 x bfloat>`
+    becomes 16 scalar stores, each behind a call. As i16 the same store is
+    one `vmovdqu16` with a mask.
+  }];
+}
+
 #endif // GLU_CONVERSION_PASSES_TD

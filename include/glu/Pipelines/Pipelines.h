@@ -74,6 +74,16 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("round a bf16 block's hidden to bf16 (PyTorch's bf16 "
                      "semantics) so the down projection uses dot products too"),
       llvm::cl::init(false)};
+  Option<std::string> targetCPU{
+      *this, "target-cpu",
+      llvm::cl::desc("CPU to compile for, as LLVM names it (icelake-server, "
+                     "znver4, x86-64-v3, ...), or host"),
+      llvm::cl::init("host")};
+  Option<std::string> targetFeatures{
+      *this, "target-features",
+      llvm::cl::desc("changes to the CPU's features, LLVM's names: e.g. "
+                     "'-avx512bf16' (commas; quote the option)"),
+      llvm::cl::init("")};
   Option<bool> packAtLoad{*this, "pack-at-load",
                           llvm::cl::desc("pack argument weights once in "
                                          "@<func>_pack_weights"),
@@ -122,13 +132,14 @@ struct FusePipelineOptions : public PassPipelineOptions<FusePipelineOptions> {
 /// `glu.gate`) is lowered by `convert-glu-to-linalg` later.
 void buildFusePipeline(OpPassManager &pm, const FusePipelineOptions &options);
 
-/// Compiles `module` (glu and upstream ops on tensors) for this host: marks
+/// Compiles `module` (glu and upstream ops on tensors) for the CPU that
+/// `options` name (target-cpu, target-features; this host by default): marks
 /// its public functions as C entry points (prepareCEntryPoint), lowers it with
 /// the reference pipeline or buildCPUPipeline (`options`, defaults if null),
-/// translates it to LLVM IR, optimizes it at -O3 for the host CPU and appends
+/// translates it to LLVM IR, optimizes it at -O3 for that CPU and appends
 /// an ELF object file (or, with `llvmIR`, the IR as text) to `out`. Errors
 /// are emitted as diagnostics on the module.
-LogicalResult compileForHost(ModuleOp module, bool reference, bool llvmIR,
+LogicalResult compileForCPU(ModuleOp module, bool reference, bool llvmIR,
                              llvm::SmallVectorImpl<char> &out,
                              const CPUPipelineOptions *options = nullptr);
 
