@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """Runs the example code blocks of a Markdown file exactly as written.
 
+The README and every page of docs/ are such files: test/Docs has a lit test
+per file with blocks to run (readme.mlir, docs-<page>.mlir), and
+readme-markers.mlir lists the blocks of all of them (--list).
+
 Every fenced code block of the file must be preceded (on the line before
 its opening fence, blank lines allowed in between) by one of
 
@@ -20,12 +24,18 @@ mean in a checkout, and files that one block writes are there for the next:
     PYTHONPATH=python, as the README says.
 
 SWIGLU_CAPI_LIBRARY points the Python package at the build under test.
-A block's output is printed under a `=== <file>:<line> (<lang>)` header;
-the run fails at the first block that exits non-zero, or that runs longer
-than --timeout. Ends with `README BLOCKS: <n> run, <k> skipped, all passed`.
+A block's output is printed under a `=== <file>:<line> (<lang>)` header,
+<file> being the path relative to SRC (README.md, docs/cpu.md); the run
+fails at the first block that exits non-zero, or that runs longer than
+--timeout. Ends with `README BLOCKS: <n> run, <k> skipped, all passed`.
+
+With --list, nothing is run: each block of each file is listed with what
+would be done with it, and a block without a marker fails. --list takes
+several files, and a directory stands for its *.md files.
 
 Usage: readme_blocks.py FILE.md --src SRC --build BUILD --python PY
-           [--llvm-bin DIR] [--workdir DIR] [--list]
+           [--llvm-bin DIR] [--workdir DIR]
+       readme_blocks.py --list FILE.md|DIR... --src SRC [--build BUILD]
 """
 
 import argparse
@@ -87,6 +97,27 @@ def parse_blocks(path):
     return blocks
 
 
+def display_name(path, src):
+    """`path` relative to the source tree when it lies in it (README.md,
+    docs/cpu.md), else its base name."""
+    path, src = os.path.realpath(path), os.path.realpath(src)
+    if os.path.commonpath([path, src]) == src:
+        return os.path.relpath(path, src)
+    return os.path.basename(path)
+
+
+def expand(paths):
+    """The files named, a directory standing for its *.md files (sorted)."""
+    files = []
+    for p in paths:
+        if os.path.isdir(p):
+            files += sorted(os.path.join(p, n) for n in os.listdir(p)
+                            if n.endswith(".md"))
+        else:
+            files.append(p)
+    return files
+
+
 def make_scratch(src, build, workdir):
     """A directory that looks like the checkout, with `build` -> build."""
     if os.path.exists(workdir):
@@ -101,9 +132,11 @@ def make_scratch(src, build, workdir):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("markdown")
+    ap.add_argument("markdown", nargs="+",
+                    help="the Markdown file (with --list: files, or "
+                    "directories standing for their *.md files)")
     ap.add_argument("--src", required=True, help="the source tree")
-    ap.add_argument("--build", required=True, help="the build tree under test")
+    ap.add_argument("--build", default=None, help="the build tree under test")
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--llvm-bin", default="/usr/lib/llvm-22/bin")
     ap.add_argument("--workdir", default=None)
@@ -112,17 +145,36 @@ def main(argv=None):
     ap.add_argument("--list", action="store_true",
                     help="only list the blocks and what is done with them")
     args = ap.parse_args(argv)
+    if args.list:
+        files = expand(args.markdown)
+        if not files:
+            print("no Markdown file in %s" % " ".join(args.markdown),
+                  file=sys.stderr)
+            return 1
+        status = 0
+        for path in files:
+            try:
+                blocks = parse_blocks(path)
+            except ValueError as e:
+                print(e, file=sys.stderr)
+                status = 1
+                continue
+            name = display_name(path, args.src)
+            for line, lang, text, action, reason in blocks:
+                print("%s:%d %s %s%s" % (name, line, lang or "-", action,
+                                         (": " + reason) if reason else ""))
+        return status
+    if len(args.markdown) != 1 or os.path.isdir(args.markdown[0]):
+        ap.error("runs one Markdown file at a time (several only with --list)")
+    if not args.build:
+        ap.error("--build is required to run the blocks")
+    markdown = args.markdown[0]
     try:
-        blocks = parse_blocks(args.markdown)
+        blocks = parse_blocks(markdown)
     except ValueError as e:
         print(e, file=sys.stderr)
         return 1
-    name = os.path.basename(args.markdown)
-    if args.list:
-        for line, lang, text, action, reason in blocks:
-            print("%s:%d %s %s%s" % (name, line, lang or "-", action,
-                                     (": " + reason) if reason else ""))
-        return 0
+    name = display_name(markdown, args.src)
 
     workdir = args.workdir or tempfile.mkdtemp(prefix="readme-")
     make_scratch(os.path.abspath(args.src), args.build, workdir)
