@@ -78,6 +78,32 @@ def test_matches_reference(case, target):
     assert_close(spec, y, reference_of(spec, x, arrays))
 
 
+# CPUs other than the host: without AVX512_BF16 (bf16 conversions become
+# integer code, no vdpbf16ps) and x86-64 (128-bit vectors, no FMA, no F16C).
+# Both run on any x86-64 host; the libraries they give need only libc, libm
+# and libomp (test/Deploy/runtime-symbols.test checks the symbols).
+OTHER_CPUS = {"no-avx512bf16": "target-features=-avx512bf16",
+              "x86-64": "target-cpu=x86-64"}
+
+
+@pytest.mark.parametrize("cpu", list(OTHER_CPUS))
+@pytest.mark.parametrize("case", [c for c in CASES if "bf16" in c.values() or "f16" in c.values()],
+                         ids=lambda c: "-".join("%s=%s" % kv for kv in c.items()))
+def test_other_cpus(case, cpu):
+    spec = swiglu.FFNSpec(d_model=48, d_ff=129, **case)
+    x, arrays = random_operands(spec)
+    ffn = spec.compile(options=OTHER_CPUS[cpu])
+    y = ffn.bind(**arrays)(x)
+    assert y.dtype == swiglu.ffn.numpy_dtype(spec.dtype)
+    assert_close(spec, y, reference_of(spec, x, arrays))
+
+
+def test_unknown_target_cpu():
+    spec = swiglu.FFNSpec(d_model=16, d_ff=40)
+    with pytest.raises(swiglu.SwigluError, match="unknown target CPU 'pentium9'"):
+        spec.compile(options="target-cpu=pentium9")
+
+
 def test_one_token_and_reuse():
     spec = swiglu.FFNSpec(d_model=16, d_ff=40)
     ffn = spec.compile()
