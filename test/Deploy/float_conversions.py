@@ -150,6 +150,24 @@ def compare(name, got, expected, nan_expected, shown=5):
     return True
 
 
+def check_truncation(name, got, x, fmt):
+    """`got` (the 16-bit patterns swiglu-run wrote; bf16 crosses as uint16)
+    against `x` rounded to `fmt`: bitwise, and NaN where x is NaN."""
+    got = got.view(np.uint16)
+    x64 = x.astype(np.float64)
+    nan = np.isnan(x64)
+    expected = bits16(np.where(nan, 0.0, round_to(x64, fmt)), fmt)
+    got_nan = (got & 0x7FFF) > (0x7F80 if fmt == "bf16" else 0x7C00)
+    mism = np.nonzero((got_nan != nan) | (~nan & (got != expected)))[0]
+    if len(mism):
+        print("FAIL %s: %d differ, e.g. %r -> %s (expected %s)" % (
+            name, len(mism), list(x[mism[:3]]), got[mism[:3]],
+            expected[mism[:3]]))
+        return False
+    print("PASS %s %d values" % (name, len(x)))
+    return True
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--swiglu-run", required=True)
@@ -163,37 +181,11 @@ def main():
 
     x32 = f32_inputs(rng)
     for fmt in ("bf16", "f16"):
-        # f32 -> fmt (swiglu-run returns bf16 as uint16 patterns).
-        got = run(tool, cpu, wd, "f32_to_" + fmt, "f32", fmt, "truncf", x32)
-        got = got.view(np.uint16)
-        x = x32.astype(np.float64)
-        nan = np.isnan(x)
-        expected = bits16(np.where(nan, 0.0, round_to(x, fmt)), fmt)
-        got_nan = (got & 0x7FFF) > (0x7F80 if fmt == "bf16" else 0x7C00)
-        mism = np.nonzero((got_nan != nan) | (~nan & (got != expected)))[0]
-        if len(mism):
-            ok = False
-            print("FAIL f32_to_%s: %d differ, e.g. %s -> %s (expected %s)" % (
-                fmt, len(mism), x32[mism[:3]].view(np.uint32),
-                got[mism[:3]], expected[mism[:3]]))
-        else:
-            print("PASS f32_to_%s %d values" % (fmt, len(x32)))
-
-        # f64 -> fmt: once rounded, not twice.
-        x64 = f64_inputs(rng, fmt)
-        got = run(tool, cpu, wd, "f64_to_" + fmt, "f64", fmt, "truncf", x64)
-        got = got.view(np.uint16)
-        nan = np.isnan(x64)
-        expected = bits16(np.where(nan, 0.0, round_to(x64, fmt)), fmt)
-        got_nan = (got & 0x7FFF) > (0x7F80 if fmt == "bf16" else 0x7C00)
-        mism = np.nonzero((got_nan != nan) | (~nan & (got != expected)))[0]
-        if len(mism):
-            ok = False
-            print("FAIL f64_to_%s: %d differ, e.g. %r -> %s (expected %s)" % (
-                fmt, len(mism), list(x64[mism[:3]]), got[mism[:3]],
-                expected[mism[:3]]))
-        else:
-            print("PASS f64_to_%s %d values" % (fmt, len(x64)))
+        # f32 -> fmt, and f64 -> fmt (rounded once, not twice).
+        for src, x in (("f32", x32), ("f64", f64_inputs(rng, fmt))):
+            name = "%s_to_%s" % (src, fmt)
+            ok &= check_truncation(name, run(tool, cpu, wd, name, src, fmt,
+                                             "truncf", x), x, fmt)
 
         # fmt -> f32 and f64, every one of the 65536 patterns: exact.
         patterns = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16)
