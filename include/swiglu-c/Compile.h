@@ -45,6 +45,17 @@ MLIR_CAPI_EXPORTED MlirLogicalResult
 swigluCompileModule(MlirModule module, MlirStringRef target,
                     SwigluArtifactCallback callback, void *userData);
 
+/// Describes the CPU that --glu-cpu-pipeline with `options` (its options as
+/// in "cpu{...}", without the braces; "" for the defaults) compiles for, as
+/// JSON: {"cpu": LLVM's CPU name, "features": LLVM's feature string,
+/// "vector_bits": the kernels' vector width, "tuning_key": the CPU part of
+/// the tuning cache's keys}. On success `callback` gets the JSON; on failure
+/// (bad options, an unknown CPU or feature) it gets the error message and
+/// the call returns failure.
+MLIR_CAPI_EXPORTED MlirLogicalResult
+swigluDescribeCPUTarget(MlirStringRef options, SwigluArtifactCallback callback,
+                        void *userData);
+
 #ifdef __cplusplus
 }
 #endif

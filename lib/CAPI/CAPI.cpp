@@ -7,6 +7,7 @@
 #include "glu/Dialect/GLU/IR/GLU.h"
 #include "glu/InitAll.h"
 #include "glu/Pipelines/Pipelines.h"
+#include "glu/Pipelines/Target.h"
 
 #include "mlir/CAPI/IR.h"
 #include "mlir/CAPI/Registration.h"
@@ -108,5 +109,37 @@ MlirLogicalResult swigluCompileModule(MlirModule cModule, MlirStringRef cTarget,
                                  options.get())))
     return mlirLogicalResultFailure(); // diagnostics were emitted
   callback(mlirStringRefCreate(artifact.data(), artifact.size()), userData);
+  return mlirLogicalResultSuccess();
+}
+
+MlirLogicalResult swigluDescribeCPUTarget(MlirStringRef cOptions,
+                                          SwigluArtifactCallback callback,
+                                          void *userData) {
+  auto reply = [&](StringRef text) {
+    callback(mlirStringRefCreate(text.data(), text.size()), userData);
+  };
+  std::unique_ptr<glu::CPUPipelineOptions> options =
+      glu::CPUPipelineOptions::createFromString(unwrap(cOptions));
+  if (!options) {
+    reply("invalid options '" + unwrap(cOptions).str() + "'");
+    return mlirLogicalResultFailure();
+  }
+  std::string error;
+  FailureOr<glu::CPUTarget> target = glu::resolveCPUTarget(
+      options->targetCPU, options->targetFeatures, error);
+  if (failed(target)) {
+    reply(error);
+    return mlirLogicalResultFailure();
+  }
+  int64_t bits = glu::kernelVectorBits(*options, *target);
+  llvm::json::Object description{
+      {"cpu", target->cpu},
+      {"features", target->features},
+      {"vector_bits", bits},
+      {"tuning_key", target->cpu + "/v" + std::to_string(bits)}};
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::json::Value(std::move(description));
+  reply(text);
   return mlirLogicalResultSuccess();
 }

@@ -250,6 +250,11 @@ void addFloatLegalization(OpPassManager &pm, bool f16) {
 
 } // namespace
 
+int64_t mlir::glu::kernelVectorBits(const CPUPipelineOptions &options,
+                                    const CPUTarget &target) {
+  return options.vectorBits ? options.vectorBits : target.vectorBits();
+}
+
 std::unique_ptr<Pass>
 mlir::glu::createCPUKernelsPass(const CPUPipelineOptions &options) {
   std::string error;
@@ -257,8 +262,7 @@ mlir::glu::createCPUKernelsPass(const CPUPipelineOptions &options) {
   if (failed(target))
     return std::make_unique<FailPass>(error);
   ConvertGLUToCPUKernelsOptions kernels;
-  kernels.vectorBits = options.vectorBits ? options.vectorBits
-                                          : target->vectorBits();
+  kernels.vectorBits = kernelVectorBits(options, *target);
   kernels.microRows = options.microRows;
   // 6 x 4 accumulators, 4 weight vectors and a broadcast fill AVX-512's 32
   // registers; AVX2 and SSE have 16, which 6 x 2 (+ 3) fits.
@@ -270,6 +274,8 @@ mlir::glu::createCPUKernelsPass(const CPUPipelineOptions &options) {
   kernels.threads = options.threads;
   kernels.packAtLoad = options.packAtLoad;
   kernels.roundHidden = options.roundHidden;
+  kernels.tuningCache = options.tuningCache;
+  kernels.cpuKey = target->cpu;
   using Switch = CPUPipelineOptions::Switch;
   kernels.bf16Dot = options.bf16Dot == Switch::On ||
                     (options.bf16Dot == Switch::Auto &&

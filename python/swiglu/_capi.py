@@ -108,9 +108,25 @@ def lib():
     l.swigluCompileModule.argtypes = [_Handle, _StringRef, _STRING_CALLBACK,
                                       ctypes.c_void_p]
     l.swigluCompileModule.restype = _LogicalResult
+    l.swigluDescribeCPUTarget.argtypes = [_StringRef, _STRING_CALLBACK,
+                                          ctypes.c_void_p]
+    l.swigluDescribeCPUTarget.restype = _LogicalResult
     l.swigluRegisterAllPasses()
     _lib = l
     return l
+
+
+def describe_cpu_target(options=""):
+    """The CPU that --glu-cpu-pipeline with `options` compiles for: a dict
+    with "cpu" (LLVM's name), "features", "vector_bits" and "tuning_key"."""
+    import json
+    chunks = []
+    sink = _STRING_CALLBACK(lambda p, n, _u: chunks.append(ctypes.string_at(p, n)))
+    ok = lib().swigluDescribeCPUTarget(_StringRef.of(options), sink, None).value
+    text = b"".join(chunks).decode(errors="replace")
+    if not ok:
+        raise SwigluError(text)
+    return json.loads(text)
 
 
 class Context:

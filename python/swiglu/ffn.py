@@ -170,6 +170,11 @@ class FFNSpec:
             raise SwigluError("options apply to the 'cpu' target only")
         passes = ("builtin.module(glu-fuse-ffn)"
                   if fuse and target == "cpu-reference" else None)
+        # A tuning cache of swiglu.tune, when SWIGLU_TUNING_CACHE names one
+        # and the options do not name another.
+        cache = os.environ.get("SWIGLU_TUNING_CACHE")
+        if target == "cpu" and cache and "tuning-cache=" not in (options or ""):
+            options = ((options or "") + " tuning-cache=" + cache).strip()
         full = "%s{%s}" % (target, options) if options else target
         return CompiledFFN(self, compile_function(self.mlir("ffn"), "ffn", passes, full),
                            target)

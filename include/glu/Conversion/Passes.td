@@ -77,6 +77,12 @@ def ConvertGLUToCPUKernels : Pass<"convert-glu-to-cpu-kernels", "ModuleOp"> {
            "keep the hidden in acc_type; needs bf16-dot)">,
     Option<"packAtLoad", "pack-at-load", "bool", "true",
            "Pack argument weights once in @<func>_pack_weights">,
+    Option<"tuningCache", "tuning-cache", "std::string", "\"\"",
+           "JSON file of measured kernel configurations (swiglu-tune): an "
+           "entry for an op's CPU, types and shape replaces micro-rows, "
+           "micro-vectors, k-chunk and tile-tokens for that op">,
+    Option<"cpuKey", "cpu", "std::string", "\"\"",
+           "CPU name of the tuning cache's keys (empty: this host's)">,
     Option<"remarks", "remarks", "bool", "false",
            "Emit a remark for each op left to the reference lowering">,
   ];

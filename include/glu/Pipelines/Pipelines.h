@@ -84,6 +84,12 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("changes to the CPU's features, LLVM's names: e.g. "
                      "'-avx512bf16' (commas; quote the option)"),
       llvm::cl::init("")};
+  Option<std::string> tuningCache{
+      *this, "tuning-cache",
+      llvm::cl::desc("JSON file of measured kernel configurations "
+                     "(python -m swiglu.tune): its entries for this CPU "
+                     "replace the tile options of matching ops"),
+      llvm::cl::init("")};
   Option<bool> packAtLoad{*this, "pack-at-load",
                           llvm::cl::desc("pack argument weights once in "
                                          "@<func>_pack_weights"),
@@ -101,6 +107,12 @@ void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
 /// products) decided. Tools that need the kernels' signatures (the packed
 /// weights' types) run it alone.
 std::unique_ptr<Pass> createCPUKernelsPass(const CPUPipelineOptions &options);
+
+struct CPUTarget;
+/// The kernels' vector width for `options` on `target`: vector-bits, or the
+/// widest the target has when it is 0.
+int64_t kernelVectorBits(const CPUPipelineOptions &options,
+                         const CPUTarget &target);
 
 /// Prepares `func` to be called from C after buildCPUReferencePipeline:
 /// asks for its C interface (`_mlir_ciface_<name>`, arguments and results as

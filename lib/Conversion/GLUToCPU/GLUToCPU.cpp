@@ -33,6 +33,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "TuningCache.h"
+
 #include "glu/Conversion/Passes.h"
 #include "glu/Dialect/GLU/IR/GLU.h"
 #include "glu/Dialect/GLU/Utils/Builders.h"
@@ -46,6 +48,8 @@
 #include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/SymbolTable.h"
+
+#include "llvm/TargetParser/Host.h"
 
 #include <cstring>
 #include <functional>
@@ -1056,24 +1060,94 @@ struct ConvertGLUToCPUKernels
     t.workers = threads > 0 ? threads
                             : std::max<int64_t>(
                                   1, std::thread::hardware_concurrency());
-    if (t.vec < 1 || t.mr < 1 || t.mr > 8 || t.kc < 1 || t.mb < t.mr ||
-        t.nrv < 2 || t.nrv > 8 || t.nrv % 2 ||
-        (vectorBits != 128 && vectorBits != 256 && vectorBits != 512)) {
+    if (!valid(t)) {
       module.emitError("convert-glu-to-cpu-kernels: invalid options: "
                        "vector-bits must be 128, 256 or 512, micro-rows "
                        "1..8, micro-vectors 2, 4, 6 or 8, k-chunk >= 1 and "
                        "tile-tokens >= micro-rows");
       return signalPassFailure();
     }
+    TuningCache cache;
+    if (!tuningCache.empty()) {
+      std::string error;
+      FailureOr<TuningCache> loaded = TuningCache::load(tuningCache, error);
+      if (failed(loaded)) {
+        emitError(module.getLoc(), "convert-glu-to-cpu-kernels: ") << error;
+        return signalPassFailure();
+      }
+      cache = std::move(*loaded);
+    }
+    std::string cpu =
+        cpuKey.empty() ? llvm::sys::getHostCPUName().str() : cpuKey.getValue();
     SmallVector<Operation *> ops;
     module.walk([&](Operation *op) {
       if (isa<FFNOp, MLPOp, GateUpOp>(op))
         ops.push_back(op);
     });
     unsigned counter = 0;
-    for (Operation *op : ops)
-      if (failed(lower(op, t, counter)))
+    for (Operation *op : ops) {
+      Tiling ti = t;
+      if (std::optional<std::string> key = tuningKey(op, cpu)) {
+        if (std::optional<KernelConfig> c = cache.lookup(*key)) {
+          ti.mr = c->microRows;
+          ti.nrv = c->microVectors;
+          ti.kc = c->kChunk;
+          ti.mb = c->tileTokens;
+          if (!valid(ti)) {
+            op->emitError("convert-glu-to-cpu-kernels: the tuning cache's "
+                          "entry '")
+                << *key << "' is not a valid configuration";
+            return signalPassFailure();
+          }
+          if (remarks)
+            op->emitRemark("convert-glu-to-cpu-kernels: tuned configuration ")
+                << *key << ": micro-rows=" << ti.mr
+                << " micro-vectors=" << ti.nrv << " k-chunk=" << ti.kc
+                << " tile-tokens=" << ti.mb;
+        }
+      }
+      if (failed(lower(op, ti, counter)))
         return signalPassFailure();
+    }
+  }
+
+  bool valid(const Tiling &t) const {
+    return t.vec >= 1 && t.mr >= 1 && t.mr <= 8 && t.kc >= 1 &&
+           t.mb >= t.mr && t.nrv >= 2 && t.nrv <= 8 && t.nrv % 2 == 0 &&
+           (vectorBits == 128 || vectorBits == 256 || vectorBits == 512);
+  }
+
+  /// The tuning cache's key of `op` (TuningCache.h), if its d_model and d_ff
+  /// are static.
+  std::optional<std::string> tuningKey(Operation *op, StringRef cpu) const {
+    auto x = cast<RankedTensorType>(op->getOperand(0).getType());
+    int64_t d = x.getDimSize(x.getRank() - 1);
+    int64_t f = ShapedType::kDynamic;
+    Value weight;
+    StringRef kind;
+    auto hiddenOf = [](Value down, Layout layout) {
+      auto type = cast<RankedTensorType>(down.getType());
+      return type.getDimSize(layout == Layout::out_in ? 1 : 0);
+    };
+    if (auto ffn = dyn_cast<FFNOp>(op)) {
+      kind = "ffn";
+      f = hiddenOf(ffn.getDownWeight(), ffn.getLayout());
+      weight = ffn.getDownWeight();
+    } else if (auto mlp = dyn_cast<MLPOp>(op)) {
+      kind = "mlp";
+      f = hiddenOf(mlp.getDownWeight(), mlp.getLayout());
+      weight = mlp.getDownWeight();
+    } else {
+      kind = "gate_up";
+      auto result = cast<RankedTensorType>(op->getResult(0).getType());
+      f = result.getDimSize(result.getRank() - 1);
+      weight = op->getOperand(1);
+    }
+    if (ShapedType::isDynamic(d) || ShapedType::isDynamic(f))
+      return std::nullopt;
+    return TuningCache::key(cpu, vectorBits, kind, x.getElementType(),
+                            cast<ShapedType>(weight.getType()).getElementType(),
+                            d, f);
   }
 
   /// The panels of `mats` as constants when every matrix is a constant of
