@@ -40,8 +40,10 @@ import sys
 import tempfile
 import time
 
-from bench_report import (TOLERANCE, TORCH_AVX2_ENV, ceilings_table, flops, fmt_ms, shape_table,
-                          shape_title, short, summary_table, threads_title, write_plot)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from bench_report import (TOLERANCE, TORCH_AVX2_ENV, ceilings_table, flops,  # noqa: E402
+                          fmt_ms, shape_table, shape_title, short, summary_table,
+                          threads_title, write_plot)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEFAULT_RESULTS = ROOT / "bench" / "RESULTS.md"
