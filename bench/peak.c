@@ -1,8 +1,10 @@
 // Machine ceilings for the FFN benchmark: FP32 FMA peak and memory read
 // bandwidth, both on N threads (pthreads, one per core).
 //
-//   peak fma [threads]    GFLOP/s of independent AVX-512 FMA chains
-//   peak bw  [threads]    GB/s of a sum over a 1 GiB float array
+//   peak fma    [threads]  GFLOP/s of independent AVX-512 FMA chains
+//   peak fma256 [threads]  the same with 256-bit (AVX2) FMAs: the ceiling of
+//                          code limited to AVX2 (x86-64-v3)
+//   peak bw     [threads]  GB/s of a sum over a 1 GiB float array
 //
 // Each prints one line "<what> <median> <max>" over several repetitions.
 // Build: clang -O3 -march=native -pthread peak.c -o peak
@@ -39,6 +41,27 @@ typedef struct {
   float sink;
 } fma_arg;
 
+// 256-bit FMAs: 12 chains + 2 constants fit AVX2's 16 ymm registers.
+#define CHAINS256 12
+
+static void *fma256_worker(void *p) {
+  fma_arg *a = p;
+  __m256 acc[CHAINS256];
+  for (int i = 0; i < CHAINS256; ++i) acc[i] = _mm256_set1_ps(0.001f * i);
+  const __m256 mul = _mm256_set1_ps(0.9999999f), add = _mm256_set1_ps(1e-7f);
+  pthread_barrier_wait(a->barrier);
+  for (long it = 0; it < a->iters; ++it) {
+#pragma clang loop unroll(full)
+    for (int i = 0; i < CHAINS256; ++i) acc[i] = _mm256_fmadd_ps(acc[i], mul, add);
+  }
+  __m256 s = acc[0];
+  for (int i = 1; i < CHAINS256; ++i) s = _mm256_add_ps(s, acc[i]);
+  float lanes[8];
+  _mm256_storeu_ps(lanes, s);
+  a->sink = lanes[0] + lanes[7];
+  return NULL;
+}
+
 static void *fma_worker(void *p) {
   fma_arg *a = p;
   __m512 acc[CHAINS];
@@ -56,7 +79,9 @@ static void *fma_worker(void *p) {
   return NULL;
 }
 
-static double fma_once(int threads, long iters) {
+// GFLOP/s of `threads` workers running `iters` iterations each; `wide`:
+// AVX-512 (16 chains of 16 lanes), else AVX2 (12 chains of 8 lanes).
+static double fma_once(int threads, long iters, int wide) {
   pthread_t tid[64];
   fma_arg args[64];
   pthread_barrier_t barrier;
@@ -64,7 +89,7 @@ static double fma_once(int threads, long iters) {
   for (int t = 0; t < threads; ++t) {
     args[t].barrier = &barrier;
     args[t].iters = iters;
-    pthread_create(&tid[t], NULL, fma_worker, &args[t]);
+    pthread_create(&tid[t], NULL, wide ? fma_worker : fma256_worker, &args[t]);
   }
   pthread_barrier_wait(&barrier);
   double t0 = now();
@@ -74,7 +99,8 @@ static double fma_once(int threads, long iters) {
   volatile float sink = 0;
   for (int t = 0; t < threads; ++t) sink += args[t].sink;
   (void)sink;
-  return (double)threads * iters * CHAINS * 16 * 2 / dt / 1e9;
+  double flops_per_iter = wide ? CHAINS * 16 * 2 : CHAINS256 * 8 * 2;
+  return (double)threads * iters * flops_per_iter / dt / 1e9;
 }
 
 // ---------------------------------------------------------------------------
@@ -125,8 +151,8 @@ static double bw_once(int threads, const float *data, size_t n) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2 || (strcmp(argv[1], "fma") && strcmp(argv[1], "bw"))) {
-    fprintf(stderr, "usage: %s fma|bw [threads] [repetitions]\n", argv[0]);
+  if (argc < 2 || (strcmp(argv[1], "fma") && strcmp(argv[1], "fma256") && strcmp(argv[1], "bw"))) {
+    fprintf(stderr, "usage: %s fma|fma256|bw [threads] [repetitions]\n", argv[0]);
     return 2;
   }
   int threads = argc > 2 ? atoi(argv[2]) : 2;
@@ -136,9 +162,10 @@ int main(int argc, char **argv) {
     return 2;
   }
   double r[100];
-  if (!strcmp(argv[1], "fma")) {
-    fma_once(threads, FMA_ITERS / 10);  // warm up (clocks, thread start)
-    for (int i = 0; i < reps; ++i) r[i] = fma_once(threads, FMA_ITERS);
+  if (strcmp(argv[1], "bw")) {
+    int wide = !strcmp(argv[1], "fma");
+    fma_once(threads, FMA_ITERS / 10, wide);  // warm up (clocks, thread start)
+    for (int i = 0; i < reps; ++i) r[i] = fma_once(threads, FMA_ITERS, wide);
   } else {
     size_t bytes = (size_t)1 << 30, n = bytes / sizeof(float);
     float *data = aligned_alloc(64, bytes);

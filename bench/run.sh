@@ -7,8 +7,9 @@
 # bench/requirements.txt, builds the C pieces (bench/openblas_ffn.c,
 # bench/peak.c) into $SWIGLU_BUILD_DIR/bench (installing libopenblas-dev when
 # missing), and runs bench/ffn_bench.py,
-# which prints the table and writes bench/RESULTS.md. Failures of optional
-# parts (IREE install, the OpenBLAS build) become a row that says why.
+# which prints the tables and writes bench/RESULTS.md and the plot
+# bench/results-gflops.png. Failures of optional parts (IREE or matplotlib
+# install, the OpenBLAS build) become a row or a line that says why.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/common.sh"
 cd "$SWIGLU_ROOT"
@@ -32,7 +33,8 @@ KEY="$( { cat "$BENCH/requirements.txt"; "$BASE_PY" --version; } | sha256sum | c
 VENV="$SWIGLU_CACHE_DIR/bench-venv-$KEY"
 OUT="$SWIGLU_BUILD_DIR/bench"
 mkdir -p "$OUT"
-IREE_ERROR="$OUT/iree-install-error.txt"
+# The optional parts: a failed install of one becomes a line of the results.
+OPTIONAL=(iree matplotlib)
 if [[ -n "${SWIGLU_BENCH_VENV:-}" ]]; then
   VENV="$SWIGLU_BENCH_VENV"  # yours: used as it is, nothing installed
 elif [[ ! -e "$VENV/.complete" ]]; then
@@ -41,16 +43,26 @@ elif [[ ! -e "$VENV/.complete" ]]; then
   "$BASE_PY" -m venv "$VENV"
   PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check -q --timeout 30 --retries 2)
   if "${PIP[@]}" -r "$BENCH/requirements.txt" >"$OUT/pip.log" 2>&1; then
-    rm -f "$IREE_ERROR"
     touch "$VENV/.complete"  # only a complete install is reused; else retried next run
   else
-    log "installing the requirements failed (see $OUT/pip.log); retrying without IREE"
-    { grep '^ERROR' "$OUT/pip.log" || tail -n 3 "$OUT/pip.log"; } | tail -n 1 >"$IREE_ERROR"
-    grep -v '^iree' "$BENCH/requirements.txt" >"$OUT/requirements-no-iree.txt"
-    "${PIP[@]}" -r "$OUT/requirements-no-iree.txt"
+    log "installing the requirements failed (see $OUT/pip.log); installing them in parts"
+    grep -v -E "^($(IFS='|'; echo "${OPTIONAL[*]}"))" "$BENCH/requirements.txt" >"$OUT/requirements-core.txt"
+    "${PIP[@]}" -r "$OUT/requirements-core.txt"
+    for part in "${OPTIONAL[@]}"; do
+      grep "^$part" "$BENCH/requirements.txt" >"$OUT/requirements-$part.txt"
+      if ! "${PIP[@]}" -r "$OUT/requirements-$part.txt" >"$OUT/pip-$part.log" 2>&1; then
+        log "installing $part failed (see $OUT/pip-$part.log)"
+        { grep '^ERROR' "$OUT/pip-$part.log" || tail -n 3 "$OUT/pip-$part.log"; } | tail -n 1 \
+          >"$OUT/$part-install-error.txt"
+      else
+        rm -f "$OUT/$part-install-error.txt"
+      fi
+    done
   fi
 fi
-if [[ -e "$VENV/.complete" || -n "${SWIGLU_BENCH_VENV:-}" ]]; then rm -f "$IREE_ERROR"; fi
+if [[ -e "$VENV/.complete" || -n "${SWIGLU_BENCH_VENV:-}" ]]; then
+  for part in "${OPTIONAL[@]}"; do rm -f "$OUT/$part-install-error.txt"; done
+fi
 # PyTorch (eager and torch.compile rows) from the project's environment, which
 # has it pinned (python/requirements.txt): its site-packages go at the end of
 # the benchmark environment's path, so the benchmark's own pins win.
@@ -78,12 +90,18 @@ if ! "$CC" "${CFLAGS[@]}" -pthread "$BENCH/peak.c" -o "$OUT/peak"; then
   rm -f "$OUT/peak"
 fi
 
+# LLVM's name of the host CPU, for the header (what target-cpu=host means).
+LLVM_CPU="$("$CC" -### -march=native -x c -c /dev/null 2>&1 | grep -o '"-target-cpu" "[^"]*"' | cut -d'"' -f4 || true)"
+
 # --- run ---------------------------------------------------------------------
 export PYTHONPATH="$SWIGLU_ROOT/python${PYTHONPATH:+:$PYTHONPATH}"
+# The Python package finds the C API of $SWIGLU_BUILD_DIR (not only ./build).
+export SWIGLU_CAPI_LIBRARY="${SWIGLU_CAPI_LIBRARY:-$SWIGLU_BUILD_DIR/lib/libSwigluCAPI.so}"
 exec "$VENV/bin/python" "$BENCH/ffn_bench.py" \
   --command "bash bench/run.sh${*:+ $*}" \
   --openblas-lib "$OUT/libopenblas_ffn.so" --openblas-error "$OPENBLAS_ERROR" \
-  --peak-bin "$OUT/peak" --iree-error "$IREE_ERROR" \
+  --peak-bin "$OUT/peak" --iree-error "$OUT/iree-install-error.txt" \
+  --plot-error "$OUT/matplotlib-install-error.txt" --llvm-cpu "$LLVM_CPU" \
   --swiglu-opt "$SWIGLU_BUILD_DIR/bin/swiglu-opt" \
   --compiler-info "$("$CC" --version | head -n 1) ${CFLAGS[*]}" \
   "$@"
