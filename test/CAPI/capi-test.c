@@ -157,6 +157,18 @@ int main(void) {
   // CHECK: diagnostic: use of value '%u' expects different type than prior uses: 'tensor<4xf32>' vs 'tensor<5xf32>'
   // CHECK: invalid IR parsed: 0
 
+  /* The CPU a set of pipeline options compiles for, as JSON; an unknown
+   * CPU is a failure with the message. */
+  struct Text target;
+  MlirLogicalResult described = swigluDescribeCPUTarget(
+      mlirStringRefCreateFromCString("target-cpu=x86-64-v3"), keepText, &target);
+  printf("target: ok=%d %s\n", mlirLogicalResultIsSuccess(described), target.text);
+  // CHECK: target: ok=1 {"cpu":"x86-64-v3",{{.*}}"tuning_key":"x86-64-v3/v256","vector_bits":256}
+  described = swigluDescribeCPUTarget(
+      mlirStringRefCreateFromCString("target-cpu=pentium9"), keepText, &target);
+  printf("bad target: ok=%d %s\n", mlirLogicalResultIsSuccess(described), target.text);
+  // CHECK: bad target: ok=0 unknown target CPU 'pentium9'
+
   mlirContextDestroy(context);
   printf("done\n");
   // CHECK: done
