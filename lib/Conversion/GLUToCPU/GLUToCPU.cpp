@@ -340,7 +340,10 @@ private:
                  Operands &ops);
   void emitMicroKernel(OpBuilder &b, int64_t mr, Value w, Value hw, Value aRow,
                        Value cRow, Value p, Value k0, Value k1, bool first,
-                       Operands &ops);
+                       bool fromWide, Operands &ops);
+  /// Whether a projection's panels hold 16-bit weights that the micro-kernel
+  /// widens to f32 (not packed for dot products).
+  bool widens(bool first, const Operands &ops) const;
   void emitEpilogue(OpBuilder &b, Value w, Value p, Value rowBegin,
                     Value rows, bool first, Operands &ops);
 };
@@ -358,6 +361,10 @@ struct Operands {
   Value m, k, f, n;   // tokens, d_model, hidden features, outputs
   Type outElem;
   Value hiddenShared; // worker index of the hidden scratch (panel mode)
+  // [workers][KC][NR] f32: one K chunk of a panel of 16-bit weights,
+  // widened once for all the row blocks of a token block (null when both
+  // projections' panels are f32 or packed for dot products).
+  Value wide;
 };
 
 SmallVector<Type> KernelBuilder::packedTypes(ArrayRef<Value> mats) {
@@ -535,9 +542,16 @@ SmallVector<Value> KernelBuilder::emitPacking(ArrayRef<Value> mats) {
 /// Emits `acc[rows of this block] (+)= A · panel p` over k in [k0, k1) for
 /// `mr` rows: A row `aRow + r` (x, or the worker's hidden), accumulator row
 /// `cRow + r` of the worker's scratch.
+bool KernelBuilder::widens(bool first, const Operands &ops) const {
+  Value packed = first ? ops.packed1 : ops.packed2;
+  return !s.pairs(first) &&
+         !cast<MemRefType>(packed.getType()).getElementType().isF32();
+}
+
 void KernelBuilder::emitMicroKernel(OpBuilder &b, int64_t mr, Value w,
-                                    Value hw, Value aRow, Value cRow, Value p, Value k0,
-                                    Value k1, bool first, Operands &ops) {
+                                    Value hw, Value aRow, Value cRow, Value p,
+                                    Value k0, Value k1, bool first,
+                                    bool fromWide, Operands &ops) {
   IB ib{b, loc};
   Type f32 = b.getF32Type();
   auto vt = VectorType::get({t.vec}, f32);
@@ -611,6 +625,12 @@ void KernelBuilder::emitMicroKernel(OpBuilder &b, int64_t mr, Value w,
       [&](OpBuilder &lb, Location, Value k, ValueRange accs) {
         SmallVector<Value> bv;
         for (int64_t j = 0; j < t.nrv; ++j) {
+          if (fromWide) {
+            Value kk = arith::SubIOp::create(lb, loc, k, k0);
+            bv.push_back(vector::LoadOp::create(lb, loc, vt, ops.wide,
+                                                ValueRange{w, kk, cols[j]}));
+            continue;
+          }
           Value v = vector::LoadOp::create(lb, loc, wvt, packed,
                                            ValueRange{p, k, cols[j]});
           if (wElem != f32)
@@ -718,31 +738,73 @@ void KernelBuilder::emitPanel(Value w, Value p, Value rowBegin, Value rows,
     kTotal = ib.mul(kTotal, ib.c(2));
   Value aBase = first ? rowBegin : ib.c(0);
   Value hw = ops.hiddenShared ? ops.hiddenShared : w;
+  bool widen = widens(first, ops);
   ib.loop(ib.c(0), kTotal, ib.c(t.kc), [&](OpBuilder &b1, Value k0) {
     IB i1{b1, loc};
     Value k1 = i1.min(i1.add(k0, i1.c(t.kc)), kTotal);
     Value blocks = i1.ceilDiv(rows, i1.c(t.mr));
-    i1.loop(i1.c(0), blocks, i1.c(1), [&](OpBuilder &b2, Value rb) {
-      IB i2{b2, loc};
-      Value cRow = i2.mul(rb, i2.c(t.mr));
-      Value count = i2.min(i2.sub(rows, cRow), i2.c(t.mr));
-      SmallVector<int64_t> cases;
-      for (int64_t c = 1; c < t.mr; ++c)
-        cases.push_back(c);
-      auto sw = scf::IndexSwitchOp::create(b2, loc, TypeRange{}, count, cases,
-                                           cases.size());
-      auto fill = [&](Region &region, int64_t mr) {
-        Block *block = b2.createBlock(&region);
-        OpBuilder bb = OpBuilder::atBlockEnd(block);
-        Value aRow = IB{bb, loc}.add(aBase, cRow);
-        emitMicroKernel(bb, mr, w, hw, aRow, cRow, p, k0, k1, first, ops);
-        scf::YieldOp::create(bb, loc);
-      };
-      for (auto [i, c] : llvm::enumerate(cases))
-        fill(sw.getCaseRegions()[i], c);
-      fill(sw.getDefaultRegion(), t.mr);
-      b2.setInsertionPointAfter(sw);
-    });
+    // All row blocks of the token block, each through the micro-kernel of
+    // its row count.
+    auto rowBlocks = [&](OpBuilder &bb0, bool fromWide) {
+      IB i1{bb0, loc};
+      i1.loop(i1.c(0), blocks, i1.c(1), [&](OpBuilder &b2, Value rb) {
+        IB i2{b2, loc};
+        Value cRow = i2.mul(rb, i2.c(t.mr));
+        Value count = i2.min(i2.sub(rows, cRow), i2.c(t.mr));
+        SmallVector<int64_t> cases;
+        for (int64_t c = 1; c < t.mr; ++c)
+          cases.push_back(c);
+        auto sw = scf::IndexSwitchOp::create(b2, loc, TypeRange{}, count,
+                                             cases, cases.size());
+        auto fill = [&](Region &region, int64_t mr) {
+          Block *block = b2.createBlock(&region);
+          OpBuilder bb = OpBuilder::atBlockEnd(block);
+          Value aRow = IB{bb, loc}.add(aBase, cRow);
+          emitMicroKernel(bb, mr, w, hw, aRow, cRow, p, k0, k1, first,
+                          fromWide, ops);
+          scf::YieldOp::create(bb, loc);
+        };
+        for (auto [i, c] : llvm::enumerate(cases))
+          fill(sw.getCaseRegions()[i], c);
+        fill(sw.getDefaultRegion(), t.mr);
+        b2.setInsertionPointAfter(sw);
+      });
+    };
+    if (!widen) {
+      rowBlocks(b1, /*fromWide=*/false);
+      return;
+    }
+    // 16-bit weights: with several row blocks, the chunk is widened to f32
+    // once, into the worker's scratch (KC x NR floats, in L2), and every
+    // row block's micro-kernel runs on f32 as for f32 weights; widening in
+    // the micro-kernel would repeat the conversion (a shuffle and a shift
+    // for each vector, on the FMA ports of Intel's cores) for each row
+    // block. A single row block (decode) widens as it streams.
+    auto ifOp = scf::IfOp::create(b1, loc, TypeRange{},
+                                  i1.ge(blocks, i1.c(2)), /*withElse=*/true);
+    {
+      OpBuilder tb = ifOp.getThenBodyBuilder();
+      IB it{tb, loc};
+      Value packed = first ? ops.packed1 : ops.packed2;
+      Type wElem = cast<MemRefType>(packed.getType()).getElementType();
+      auto wvt = VectorType::get({t.vec}, wElem);
+      auto vt = VectorType::get({t.vec}, b.getF32Type());
+      it.loop(k0, k1, it.c(1), [&](OpBuilder &lb, Value k) {
+        IB il{lb, loc};
+        Value kk = il.sub(k, k0);
+        for (int64_t j = 0; j < t.nrv; ++j) {
+          Value col = il.c(j * t.vec);
+          Value v = vector::LoadOp::create(lb, loc, wvt, packed,
+                                           ValueRange{p, k, col});
+          v = arith::ExtFOp::create(lb, loc, vt, v);
+          vector::StoreOp::create(lb, loc, v, ops.wide,
+                                  ValueRange{w, kk, col});
+        }
+      });
+      rowBlocks(tb, /*fromWide=*/true);
+    }
+    OpBuilder eb = ifOp.getElseBodyBuilder();
+    rowBlocks(eb, /*fromWide=*/false);
   });
   emitEpilogue(b, w, p, rowBegin, rows, first, ops);
 }
@@ -754,6 +816,9 @@ KernelBuilder::outlinePanel(bool first, const Operands &ops) {
   Value bias = first ? ops.bias1 : ops.bias2;
   Value dest = (first && s.hasDown) ? ops.hidden : ops.out;
   SmallVector<Value> operands{a, packed, bias, ops.acc, dest, ops.k, ops.n};
+  if (ops.wide)
+    operands.push_back(ops.wide);
+  unsigned base = operands.size(); // then w, hw, p, rowBegin, rows
   SmallVector<Type> types;
   for (Value v : operands)
     types.push_back(v.getType());
@@ -788,9 +853,11 @@ KernelBuilder::outlinePanel(bool first, const Operands &ops) {
     local.out = arg(4);
   local.k = arg(5);
   local.n = arg(6);
-  local.hiddenShared = arg(8);
+  local.wide = ops.wide ? arg(7) : Value();
+  local.hiddenShared = arg(base + 1);
   KernelBuilder(fb, loc, t, s)
-      .emitPanel(arg(7), arg(9), arg(10), arg(11), first, local);
+      .emitPanel(arg(base), arg(base + 2), arg(base + 3), arg(base + 4), first,
+                 local);
   func::ReturnOp::create(fb, loc);
 
   return [=](OpBuilder &cb, Value w, Value hw, Value p, Value rowBegin,
@@ -897,6 +964,8 @@ Value KernelBuilder::emitCompute(Value x, ArrayRef<Value> packed,
   // Scratch and result.
   Value workers = ib.c(t.workers);
   ops.acc = allocBuffer(b, loc, {workers, ib.c(t.mb), ib.c(t.nr())}, f32);
+  if (widens(true, ops) || (s.hasDown && widens(false, ops)))
+    ops.wide = allocBuffer(b, loc, {workers, ib.c(t.kc), ib.c(t.nr())}, f32);
   ops.hidden = s.hasDown ? allocBuffer(b, loc, {workers, ib.c(t.mb),
                                                 hiddenPadded},
                                        s.pairs2 ? Type(b.getBF16Type()) : f32)
