@@ -14,7 +14,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/Pipelines/Passes.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
@@ -133,38 +134,55 @@ struct StripArgumentAttributesPass
 
 /// memref.copy between buffers that are not both contiguous would lower to a
 /// call of `memrefCopy` in MLIR's runtime library (libmlir_c_runner_utils),
-/// which compiled code must not need: such copies become linalg.copy, which
-/// the pipelines lower to loops. Contiguous copies stay (llvm.memcpy).
-struct StridedCopyToLinalg : OpRewritePattern<memref::CopyOp> {
+/// which compiled code must not need: such copies become loops of scalar
+/// loads and stores. Contiguous copies stay (llvm.memcpy).
+struct StridedCopyToLoops : OpRewritePattern<memref::CopyOp> {
   using OpRewritePattern::OpRewritePattern;
 
   LogicalResult matchAndRewrite(memref::CopyOp op,
                                 PatternRewriter &rewriter) const override {
-    auto source = cast<MemRefType>(op.getSource().getType());
-    auto target = cast<MemRefType>(op.getTarget().getType());
+    // Unranked copies (not in glu code) are left to the runtime library.
+    auto source = dyn_cast<MemRefType>(op.getSource().getType());
+    auto target = dyn_cast<MemRefType>(op.getTarget().getType());
+    if (!source || !target)
+      return rewriter.notifyMatchFailure(op, "unranked");
     if (source.getLayout().isIdentity() && target.getLayout().isIdentity())
       return rewriter.notifyMatchFailure(op, "contiguous: a memcpy");
-    rewriter.replaceOpWithNewOp<linalg::CopyOp>(op, op.getSource(),
-                                                op.getTarget());
+    Location loc = op.getLoc();
+    SmallVector<Value> lbs, ubs, steps;
+    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    for (int64_t d = 0; d < source.getRank(); ++d) {
+      lbs.push_back(zero);
+      ubs.push_back(memref::DimOp::create(rewriter, loc, op.getSource(), d));
+      steps.push_back(one);
+    }
+    scf::buildLoopNest(rewriter, loc, lbs, ubs, steps,
+                       [&](OpBuilder &b, Location l, ValueRange ivs) {
+                         Value v = memref::LoadOp::create(b, l, op.getSource(),
+                                                          ivs);
+                         memref::StoreOp::create(b, l, v, op.getTarget(), ivs);
+                       });
+    rewriter.eraseOp(op);
     return success();
   }
 };
 
-struct StridedCopiesToLinalgPass
-    : PassWrapper<StridedCopiesToLinalgPass, OperationPass<>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(StridedCopiesToLinalgPass)
+struct StridedCopiesToLoopsPass
+    : PassWrapper<StridedCopiesToLoopsPass, OperationPass<>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(StridedCopiesToLoopsPass)
 
-  StringRef getArgument() const final { return "glu-strided-copies-to-linalg"; }
+  StringRef getArgument() const final { return "glu-strided-copies-to-loops"; }
   StringRef getDescription() const final {
-    return "Rewrite memref.copy of non-contiguous buffers into linalg.copy "
-           "(loops, not a call of MLIR's runtime library)";
+    return "Rewrite memref.copy of non-contiguous buffers into loops (not a "
+           "call of MLIR's runtime library)";
   }
   void getDependentDialects(DialectRegistry &registry) const override {
-    registry.insert<linalg::LinalgDialect>();
+    registry.insert<arith::ArithDialect, scf::SCFDialect>();
   }
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<StridedCopyToLinalg>(&getContext());
+    patterns.add<StridedCopyToLoops>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
@@ -188,7 +206,7 @@ void addBufferization(OpPassManager &pm) {
   // Returning a value the function does not own (an argument, a constant)
   // leaves a bufferization.clone behind: make it a memref alloc + copy.
   pm.addPass(createConvertBufferizationToMemRefPass());
-  pm.addPass(std::make_unique<StridedCopiesToLinalgPass>());
+  pm.addPass(std::make_unique<StridedCopiesToLoopsPass>());
 }
 
 /// The end of both CPU pipelines: buffers, arith, functions and control
@@ -406,7 +424,7 @@ void mlir::glu::registerGLUPipelines() {
       "(glu-raise, glu-merge-gate-up, glu-fuse-ffn, glu-fuse-activation)",
       buildFusePipeline);
   PassRegistration<MathApproximationPass>();
-  PassRegistration<StridedCopiesToLinalgPass>();
+  PassRegistration<StridedCopiesToLoopsPass>();
   PassPipelineRegistration<CPUPipelineOptions>(
       "glu-cpu-pipeline",
       "Lower glu IR (or frontend IR that glu-raise recognizes) to the LLVM "

@@ -361,6 +361,9 @@ struct Operands {
   Value m, k, f, n;   // tokens, d_model, hidden features, outputs
   Type outElem;
   Value hiddenShared; // worker index of the hidden scratch (panel mode)
+  // [workers][MB][K] f32: the token block of a 16-bit x, widened once for
+  // every panel of the first projection (null for f32 x and dot products).
+  Value xWide;
   // [workers][KC][NR] f32: one K chunk of a panel of 16-bit weights,
   // widened once for all the row blocks of a token block (null when both
   // projections' panels are f32 or packed for dot products).
@@ -555,7 +558,9 @@ void KernelBuilder::emitMicroKernel(OpBuilder &b, int64_t mr, Value w,
   IB ib{b, loc};
   Type f32 = b.getF32Type();
   auto vt = VectorType::get({t.vec}, f32);
-  Value a = first ? ops.x : ops.hidden;
+  Value a = !first ? ops.hidden : ops.xWide ? ops.xWide : ops.x;
+  // A's rows: [M, K] for x, [workers][MB][K] for a worker's scratch.
+  bool scratchA = cast<MemRefType>(a.getType()).getRank() == 3;
   Value packed = first ? ops.packed1 : ops.packed2;
   Type wElem = cast<MemRefType>(packed.getType()).getElementType();
   auto wvt = VectorType::get({t.vec}, wElem);
@@ -599,10 +604,10 @@ void KernelBuilder::emitMicroKernel(OpBuilder &b, int64_t mr, Value w,
           SmallVector<Value> next;
           for (int64_t r = 0; r < mr; ++r) {
             Value pair =
-                first ? vector::LoadOp::create(lb, loc, pairType, a,
-                                               ValueRange{rowsA[r], k})
-                      : vector::LoadOp::create(lb, loc, pairType, a,
-                                               ValueRange{hw, rowsA[r], k});
+                !scratchA ? vector::LoadOp::create(lb, loc, pairType, a,
+                                                   ValueRange{rowsA[r], k})
+                          : vector::LoadOp::create(lb, loc, pairType, a,
+                                                   ValueRange{hw, rowsA[r], k});
             Value word = vector::BitCastOp::create(lb, loc, i32x1, pair);
             Value bcast = vector::BroadcastOp::create(
                 lb, loc, i32xN,
@@ -639,10 +644,10 @@ void KernelBuilder::emitMicroKernel(OpBuilder &b, int64_t mr, Value w,
         }
         SmallVector<Value> next;
         for (int64_t r = 0; r < mr; ++r) {
-          Value av = first ? memref::LoadOp::create(lb, loc, a,
-                                                    ValueRange{rowsA[r], k})
-                           : memref::LoadOp::create(
-                                 lb, loc, a, ValueRange{hw, rowsA[r], k});
+          Value av = !scratchA ? memref::LoadOp::create(lb, loc, a,
+                                                        ValueRange{rowsA[r], k})
+                               : memref::LoadOp::create(
+                                     lb, loc, a, ValueRange{hw, rowsA[r], k});
           av = vector::BroadcastOp::create(lb, loc, vt, toF32(lb, loc, av));
           for (int64_t j = 0; j < t.nrv; ++j)
             next.push_back(vector::FMAOp::create(lb, loc, av, bv[j],
@@ -736,7 +741,8 @@ void KernelBuilder::emitPanel(Value w, Value p, Value rowBegin, Value rows,
   Value kTotal = first ? ops.k : ib.dim(ops.packed2, 1);
   if (!first && s.pairs2)
     kTotal = ib.mul(kTotal, ib.c(2));
-  Value aBase = first ? rowBegin : ib.c(0);
+  // x rows by their index in x; a scratch's rows by their index in the block.
+  Value aBase = (first && !ops.xWide) ? rowBegin : ib.c(0);
   Value hw = ops.hiddenShared ? ops.hiddenShared : w;
   bool widen = widens(first, ops);
   ib.loop(ib.c(0), kTotal, ib.c(t.kc), [&](OpBuilder &b1, Value k0) {
@@ -811,7 +817,7 @@ void KernelBuilder::emitPanel(Value w, Value p, Value rowBegin, Value rows,
 
 std::function<void(OpBuilder &, Value, Value, Value, Value, Value)>
 KernelBuilder::outlinePanel(bool first, const Operands &ops) {
-  Value a = first ? ops.x : ops.hidden;
+  Value a = !first ? ops.hidden : ops.xWide ? ops.xWide : ops.x;
   Value packed = first ? ops.packed1 : ops.packed2;
   Value bias = first ? ops.bias1 : ops.bias2;
   Value dest = (first && s.hasDown) ? ops.hidden : ops.out;
@@ -838,7 +844,7 @@ KernelBuilder::outlinePanel(bool first, const Operands &ops) {
   Operands local = ops;
   auto arg = [&](unsigned i) { return entry->getArgument(i); };
   if (first) {
-    local.x = arg(0);
+    (ops.xWide ? local.xWide : local.x) = arg(0);
     local.packed1 = arg(1);
     local.bias1 = arg(2);
   } else {
@@ -966,6 +972,28 @@ Value KernelBuilder::emitCompute(Value x, ArrayRef<Value> packed,
   ops.acc = allocBuffer(b, loc, {workers, ib.c(t.mb), ib.c(t.nr())}, f32);
   if (widens(true, ops) || (s.hasDown && widens(false, ops)))
     ops.wide = allocBuffer(b, loc, {workers, ib.c(t.kc), ib.c(t.nr())}, f32);
+  // A 16-bit x is widened to f32 once per token block, so that the
+  // micro-kernels broadcast it from memory (a load, no shuffle) as they do
+  // an f32 x; every panel of the first projection reuses it.
+  bool widenX = !s.pairs1 &&
+                !cast<MemRefType>(ops.x.getType()).getElementType().isF32();
+  if (widenX)
+    ops.xWide = allocBuffer(b, loc, {workers, ib.c(t.mb), ops.k}, f32);
+  auto widenBlock = [&](OpBuilder &ob, Value slot, Value rowBegin,
+                        Value rows) {
+    if (!widenX)
+      return;
+    IB io{ob, loc};
+    io.loop(io.c(0), rows, io.c(1), [&](OpBuilder &rb, Value r) {
+      IB ir{rb, loc};
+      Value row = ir.add(rowBegin, r);
+      ir.loop(ir.c(0), ops.k, ir.c(1), [&](OpBuilder &kb, Value k) {
+        Value v = memref::LoadOp::create(kb, loc, ops.x, ValueRange{row, k});
+        memref::StoreOp::create(kb, loc, toF32(kb, loc, v), ops.xWide,
+                                ValueRange{slot, r, k});
+      });
+    });
+  };
   ops.hidden = s.hasDown ? allocBuffer(b, loc, {workers, ib.c(t.mb),
                                                 hiddenPadded},
                                        s.pairs2 ? Type(b.getBF16Type()) : f32)
@@ -1004,6 +1032,7 @@ Value KernelBuilder::emitCompute(Value x, ArrayRef<Value> packed,
       iw.loop(begin, end, iw.c(t.mb), [&](OpBuilder &lb, Value rowBegin) {
         IB il{lb, loc};
         Value rows = il.min(il.c(t.mb), il.sub(end, rowBegin));
+        widenBlock(lb, w, rowBegin, rows);
         il.loop(il.c(0), panels1, il.c(1), [&](OpBuilder &pb, Value p) {
           panel1(pb, w, w, p, rowBegin, rows);
         });
@@ -1025,6 +1054,7 @@ Value KernelBuilder::emitCompute(Value x, ArrayRef<Value> packed,
       IB il{lb, loc};
       Value rowBegin = il.mul(blk, il.c(t.mb));
       Value rows = il.min(il.c(t.mb), il.sub(ops.m, rowBegin));
+      widenBlock(lb, il.c(0), rowBegin, rows); // one x scratch for all
       forall(lb, [&](OpBuilder &fb, Value w) {
         IB iw{fb, loc};
         Value shared = iw.c(0); // one hidden scratch for all workers
