@@ -8,7 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 bash "$SWIGLU_ROOT/scripts/build.sh"
 start=$(date +%s)
-"$LLVM_PREFIX/bin/lit" -sv ${SWIGLU_LIT_FLAGS:-} "$SWIGLU_BUILD_DIR/test"
+"$LLVM_PREFIX/bin/lit" -sv --show-unsupported ${SWIGLU_LIT_FLAGS:-} "$SWIGLU_BUILD_DIR/test"
 log "tests done in $(( $(date +%s) - start )) s"
 
 # A bounded fuzzing run (scripts/fuzz.sh: libFuzzer over parse, verify and
