@@ -22,8 +22,10 @@ using namespace mlir;
 
 namespace {
 
-/// `type` with every bf16/f16 in it (scalar, vector element, array element,
-/// literal struct field) replaced by i16; `type` itself where there is none.
+/// `type` with its bf16/f16 (a scalar, or a vector's elements) replaced by
+/// i16; `type` itself otherwise. Aggregates keep their types: an LLVM
+/// bitcast cannot convert them, so their fields are retyped where they are
+/// extracted and inserted (the casts at those ops' boundaries).
 Type retype(Type type) {
   MLIRContext *ctx = type.getContext();
   if (isa<BFloat16Type, Float16Type>(type))
@@ -31,24 +33,6 @@ Type retype(Type type) {
   if (auto vt = dyn_cast<VectorType>(type)) {
     Type elem = retype(vt.getElementType());
     return elem == vt.getElementType() ? type : vt.clone(elem);
-  }
-  if (auto at = dyn_cast<LLVM::LLVMArrayType>(type)) {
-    Type elem = retype(at.getElementType());
-    return elem == at.getElementType()
-               ? type
-               : LLVM::LLVMArrayType::get(elem, at.getNumElements());
-  }
-  if (auto st = dyn_cast<LLVM::LLVMStructType>(type)) {
-    if (st.isIdentified())
-      return type;
-    SmallVector<Type> body;
-    bool changed = false;
-    for (Type field : st.getBody()) {
-      body.push_back(retype(field));
-      changed |= body.back() != field;
-    }
-    return changed ? LLVM::LLVMStructType::getLiteral(ctx, body, st.isPacked())
-                   : type;
   }
   return type;
 }
@@ -67,8 +51,7 @@ Attribute retypeValue(Attribute value, Type type) {
 bool movesOnly(Operation *op) {
   return isa<LLVM::BrOp, LLVM::CondBrOp, LLVM::SwitchOp, LLVM::LoadOp, LLVM::StoreOp, LLVM::MaskedLoadOp,
              LLVM::MaskedStoreOp, LLVM::SelectOp, LLVM::InsertElementOp,
-             LLVM::ExtractElementOp, LLVM::ShuffleVectorOp,
-             LLVM::ExtractValueOp, LLVM::InsertValueOp, LLVM::UndefOp,
+             LLVM::ExtractElementOp, LLVM::ShuffleVectorOp, LLVM::UndefOp,
              LLVM::PoisonOp, LLVM::ZeroOp, LLVM::BitcastOp>(op) ||
          (isa<LLVM::ConstantOp>(op) &&
           retypeValue(cast<LLVM::ConstantOp>(op).getValue(),

@@ -43,3 +43,18 @@ llvm.func @compute(%p: !llvm.ptr) {
   llvm.store %t, %p : f16, !llvm.ptr
   llvm.return
 }
+
+// Aggregates keep their types (an LLVM bitcast cannot convert them): a
+// value inserted into one is cast back to bf16 there.
+// CHECK-LABEL: llvm.func @aggregate(
+// CHECK:         %[[L:.*]] = llvm.load %{{.*}} : !llvm.ptr -> i16
+// CHECK:         %[[B:.*]] = llvm.bitcast %[[L]] : i16 to bf16
+// CHECK:         llvm.insertvalue %[[B]], %{{.*}}[0] : !llvm.struct<(bf16, bf16)>
+// CHECK:         llvm.return %{{.*}} : !llvm.struct<(bf16, bf16)>
+llvm.func @aggregate(%p: !llvm.ptr) -> !llvm.struct<(bf16, bf16)> {
+  %v = llvm.load %p : !llvm.ptr -> bf16
+  %u = llvm.mlir.undef : !llvm.struct<(bf16, bf16)>
+  %a = llvm.insertvalue %v, %u[0] : !llvm.struct<(bf16, bf16)>
+  %b = llvm.insertvalue %v, %a[1] : !llvm.struct<(bf16, bf16)>
+  llvm.return %b : !llvm.struct<(bf16, bf16)>
+}
