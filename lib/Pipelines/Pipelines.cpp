@@ -15,7 +15,6 @@
 #include "mlir/Dialect/GPU/Pipelines/Passes.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
@@ -237,8 +236,8 @@ struct FailPass : PassWrapper<FailPass, OperationPass<>> {
   std::string message;
 };
 
-/// The CPU `options` name, or null after emitting nothing: the caller adds a
-/// FailPass with `error`.
+/// The CPU `options` name; on failure, `error` says why (the caller adds a
+/// FailPass with it).
 FailureOr<glu::CPUTarget> targetOf(const glu::CPUPipelineOptions &options,
                                    std::string &error) {
   FailureOr<glu::CPUTarget> target =
@@ -273,14 +272,13 @@ int64_t mlir::glu::kernelVectorBits(const CPUPipelineOptions &options,
   return options.vectorBits ? options.vectorBits : target.vectorBits();
 }
 
-std::unique_ptr<Pass>
-mlir::glu::createCPUKernelsPass(const CPUPipelineOptions &options) {
-  std::string error;
-  FailureOr<CPUTarget> target = targetOf(options, error);
-  if (failed(target))
-    return std::make_unique<FailPass>(error);
+/// The kernel pass for `options` on the resolved `target`.
+static std::unique_ptr<Pass>
+kernelsPassFor(const glu::CPUPipelineOptions &options,
+               const glu::CPUTarget &target) {
+  using namespace glu;
   ConvertGLUToCPUKernelsOptions kernels;
-  kernels.vectorBits = kernelVectorBits(options, *target);
+  kernels.vectorBits = kernelVectorBits(options, target);
   kernels.microRows = options.microRows;
   // 6 x 4 accumulators, 4 weight vectors and a broadcast fill AVX-512's 32
   // registers; AVX2 and SSE have 16, which 6 x 2 (+ 3) fits.
@@ -293,20 +291,37 @@ mlir::glu::createCPUKernelsPass(const CPUPipelineOptions &options) {
   kernels.packAtLoad = options.packAtLoad;
   kernels.roundHidden = options.roundHidden;
   kernels.tuningCache = options.tuningCache;
-  kernels.cpuKey = target->cpu;
+  kernels.cpuKey = target.cpu;
   using Switch = CPUPipelineOptions::Switch;
   kernels.bf16Dot = options.bf16Dot == Switch::On ||
                     (options.bf16Dot == Switch::Auto &&
-                     kernels.vectorBits == 512 && target->has("avx512bf16"));
+                     kernels.vectorBits == 512 && target.has("avx512bf16"));
   return createConvertGLUToCPUKernels(kernels);
+}
+
+std::unique_ptr<Pass>
+mlir::glu::createCPUKernelsPass(const CPUPipelineOptions &options) {
+  std::string error;
+  FailureOr<CPUTarget> target = targetOf(options, error);
+  if (failed(target))
+    return std::make_unique<FailPass>(error);
+  return kernelsPassFor(options, *target);
 }
 
 void mlir::glu::buildCPUPipeline(OpPassManager &pm,
                                  const CPUPipelineOptions &options) {
   // Frontend IR → glu ops; glu ops → packed-weight kernels; what is left
   // (glu.gate, other accumulation types) → the reference lowering.
+  // The target CPU, resolved once for the kernels' choices and the float
+  // legalization; an unknown CPU or feature fails the pipeline when it runs.
+  std::string error;
+  FailureOr<CPUTarget> target = targetOf(options, error);
+  if (failed(target)) {
+    pm.addPass(std::make_unique<FailPass>(error));
+    return;
+  }
   pm.addPass(createGLURaise());
-  pm.addPass(createCPUKernelsPass(options));
+  pm.addPass(kernelsPassFor(options, *target));
   pm.addNestedPass<func::FuncOp>(glu::createConvertGLUToLinalg());
   pm.addPass(createCanonicalizerPass());
   addBufferization(pm);
@@ -316,9 +331,7 @@ void mlir::glu::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createForallToParallelLoopPass());
   pm.addPass(createConvertSCFToOpenMPPass());
   pm.addPass(createCanonicalizerPass());
-  std::string error;
-  FailureOr<CPUTarget> target = targetOf(options, error);
-  addFloatLegalization(pm, /*f16=*/succeeded(target) && !target->has("f16c"));
+  addFloatLegalization(pm, /*f16=*/!target->has("f16c"));
   pm.addPass(std::make_unique<MathApproximationPass>());
   pm.addPass(createConvertVectorToSCFPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
