@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/SymbolTable.h"
 
+#include "llvm/ADT/MapVector.h"
 #include "llvm/TargetParser/Host.h"
 
 #include <thread>
@@ -75,6 +76,9 @@ struct ConvertGLUToCPUKernels
         ops.push_back(op);
     });
     unsigned counter = 0;
+    llvm::StringMap<func::FuncOp> panels;
+    std::vector<Prepared> prepared;
+    prepared.reserve(ops.size()); // stable addresses for the groups below
     for (Operation *op : ops) {
       Tiling ti = t;
       if (std::optional<std::string> key = tuningKey(op, cpu)) {
@@ -96,9 +100,21 @@ struct ConvertGLUToCPUKernels
                 << " tile-tokens=" << ti.mb;
         }
       }
-      if (failed(lower(op, ti, counter)))
-        return signalPassFailure();
+      if (std::optional<Prepared> pr = prepare(op, ti))
+        prepared.push_back(std::move(*pr));
     }
+    // Ops packed at load time are lowered together, per function (one
+    // packing function each); the others one by one.
+    llvm::MapVector<Operation *, SmallVector<Prepared *>> atLoad;
+    for (Prepared &pr : prepared) {
+      if (pr.atLoad)
+        atLoad[pr.op->getParentOfType<func::FuncOp>()].push_back(&pr);
+      else
+        lowerAlone(pr, counter, panels);
+    }
+    for (auto &[func, group] : atLoad)
+      if (failed(lowerAtLoad(cast<func::FuncOp>(func), group, panels)))
+        return signalPassFailure();
   }
 
   bool valid(const Tiling &t) const {
@@ -140,8 +156,22 @@ struct ConvertGLUToCPUKernels
                             d, f);
   }
 
-  LogicalResult lower(Operation *op, const Tiling &t, unsigned &counter) {
+  /// An op to lower, with what its lowering needs.
+  struct Prepared {
+    Operation *op;
+    Tiling t;
     OpShape s;
+    SmallVector<Value> mats;        // weight matrices, in packing order
+    SmallVector<Type> packedTypes;  // their panels
+    Value nOut;                     // output columns (before the op)
+    bool atLoad;                    // packed by @<func>_pack_weights
+  };
+
+  /// What `op`'s lowering needs; nullopt when the op stays for the
+  /// reference lowering.
+  std::optional<Prepared> prepare(Operation *op, const Tiling &t) {
+    Prepared pr{op, t, OpShape(), {}, {}, Value(), false};
+    OpShape &s = pr.s;
     FloatType accType;
     if (auto ffn = dyn_cast<FFNOp>(op)) {
       s.gated = true;
@@ -176,7 +206,7 @@ struct ConvertGLUToCPUKernels
         op->emitRemark("convert-glu-to-cpu-kernels: left to the reference "
                        "lowering: acc_type ")
             << accType << " (the kernels accumulate in f32)";
-      return success();
+      return std::nullopt;
     }
 
     // AVX512-BF16 dot products for the first projection: bf16 x and
@@ -198,123 +228,159 @@ struct ConvertGLUToCPUKernels
 
     Location loc = op->getLoc();
     OpBuilder b(op);
-    KernelBuilder kb(b, loc, t, s);
-    SmallVector<Value> mats = kb.matrixOperands();
-    SmallVector<Type> packedTypes = kb.packedTypes(mats);
+    KernelBuilder kb(b, loc, pr.t, s);
+    pr.mats = kb.matrixOperands();
+    pr.packedTypes = kb.packedTypes(pr.mats);
     auto func = op->getParentOfType<func::FuncOp>();
     auto module = op->getParentOfType<ModuleOp>();
-
-    // The packing function: weights in, panels out.
-    std::string base = func ? func.getName().str() : std::string("glu");
-    bool atLoad = packAtLoad && func && func.isPublic() &&
-                  SymbolTable::symbolKnownUseEmpty(func, module) &&
-                  llvm::all_of(mats, [&](Value m) {
-                    auto arg = dyn_cast<BlockArgument>(m);
-                    return arg && arg.getOwner() == &func.getBody().front() &&
-                           m.hasOneUse();
-                  });
+    // Packed once at load time: weights that are arguments of a public
+    // function that nothing calls, each used by this op alone.
+    pr.atLoad = packAtLoad && func && func.isPublic() &&
+                SymbolTable::symbolKnownUseEmpty(func, module) &&
+                llvm::all_of(pr.mats, [&](Value m) {
+                  auto arg = dyn_cast<BlockArgument>(m);
+                  return arg && arg.getOwner() == &func.getBody().front() &&
+                         m.hasOneUse();
+                });
     // The output columns: static, or read from a weight (which must then
     // stay an argument of the function).
-    Value nOut;
-    {
-      auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
-      int64_t last = resultType.getRank() - 1;
-      if (!resultType.isDynamicDim(last)) {
-        nOut = arith::ConstantIndexOp::create(b, loc,
-                                              resultType.getDimSize(last));
+    auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+    int64_t last = resultType.getRank() - 1;
+    if (!resultType.isDynamicDim(last)) {
+      pr.nOut =
+          arith::ConstantIndexOp::create(b, loc, resultType.getDimSize(last));
+    } else {
+      pr.atLoad = false;
+      int64_t outD = s.layout == Layout::out_in ? 0 : 1;
+      if (s.hasDown) {
+        pr.nOut = tensor::DimOp::create(b, loc, s.down, outD);
       } else {
-        atLoad = false;
-        int64_t outD = s.layout == Layout::out_in ? 0 : 1;
-        if (s.hasDown) {
-          nOut = tensor::DimOp::create(b, loc, s.down, outD);
-        } else {
-          nOut = tensor::DimOp::create(b, loc, s.gu.merged, outD);
-          nOut = arith::DivUIOp::create(
-              b, loc, nOut, arith::ConstantIndexOp::create(b, loc, 2));
-        }
+        pr.nOut = tensor::DimOp::create(b, loc, s.gu.merged, outD);
+        pr.nOut = arith::DivUIOp::create(
+            b, loc, pr.nOut, arith::ConstantIndexOp::create(b, loc, 2));
       }
     }
     // Two matrices that are one argument (gate == up) cannot be replaced.
-    if (atLoad) {
-      llvm::SmallDenseSet<Value> unique(mats.begin(), mats.end());
-      atLoad = unique.size() == mats.size();
+    if (pr.atLoad) {
+      llvm::SmallDenseSet<Value> unique(pr.mats.begin(), pr.mats.end());
+      pr.atLoad = unique.size() == pr.mats.size();
     }
-    // Constant weights are packed now, into constants.
-    if (!atLoad) {
-      SmallVector<Value> folded = packConstants(b, loc, t, s, mats,
-                                                packedTypes);
-      if (!folded.empty()) {
-        Value result =
-            kb.emitCompute(op->getOperand(0), folded, op->getResult(0), nOut);
-        op->getResult(0).replaceAllUsesWith(result);
-        op->erase();
-        return success();
-      }
+    return pr;
+  }
+
+  /// A function `name(weights) -> panels` (private, in `module` after
+  /// `after` or at its end) packing the weights of `group`'s ops, each op's
+  /// matrices then panels in turn.
+  static func::FuncOp createPackingFunction(ModuleOp module, Operation *after,
+                                            StringRef name,
+                                            ArrayRef<Prepared *> group) {
+    SmallVector<Type> matTypes, packedTypes;
+    for (Prepared *pr : group) {
+      for (Value m : pr->mats)
+        matTypes.push_back(m.getType());
+      packedTypes.append(pr->packedTypes);
     }
-    OpBuilder mb(module.getBodyRegion());
-    if (func)
-      mb.setInsertionPointAfter(func);
-    else
-      mb.setInsertionPointToEnd(module.getBody());
-    SmallVector<Type> matTypes;
-    for (Value m : mats)
-      matTypes.push_back(m.getType());
-    std::string name = atLoad ? base + "_pack_weights"
-                              : "__glu_cpu_pack_" + base + "_" +
-                                    std::to_string(counter++);
+    Location loc = group.front()->op->getLoc();
+    OpBuilder mb(module.getContext());
     auto pack = func::FuncOp::create(
         mb, loc, name, mb.getFunctionType(matTypes, packedTypes));
-    SymbolTable(module).insert(pack);
-    {
-      Block *entry = pack.addEntryBlock();
-      OpBuilder pb = OpBuilder::atBlockEnd(entry);
-      KernelBuilder pk(pb, loc, t, s);
-      SmallVector<Value> args(entry->getArguments());
-      // Inside the packing function the op's weights are its arguments.
-      OpShape local = s;
-      SmallVector<Value> results = KernelBuilder(pb, loc, t, local)
-                                       .emitPacking(args);
-      func::ReturnOp::create(pb, loc, results);
-    }
-
-    SmallVector<Value> packed;
-    if (atLoad) {
-      pack.setPublic();
-      pack->setAttr("glu.packing_function", b.getUnitAttr());
-      SmallVector<int64_t> positions;
-      for (Value m : mats)
-        positions.push_back(cast<BlockArgument>(m).getArgNumber());
-      pack->setAttr("glu.packs", b.getDenseI64ArrayAttr(positions));
-      // Callable from C like the function itself.
-      if (Attribute cInterface = func->getAttr("llvm.emit_c_interface"))
-        pack->setAttr("llvm.emit_c_interface", cInterface);
-      Block &body = func.getBody().front();
-      unsigned at = *llvm::min_element(positions);
-      DictionaryAttr packedBy = b.getDictionaryAttr(
-          b.getNamedAttr("glu.packed_by", FlatSymbolRefAttr::get(pack)));
-      for (auto [i, type] : llvm::enumerate(packedTypes))
-        if (failed(func.insertArgument(at + i, type, packedBy, loc)))
-          return failure();
-      for (unsigned i = 0; i < packedTypes.size(); ++i)
-        packed.push_back(body.getArgument(at + i));
-      // The op still uses the original arguments until it is replaced.
-      Value result =
-          kb.emitCompute(op->getOperand(0), packed, op->getResult(0), nOut);
-      op->getResult(0).replaceAllUsesWith(result);
-      op->erase();
-      llvm::BitVector erase(body.getNumArguments());
-      for (Value m : mats)
-        erase.set(cast<BlockArgument>(m).getArgNumber());
-      return func.eraseArguments(erase);
-    }
     pack.setPrivate();
-    auto call = func::CallOp::create(b, loc, pack, mats);
-    packed.append(call.getResults().begin(), call.getResults().end());
-    Value result =
-        kb.emitCompute(op->getOperand(0), packed, op->getResult(0), nOut);
-    op->getResult(0).replaceAllUsesWith(result);
-    op->erase();
-    return success();
+    // Inserted through the symbol table, which renames it on a clash.
+    SymbolTable(module).insert(pack, after ? std::next(Block::iterator(after))
+                                           : module.getBody()->end());
+    Block *entry = pack.addEntryBlock();
+    OpBuilder pb = OpBuilder::atBlockEnd(entry);
+    SmallVector<Value> results;
+    unsigned next = 0;
+    for (Prepared *pr : group) {
+      // Inside the packing function the op's weights are its arguments.
+      auto args = entry->getArguments().slice(next, pr->mats.size());
+      next += pr->mats.size();
+      results.append(
+          KernelBuilder(pb, loc, pr->t, pr->s).emitPacking(SmallVector<Value>(
+              args.begin(), args.end())));
+    }
+    func::ReturnOp::create(pb, loc, results);
+    return pack;
+  }
+
+  /// Replaces `pr.op` with its kernels on the panels `packed`.
+  void emitKernels(Prepared &pr, ArrayRef<Value> packed,
+                   llvm::StringMap<func::FuncOp> &panels) {
+    OpBuilder b(pr.op);
+    KernelBuilder kb(b, pr.op->getLoc(), pr.t, pr.s);
+    kb.sharePanels(&panels);
+    Value result = kb.emitCompute(pr.op->getOperand(0), packed,
+                                  pr.op->getResult(0), pr.nOut);
+    pr.op->getResult(0).replaceAllUsesWith(result);
+    pr.op->erase();
+  }
+
+  /// An op whose weights are packed on every call, or now if constant.
+  void lowerAlone(Prepared &pr, unsigned &counter,
+                  llvm::StringMap<func::FuncOp> &panels) {
+    Operation *op = pr.op;
+    Location loc = op->getLoc();
+    OpBuilder b(op);
+    // Constant weights are packed now, into constants.
+    SmallVector<Value> folded =
+        packConstants(b, loc, pr.t, pr.s, pr.mats, pr.packedTypes);
+    if (!folded.empty())
+      return emitKernels(pr, folded, panels);
+    auto func = op->getParentOfType<func::FuncOp>();
+    std::string base = func ? func.getName().str() : std::string("glu");
+    Prepared *group[] = {&pr};
+    func::FuncOp pack = createPackingFunction(
+        op->getParentOfType<ModuleOp>(), func,
+        "__glu_cpu_pack_" + base + "_" + std::to_string(counter++), group);
+    auto call = func::CallOp::create(b, loc, pack, pr.mats);
+    emitKernels(pr, SmallVector<Value>(call.getResults()), panels);
+  }
+
+  /// The ops of `func` whose weights are packed at load time: one public
+  /// `@<func>_pack_weights` packs all of them (`glu.packs`: the argument
+  /// positions it takes, in its order); `func` then takes their panels, in
+  /// the same order, where its first replaced argument was.
+  LogicalResult lowerAtLoad(func::FuncOp func, ArrayRef<Prepared *> group,
+                            llvm::StringMap<func::FuncOp> &panels) {
+    auto module = func->getParentOfType<ModuleOp>();
+    func::FuncOp pack = createPackingFunction(
+        module, func, func.getName().str() + "_pack_weights", group);
+    OpBuilder b(func);
+    pack.setPublic();
+    pack->setAttr("glu.packing_function", b.getUnitAttr());
+    SmallVector<int64_t> positions;
+    SmallVector<Type> packedTypes;
+    for (Prepared *pr : group) {
+      for (Value m : pr->mats)
+        positions.push_back(cast<BlockArgument>(m).getArgNumber());
+      packedTypes.append(pr->packedTypes);
+    }
+    pack->setAttr("glu.packs", b.getDenseI64ArrayAttr(positions));
+    // Callable from C like the function itself.
+    if (Attribute cInterface = func->getAttr("llvm.emit_c_interface"))
+      pack->setAttr("llvm.emit_c_interface", cInterface);
+    Block &body = func.getBody().front();
+    unsigned at = *llvm::min_element(positions);
+    DictionaryAttr packedBy = b.getDictionaryAttr(
+        b.getNamedAttr("glu.packed_by", FlatSymbolRefAttr::get(pack)));
+    for (auto [i, type] : llvm::enumerate(packedTypes))
+      if (failed(func.insertArgument(at + i, type, packedBy, func.getLoc())))
+        return failure();
+    // The ops still use the original arguments until they are replaced.
+    SmallVector<Value> mats;
+    unsigned next = at;
+    for (Prepared *pr : group) {
+      mats.append(pr->mats);
+      SmallVector<Value> packed;
+      for (unsigned i = 0; i < pr->packedTypes.size(); ++i)
+        packed.push_back(body.getArgument(next++));
+      emitKernels(*pr, packed, panels);
+    }
+    llvm::BitVector erase(body.getNumArguments());
+    for (Value m : mats)
+      erase.set(cast<BlockArgument>(m).getArgNumber());
+    return func.eraseArguments(erase);
   }
 };
 

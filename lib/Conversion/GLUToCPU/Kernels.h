@@ -51,9 +51,12 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include "llvm/ADT/StringMap.h"
 
 #include <functional>
 
@@ -191,6 +194,12 @@ public:
   KernelBuilder(OpBuilder &b, Location loc, const Tiling &t, const OpShape &s)
       : b(b), loc(loc), t(t), s(s), ib{b, loc} {}
 
+  /// Panel functions by configuration (panelKey), shared between the ops of
+  /// a module; null: every op gets its own.
+  void sharePanels(llvm::StringMap<func::FuncOp> *panels) {
+    sharedPanels = panels;
+  }
+
   /// The packing function body: the first projection's panels, then the
   /// down projection's, from the weight matrices in `mats` (tensor values,
   /// in the order of `matrixOperands`).
@@ -226,6 +235,11 @@ private:
   const Tiling &t;
   const OpShape &s;
   IB ib;
+  llvm::StringMap<func::FuncOp> *sharedPanels = nullptr;
+
+  /// What makes two ops' panel functions (of the first or the down
+  /// projection) the same code.
+  std::string panelKey(bool first, FunctionType type) const;
 
   Value vectorLength(Value v) {
     return tensor::DimOp::create(b, loc, v, 0);

@@ -308,12 +308,34 @@ KernelBuilder::outlinePanel(bool first, const Operands &ops) {
 
   auto module =
       b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
+  FunctionType fnType = b.getFunctionType(types, {});
+  auto call = [=](func::FuncOp fn) {
+    return [=](OpBuilder &cb, Value w, Value hw, Value p, Value rowBegin,
+               Value rows) {
+      SmallVector<Value> args(operands);
+      args.append({w, hw, p, rowBegin, rows});
+      func::CallOp::create(cb, loc, fn, args);
+    };
+  };
+  // Ops of one configuration share their panel functions: a model's layers
+  // compile (LLVM's time) and load one copy of the kernels, not one each.
+  // (Keyed by module too: a nested module has its own symbols.)
+  std::string key = panelKey(first, fnType) + ' ' +
+                    std::to_string(reinterpret_cast<uintptr_t>(
+                        module.getOperation()));
+  if (sharedPanels) {
+    auto it = sharedPanels->find(key);
+    if (it != sharedPanels->end())
+      return call(it->second);
+  }
   OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
   auto fn = func::FuncOp::create(mb, loc,
                                  first ? "__glu_cpu_panel" : "__glu_cpu_down_panel",
-                                 mb.getFunctionType(types, {}));
+                                 fnType);
   SymbolTable(module).insert(fn); // unique name
   fn.setPrivate();
+  if (sharedPanels)
+    (*sharedPanels)[key] = fn;
   Block *entry = fn.addEntryBlock();
   OpBuilder fb = OpBuilder::atBlockEnd(entry);
   Operands local = ops;
@@ -340,12 +362,22 @@ KernelBuilder::outlinePanel(bool first, const Operands &ops) {
       .emitPanel(arg(base), arg(base + 2), arg(base + 3), arg(base + 4), first,
                  local);
   func::ReturnOp::create(fb, loc);
+  return call(fn);
+}
 
-  return [=](OpBuilder &cb, Value w, Value hw, Value p, Value rowBegin,
-             Value rows) {
-    SmallVector<Value> args(operands);
-    args.append({w, hw, p, rowBegin, rows});
-    func::CallOp::create(cb, loc, fn, args);
-  };
+std::string KernelBuilder::panelKey(bool first, FunctionType type) const {
+  // Everything emitPanel's code depends on: the tiling, the op's kind and
+  // activation, the dot-product layouts, and the operand types (element
+  // types, x or its widened copy, the 16-bit weight scratch).
+  std::string key;
+  llvm::raw_string_ostream os(key);
+  auto bits = [](float f) { return llvm::bit_cast<uint32_t>(f); };
+  os << (first ? "first" : "down") << ' ' << t.vec << ' ' << t.nrv << ' '
+     << t.mr << ' ' << t.kc << ' ' << t.mb << ' ' << t.workers << ' '
+     << t.bf16Dot << ' ' << s.gated << ' ' << s.hasDown << ' ' << s.pairs1
+     << ' ' << s.pairs2 << ' ' << static_cast<int>(s.spec.kind) << ' '
+     << bits(s.spec.beta) << ' ' << bits(s.spec.alpha) << ' '
+     << bits(s.spec.limit) << ' ' << type;
+  return key;
 }
 
