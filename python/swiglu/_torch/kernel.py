@@ -15,6 +15,7 @@ PyTorch's own path at a few token counts, and picks the faster one per call.
 import logging
 import math
 import time
+import weakref
 
 import numpy as np
 import torch
@@ -32,6 +33,7 @@ MEASURED_TOKENS = (1, 16, 128)
 
 _compiled = {}      # (spec, options) -> CompiledFFN
 _dispatch = {}      # (spec, options) -> Dispatch
+_kernels = {}       # (spec, options, weight ids) -> (Kernel, weak refs): torch_backend
 compile_count = 0   # how many blocks this process compiled (tests check reuse)
 
 
@@ -64,6 +66,19 @@ def from_numpy(a):
     if a.dtype == numpy_dtype("bf16"):
         return torch.from_numpy(a.view(np.int16)).view(torch.bfloat16)
     return torch.from_numpy(a)
+
+
+def shared_kernel(spec, options, weights):
+    """The Kernel of `spec` for these weight tensors, shared by every graph
+    (and every recompilation) that calls the block with them."""
+    key = (spec, options or None, tuple(
+        id(t._base if t._base is not None else t) for t in weights if t is not None))
+    found = _kernels.get(key)
+    if found is not None and _same_owners(found[1], weights):
+        return found[0]
+    k = Kernel(spec, options)
+    _kernels[key] = (k, _owners(weights))
+    return k
 
 
 def spec_for(weights, activation, beta, gated):
@@ -101,6 +116,9 @@ def eager(spec, weights, x):
 
 
 def _version_key(weights):
+    """What identifies the packed contents of `weights`: each tensor's
+    storage address, version counter (bumped by every in-place update:
+    optimizer steps, load_state_dict, copy_), dtype and shape."""
     key = []
     for t in weights:
         if t is None:
@@ -110,8 +128,24 @@ def _version_key(weights):
             version = t._version
         except RuntimeError:  # inference tensors have no version counter
             version = None
-        key.append((t.data_ptr(), version, t.dtype))
+        key.append((t.data_ptr(), version, t.dtype, tuple(t.shape)))
     return tuple(key)
+
+
+def _owners(weights):
+    """Weak references to the tensors owning `weights` (a view's base), so
+    that a new tensor at a freed one's address is not taken for it."""
+    refs = []
+    for t in weights:
+        if t is not None:
+            base = t._base if t._base is not None else t
+            refs.append(weakref.ref(base))
+    return refs
+
+
+def _same_owners(refs, weights):
+    owners = [t._base if t._base is not None else t for t in weights if t is not None]
+    return len(refs) == len(owners) and all(r() is o for r, o in zip(refs, owners))
 
 
 class Kernel:
@@ -124,13 +158,14 @@ class Kernel:
         self.compiled = compiled_block(spec, options)
         self._bound = None
         self._key = None
+        self._refs = []
         self.packs = 0  # how many times weights were packed
 
     def bind(self, weights):
         """Packs `weights` unless they are the ones packed last (same storage,
         same version counters)."""
         key = _version_key(weights)
-        if key == self._key:
+        if key == self._key and _same_owners(self._refs, weights):
             return
         gate, up, down, bg, bu, bd = weights
         spec = self.spec
@@ -151,6 +186,7 @@ class Kernel:
                 arrays["b_down"] = to_numpy(bias(bd, spec.out_features))
         self._bound = self.compiled.bind(**arrays)
         self._key = key
+        self._refs = _owners(weights)
         self.packs += 1
 
     def __call__(self, x):
