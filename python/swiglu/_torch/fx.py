@@ -88,6 +88,16 @@ def _projection(node):
     return _chunk_half(node)
 
 
+def _is_inactive_dropout(node):
+    """Whether `node` is F.dropout(x, p, training=False): the identity."""
+    if not isinstance(node, torch.fx.Node) or node.op != "call_function" or \
+            node.target not in (F.dropout, torch.dropout):
+        return False
+    training = node.kwargs.get("training", node.kwargs.get(
+        "train", node.args[2] if len(node.args) > 2 else True))
+    return training is False and isinstance(node.args[0], torch.fx.Node)
+
+
 def _only_used_by(node, allowed):
     return all(u in allowed for u in node.users)
 
@@ -196,6 +206,10 @@ def find_blocks(graph, grad_required):
         if lin is None or not isinstance(lin[0], torch.fx.Node):
             continue
         h, wd, bd = lin
+        skipped = []  # dropout in eval mode between the product and down
+        while _is_inactive_dropout(h):
+            skipped.append(h)
+            h = h.args[0]
         gated = _gated(h)
         if gated is not None:
             root, up, act_nodes, top = gated
@@ -217,7 +231,7 @@ def find_blocks(graph, grad_required):
             chunk = root.args[0]
             inner = [chunk.args[0], chunk, root, up]
             lin_nodes = [chunk.args[0]]
-        body = inner + act_nodes + ([h] if gated is not None else [])
+        body = inner + act_nodes + ([h] if gated is not None else []) + skipped
         if any(n in taken for n in body):
             continue
         allowed = set(body) | {down}
