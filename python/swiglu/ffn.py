@@ -487,4 +487,12 @@ class BoundFFN:
         desc.strides[0], desc.strides[1] = d, 1
         result = self._fn._result_type()
         self._fn._fn(ctypes.byref(result), ctypes.byref(desc), *self._refs)
-        return self._fn._take(result, self._dtype, ())
+        n_out = self.spec.out_features
+        if (result.sizes[0], result.sizes[1]) != (tokens, n_out) or \
+                result.strides[1] != 1 or result.strides[0] != n_out or not result.allocated:
+            return self._fn._take(result, self._dtype, ())  # not the usual fresh buffer
+        raw = (ctypes.c_uint8 * (tokens * n_out * self._dtype.itemsize)).from_address(
+            result.aligned + result.offset * self._dtype.itemsize)
+        out = np.frombuffer(raw, self._dtype).reshape(tokens, n_out)
+        weakref.finalize(raw, self._fn._free, result.allocated)
+        return out

@@ -117,18 +117,18 @@ def eager(spec, weights, x):
 
 def _version_key(weights):
     """What identifies the packed contents of `weights`: each tensor's
-    storage address, version counter (bumped by every in-place update:
-    optimizer steps, load_state_dict, copy_), dtype and shape."""
+    storage address and version counter (bumped by every in-place update:
+    optimizer steps, load_state_dict, copy_; a dtype or shape change makes a
+    new storage)."""
     key = []
     for t in weights:
         if t is None:
             key.append(None)
             continue
         try:
-            version = t._version
+            key.append((t.data_ptr(), t._version))
         except RuntimeError:  # inference tensors have no version counter
-            version = None
-        key.append((t.data_ptr(), version, t.dtype, tuple(t.shape)))
+            key.append((t.data_ptr(), None))
     return tuple(key)
 
 
@@ -156,6 +156,7 @@ class Kernel:
         self.spec = spec
         self.options = options
         self.compiled = compiled_block(spec, options)
+        self.torch_dtype = GLU_TO_TORCH[spec.dtype]
         self._bound = None
         self._key = None
         self._refs = []
@@ -222,6 +223,7 @@ class Dispatch:
     def __init__(self, mode, table=()):
         self.mode = mode
         self.table = list(table)  # [(tokens, ours_s, eager_s)]
+        self._decisions = {}      # tokens -> whether ours runs
 
     @classmethod
     def measure(cls, ours, theirs, spec, tokens=MEASURED_TOKENS, budget_s=0.5):
@@ -242,9 +244,12 @@ class Dispatch:
     def use_ours(self, tokens):
         if self.mode != "auto":
             return self.mode == "always"
-        n = math.log(max(tokens, 1))
-        _, ours, theirs = min(self.table, key=lambda e: (abs(math.log(e[0]) - n), -e[0]))
-        return ours <= theirs
+        decision = self._decisions.get(tokens)
+        if decision is None:
+            n = math.log(max(tokens, 1))
+            _, ours, theirs = min(self.table, key=lambda e: (abs(math.log(e[0]) - n), -e[0]))
+            decision = self._decisions[tokens] = ours <= theirs
+        return decision
 
     def describe(self):
         if self.mode != "auto":

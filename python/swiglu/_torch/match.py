@@ -37,8 +37,8 @@ MLP_LIKE = re.compile(r"mlp|feed_?forward|ffn|dense.*act|glu", re.IGNORECASE)
 
 def _projection(module, name):
     """(weight in [out, in], bias) of child `name`, or None."""
-    layer = getattr(module, name, None)
-    if isinstance(layer, nn.Linear):
+    layer = module._modules.get(name) if name in module._modules else getattr(module, name, None)
+    if type(layer) is nn.Linear or isinstance(layer, nn.Linear):
         return layer.weight, layer.bias
     if type(layer).__name__ == "Conv1D" and getattr(layer, "weight", None) is not None \
             and layer.weight.dim() == 2:  # Hugging Face's GPT-2 layer: [in, out]

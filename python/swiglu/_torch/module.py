@@ -97,9 +97,12 @@ class CompiledMLP(nn.Module):
         if self.training:
             return "training"
         weights = self.layout.weights(self)
-        if torch.is_grad_enabled() and (x.requires_grad or any(
-                w is not None and w.requires_grad for w in weights)):
-            return "grad"
+        if torch.is_grad_enabled():
+            if x.requires_grad:
+                return "grad"
+            for w in weights:
+                if w is not None and w.requires_grad:
+                    return "grad"
         if x.device.type != "cpu":
             return "device"
         runtime = self._runtime
@@ -110,9 +113,9 @@ class CompiledMLP(nn.Module):
             self._build(spec)
             runtime = self._runtime
         k, dispatch = runtime
-        if kernel.TORCH_TO_GLU.get(x.dtype) != k.spec.dtype or x.shape[-1] != k.spec.d_model:
+        if x.dtype != k.torch_dtype or x.shape[-1] != k.spec.d_model:
             return "dtype"
-        if not dispatch.use_ours(x.numel() // max(x.shape[-1], 1)):
+        if not dispatch.use_ours(x.numel() // k.spec.d_model):
             return "dispatch"
         k.bind(weights)  # repacks if a weight changed
         return "ours"
