@@ -204,19 +204,20 @@ class Kernel:
         return from_numpy(y).view(batch + (self.spec.out_features,))
 
 
-def _median_seconds(fn, reps):
-    times = []
+def _best_seconds(fn, reps):
+    """The fastest of `reps` runs: the least disturbed by other load."""
+    best = float("inf")
     for _ in range(reps):
         start = time.perf_counter()
         fn()
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+        best = min(best, time.perf_counter() - start)
+    return best
 
 
 class Dispatch:
     """Which path runs a call of n tokens: the compiled block ('ours') or
     PyTorch's ('eager'). In 'auto' mode both are timed once at each of
-    MEASURED_TOKENS (median of a few runs, after a warm-up) and a call takes
+    MEASURED_TOKENS (the best of a few runs, after a warm-up) and a call takes
     the faster path at the measured token count nearest to it (on a log
     scale)."""
 
@@ -234,11 +235,11 @@ class Dispatch:
             for n in tokens:
                 x = torch.randn(n, spec.d_model, generator=generator).to(torch_dtype)
                 ours(x), theirs(x)  # warm-up
-                one = max(_median_seconds(lambda: ours(x), 1),
-                          _median_seconds(lambda: theirs(x), 1))
+                one = max(_best_seconds(lambda: ours(x), 1),
+                          _best_seconds(lambda: theirs(x), 1))
                 reps = max(1, min(7, int(budget_s / len(tokens) / 2 / max(one, 1e-6))))
-                table.append((n, _median_seconds(lambda: ours(x), reps),
-                              _median_seconds(lambda: theirs(x), reps)))
+                table.append((n, _best_seconds(lambda: ours(x), reps),
+                              _best_seconds(lambda: theirs(x), reps)))
         return cls("auto", table)
 
     def use_ours(self, tokens):
