@@ -12,6 +12,7 @@
 
 #include "glu/Conversion/Passes.h"
 
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/SymbolTable.h"
 
@@ -165,7 +166,38 @@ struct ConvertGLUToCPUKernels
     SmallVector<Type> packedTypes;  // their panels
     Value nOut;                     // output columns (before the op)
     bool atLoad;                    // packed by @<func>_pack_weights
+    // With atLoad: the function arguments the matrices come from, and, for
+    // stacked experts (glu-moe-to-experts), the expert index every matrix
+    // is sliced at (null for plain arguments).
+    SmallVector<BlockArgument> sources;
+    OpFoldResult expert;
   };
+
+  /// `m` as `tensor.extract_slice %arg[%e, 0, 0] [1, N, K] [1, 1, 1]` of a
+  /// 3-D function argument of static trailing dims (one expert of stacked
+  /// weights): returns %arg and sets `index` to %e.
+  static BlockArgument stackedSource(Value m, OpFoldResult &index) {
+    auto slice = m.getDefiningOp<tensor::ExtractSliceOp>();
+    if (!slice || slice.getSourceType().getRank() != 3 ||
+        slice.getType().getRank() != 2)
+      return {};
+    auto arg = dyn_cast<BlockArgument>(slice.getSource());
+    ArrayRef<int64_t> shape = slice.getSourceType().getShape();
+    SmallVector<OpFoldResult> offsets = slice.getMixedOffsets(),
+                              sizes = slice.getMixedSizes(),
+                              strides = slice.getMixedStrides();
+    if (!arg || ShapedType::isDynamic(shape[1]) ||
+        ShapedType::isDynamic(shape[2]) || !isConstantIntValue(sizes[0], 1) ||
+        !isConstantIntValue(sizes[1], shape[1]) ||
+        !isConstantIntValue(sizes[2], shape[2]) ||
+        !isConstantIntValue(offsets[1], 0) ||
+        !isConstantIntValue(offsets[2], 0) ||
+        !llvm::all_of(strides,
+                      [](OpFoldResult s) { return isConstantIntValue(s, 1); }))
+      return {};
+    index = offsets[0];
+    return arg;
+  }
 
   /// What `op`'s lowering needs; nullopt when the op stays for the
   /// reference lowering.
@@ -235,13 +267,29 @@ struct ConvertGLUToCPUKernels
     auto module = op->getParentOfType<ModuleOp>();
     // Packed once at load time: weights that are arguments of a public
     // function that nothing calls, each used by this op alone.
+    // Or one expert's slices of stacked weights that are such arguments
+    // (the glu.ffn of glu-moe-to-experts): all experts are packed at load
+    // time, and the op takes its expert's panels.
     pr.atLoad = packAtLoad && func && func.isPublic() &&
-                SymbolTable::symbolKnownUseEmpty(func, module) &&
-                llvm::all_of(pr.mats, [&](Value m) {
-                  auto arg = dyn_cast<BlockArgument>(m);
-                  return arg && arg.getOwner() == &func.getBody().front() &&
-                         m.hasOneUse();
-                });
+                SymbolTable::symbolKnownUseEmpty(func, module);
+    for (Value m : pr.mats) {
+      if (!pr.atLoad)
+        break;
+      OpFoldResult index;
+      BlockArgument arg = dyn_cast<BlockArgument>(m);
+      if (!arg) {
+        arg = stackedSource(m, index);
+        if (!arg || !m.hasOneUse() || (pr.expert && pr.expert != index) ||
+            (!pr.expert && !pr.sources.empty()))
+          arg = {};
+        pr.expert = index;
+      } else if (pr.expert) {
+        arg = {}; // stacked and plain matrices in one op
+      }
+      pr.atLoad = arg && arg.getOwner() == &func.getBody().front() &&
+                  arg.hasOneUse();
+      pr.sources.push_back(arg);
+    }
     // The output columns: static, or read from a weight (which must then
     // stay an argument of the function).
     auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
@@ -262,8 +310,8 @@ struct ConvertGLUToCPUKernels
     }
     // Two matrices that are one argument (gate == up) cannot be replaced.
     if (pr.atLoad) {
-      llvm::SmallDenseSet<Value> unique(pr.mats.begin(), pr.mats.end());
-      pr.atLoad = unique.size() == pr.mats.size();
+      llvm::SmallDenseSet<Value> unique(pr.sources.begin(), pr.sources.end());
+      pr.atLoad = unique.size() == pr.sources.size();
     }
     return pr;
   }
@@ -280,6 +328,18 @@ struct ConvertGLUToCPUKernels
         matTypes.push_back(m.getType());
       packedTypes.append(pr->packedTypes);
     }
+    // Stacked experts: the stacked weights in, every expert's panels out.
+    for (Prepared *pr : group)
+      if (pr->expert) {
+        matTypes.clear();
+        packedTypes.clear();
+        for (Prepared *q : group) {
+          for (BlockArgument a : q->sources)
+            matTypes.push_back(a.getType());
+          packedTypes.append(stackedPackedTypes(*q));
+        }
+        break;
+      }
     Location loc = group.front()->op->getLoc();
     OpBuilder mb(module.getContext());
     auto pack = func::FuncOp::create(
@@ -296,12 +356,87 @@ struct ConvertGLUToCPUKernels
       // Inside the packing function the op's weights are its arguments.
       auto args = entry->getArguments().slice(next, pr->mats.size());
       next += pr->mats.size();
-      results.append(
-          KernelBuilder(pb, loc, pr->t, pr->s).emitPacking(SmallVector<Value>(
-              args.begin(), args.end())));
+      if (!pr->expert) {
+        results.append(KernelBuilder(pb, loc, pr->t, pr->s)
+                           .emitPacking(SmallVector<Value>(args.begin(),
+                                                           args.end())));
+        continue;
+      }
+      // Stacked: a loop over experts packs each one's slices into its slot.
+      Value zero = arith::ConstantIndexOp::create(pb, loc, 0);
+      Value one = arith::ConstantIndexOp::create(pb, loc, 1);
+      OpFoldResult e = tensor::getMixedSize(pb, loc, args[0], 0);
+      Value experts = getValueOrCreateConstantIndexOp(pb, loc, e);
+      SmallVector<Value> inits;
+      for (Type type : stackedPackedTypes(*pr)) {
+        auto t = cast<RankedTensorType>(type);
+        SmallVector<OpFoldResult> sizes{e};
+        for (int64_t d : t.getShape().drop_front())
+          sizes.push_back(pb.getIndexAttr(d));
+        inits.push_back(
+            tensor::EmptyOp::create(pb, loc, sizes, t.getElementType()));
+      }
+      auto loop = scf::ForOp::create(
+          pb, loc, zero, experts, one, inits,
+          [&](OpBuilder &lb, Location, Value e, ValueRange acc) {
+            SmallVector<Value> slices;
+            for (Value a : args)
+              slices.push_back(slice(lb, loc, a, e, /*rank=*/3));
+            SmallVector<Value> packed =
+                KernelBuilder(lb, loc, pr->t, pr->s).emitPacking(slices);
+            SmallVector<Value> next;
+            for (auto [p, into] : llvm::zip(packed, acc))
+              next.push_back(insertSlice(lb, loc, p, into, e));
+            scf::YieldOp::create(lb, loc, next);
+          });
+      results.append(loop.getResults().begin(), loop.getResults().end());
     }
     func::ReturnOp::create(pb, loc, results);
     return pack;
+  }
+
+  /// The packed types of a stacked op: its panels with the experts first.
+  static SmallVector<Type> stackedPackedTypes(const Prepared &pr) {
+    SmallVector<Type> types;
+    int64_t experts = cast<RankedTensorType>(pr.sources[0].getType())
+                          .getDimSize(0);
+    for (Type type : pr.packedTypes) {
+      auto t = cast<RankedTensorType>(type);
+      SmallVector<int64_t> shape{experts};
+      shape.append(t.getShape().begin(), t.getShape().end());
+      types.push_back(RankedTensorType::get(shape, t.getElementType()));
+    }
+    return types;
+  }
+
+  /// Slot `e` of the stacked tensor `t` (rank `rank`), the leading dim
+  /// dropped.
+  static Value slice(OpBuilder &b, Location loc, Value t, OpFoldResult e,
+                     int64_t rank) {
+    auto type = cast<RankedTensorType>(t.getType());
+    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)),
+        strides(rank, b.getIndexAttr(1)), sizes{b.getIndexAttr(1)};
+    offsets[0] = e;
+    for (int64_t d = 1; d < rank; ++d)
+      sizes.push_back(tensor::getMixedSize(b, loc, t, d));
+    auto to = RankedTensorType::get(type.getShape().drop_front(),
+                                    type.getElementType());
+    return tensor::ExtractSliceOp::create(b, loc, to, t, offsets, sizes,
+                                          strides);
+  }
+
+  /// `t` with `part` (one slot, the leading dim dropped) at slot `e`.
+  static Value insertSlice(OpBuilder &b, Location loc, Value part, Value t,
+                           Value e) {
+    auto type = cast<RankedTensorType>(t.getType());
+    int64_t rank = type.getRank();
+    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)),
+        strides(rank, b.getIndexAttr(1)), sizes{b.getIndexAttr(1)};
+    offsets[0] = e;
+    for (int64_t d = 1; d < rank; ++d)
+      sizes.push_back(tensor::getMixedSize(b, loc, t, d));
+    return tensor::InsertSliceOp::create(b, loc, part, t, offsets, sizes,
+                                         strides);
   }
 
   /// Replaces `pr.op` with its kernels on the panels `packed`.
@@ -319,6 +454,7 @@ struct ConvertGLUToCPUKernels
   /// An op whose weights are packed on every call, or now if constant.
   void lowerAlone(Prepared &pr, unsigned &counter,
                   llvm::StringMap<func::FuncOp> &panels) {
+    pr.expert = OpFoldResult(); // the slices are packed as they are
     Operation *op = pr.op;
     Location loc = op->getLoc();
     OpBuilder b(op);
@@ -352,9 +488,10 @@ struct ConvertGLUToCPUKernels
     SmallVector<int64_t> positions;
     SmallVector<Type> packedTypes;
     for (Prepared *pr : group) {
-      for (Value m : pr->mats)
-        positions.push_back(cast<BlockArgument>(m).getArgNumber());
-      packedTypes.append(pr->packedTypes);
+      for (BlockArgument a : pr->sources)
+        positions.push_back(a.getArgNumber());
+      packedTypes.append(pr->expert ? stackedPackedTypes(*pr)
+                                    : pr->packedTypes);
     }
     pack->setAttr("glu.packs", b.getDenseI64ArrayAttr(positions));
     // Callable from C like the function itself.
@@ -368,18 +505,28 @@ struct ConvertGLUToCPUKernels
       if (failed(func.insertArgument(at + i, type, packedBy, func.getLoc())))
         return failure();
     // The ops still use the original arguments until they are replaced.
-    SmallVector<Value> mats;
+    SmallVector<BlockArgument> sources;
     unsigned next = at;
     for (Prepared *pr : group) {
-      mats.append(pr->mats);
+      sources.append(pr->sources);
       SmallVector<Value> packed;
-      for (unsigned i = 0; i < pr->packedTypes.size(); ++i)
-        packed.push_back(body.getArgument(next++));
+      OpBuilder ob(pr->op);
+      for (unsigned i = 0; i < pr->packedTypes.size(); ++i) {
+        Value arg = body.getArgument(next++);
+        // A stacked op takes its expert's slot of the panels.
+        packed.push_back(pr->expert ? slice(ob, pr->op->getLoc(), arg,
+                                            pr->expert, /*rank=*/4)
+                                    : arg);
+      }
+      SmallVector<Value> mats = pr->mats;
       emitKernels(*pr, packed, panels);
+      for (Value m : mats) // the stacked weights' slices, now unused
+        if (Operation *def = m.getDefiningOp(); def && def->use_empty())
+          def->erase();
     }
     llvm::BitVector erase(body.getNumArguments());
-    for (Value m : mats)
-      erase.set(cast<BlockArgument>(m).getArgNumber());
+    for (BlockArgument a : sources)
+      erase.set(a.getArgNumber());
     return func.eraseArguments(erase);
   }
 };

@@ -20,6 +20,7 @@
 #include "glu/Dialect/GLU/Utils/Builders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -126,11 +127,17 @@ struct MoEToExpertsPattern : OpRewritePattern<MoEOp> {
     auto resultType = cast<RankedTensorType>(op.getResult().getType());
     Value x = op.getInput(), ids = op.getExpertIds(),
           weights = op.getRoutingWeights();
-    Value tokens = tensor::DimOp::create(b, loc, x, 0);
-    Value k = tensor::DimOp::create(b, loc, ids, 1);
-    Value experts = tensor::DimOp::create(b, loc, op.getDownWeight(), 0);
-    Value dOut = tensor::DimOp::create(
-        b, loc, op.getDownWeight(), op.getLayout() == Layout::out_in ? 1 : 2);
+    // Sizes as constants where static: a tensor.dim of a weight would be a
+    // second use of it, and only weights used once are packed at load time.
+    auto size = [&](Value v, int64_t d) {
+      return getValueOrCreateConstantIndexOp(b, loc,
+                                             tensor::getMixedSize(b, loc, v, d));
+    };
+    Value tokens = size(x, 0);
+    Value k = size(ids, 1);
+    Value experts = size(op.getDownWeight(), 0);
+    Value dOut =
+        size(op.getDownWeight(), op.getLayout() == Layout::out_in ? 1 : 2);
     Value xf = widenToF32(b, loc, x);
     Value gateBias = widenToF32(b, loc, op.getGateBias()),
           upBias = widenToF32(b, loc, op.getUpBias()),
