@@ -324,8 +324,7 @@ def suite_edge():
     c.append(Case("edge.gate_up.odd.d129.f37.t7", "gate_up", "silu",
                   batch=(7,), d_model=129, d_ff=37, packing="interleaved",
                   biases=("gate_up_bias",)))
-    # Small batches (8-12 tokens with the default tiles: one pass over each
-    # panel per pair of vectors, all rows at once), and one token beyond.
+    # Small batches (8-13 tokens: a full and a partial row block).
     c.append(Case("edge.ffn.small_batch.t8", "ffn", "silu", batch=(8,),
                   d_model=37, d_ff=129, biases=sep))
     c.append(Case("edge.ffn.small_batch.t12.bf16", "ffn", "gelu_tanh",

@@ -263,7 +263,7 @@ private:
                  Operands &ops);
   void emitMicroKernel(OpBuilder &b, int64_t mr, Value w, Value hw, Value aRow,
                        Value cRow, Value p, Value k0, Value k1, bool first,
-                       bool fromWide, ArrayRef<Value> cols, Operands &ops);
+                       bool fromWide, Operands &ops);
   /// Whether a projection's panels hold 16-bit weights that the micro-kernel
   /// widens to f32 (not packed for dot products).
   bool widens(bool first, const Operands &ops) const;

@@ -25,14 +25,11 @@ bool KernelBuilder::widens(bool first, const Operands &ops) const {
 
 /// Emits `acc[rows of this block] (+)= A · panel p` over k in [k0, k1) for
 /// `mr` rows: A row `aRow + r` (x, or the worker's hidden), accumulator row
-/// `cRow + r` of the worker's scratch, for the vectors of the panel's row
-/// that start at the columns `cols`.
+/// `cRow + r` of the worker's scratch.
 void KernelBuilder::emitMicroKernel(OpBuilder &b, int64_t mr, Value w,
                                     Value hw, Value aRow, Value cRow, Value p,
                                     Value k0, Value k1, bool first,
-                                    bool fromWide, ArrayRef<Value> cols,
-                                    Operands &ops) {
-  int64_t nv = cols.size();
+                                    bool fromWide, Operands &ops) {
   IB ib{b, loc};
   Type f32 = b.getF32Type();
   auto vt = VectorType::get({t.vec}, f32);
@@ -48,9 +45,13 @@ void KernelBuilder::emitMicroKernel(OpBuilder &b, int64_t mr, Value w,
     rowsA.push_back(ib.add(aRow, ib.c(r)));
     rowsC.push_back(ib.add(cRow, ib.c(r)));
   }
+  SmallVector<Value> cols;
+  for (int64_t j = 0; j < t.nrv; ++j)
+    cols.push_back(ib.c(j * t.vec));
+
   SmallVector<Value> init;
   for (int64_t r = 0; r < mr; ++r)
-    for (int64_t j = 0; j < nv; ++j)
+    for (int64_t j = 0; j < t.nrv; ++j)
       init.push_back(vector::LoadOp::create(b, loc, vt, ops.acc,
                                             ValueRange{w, rowsC[r], cols[j]}));
   if (s.pairs(first)) {
@@ -65,17 +66,15 @@ void KernelBuilder::emitMicroKernel(OpBuilder &b, int64_t mr, Value w,
     Value two = ib.c(2);
     Value kp0 = arith::DivUIOp::create(b, loc, k0, two);
     Value kp1 = arith::DivUIOp::create(b, loc, k1, two);
-    SmallVector<Value> pairCols; // column c of a pair row is at 2c
-    for (Value c : cols)
-      pairCols.push_back(ib.mul(c, two));
     auto loop = scf::ForOp::create(
         b, loc, kp0, kp1, ib.c(1), init,
         [&](OpBuilder &lb, Location, Value kp, ValueRange accs) {
           IB il{lb, loc};
           SmallVector<Value> bv;
-          for (int64_t j = 0; j < nv; ++j)
-            bv.push_back(vector::LoadOp::create(lb, loc, wideType, packed,
-                                                ValueRange{p, kp, pairCols[j]}));
+          for (int64_t j = 0; j < t.nrv; ++j)
+            bv.push_back(vector::LoadOp::create(
+                lb, loc, wideType, packed,
+                ValueRange{p, kp, il.c(2 * j * t.vec)}));
           Value k = il.mul(kp, two);
           SmallVector<Value> next;
           for (int64_t r = 0; r < mr; ++r) {
@@ -89,15 +88,15 @@ void KernelBuilder::emitMicroKernel(OpBuilder &b, int64_t mr, Value w,
                 lb, loc, i32xN,
                 vector::ExtractOp::create(lb, loc, word, ArrayRef<int64_t>{0}));
             Value av = vector::BitCastOp::create(lb, loc, wideType, bcast);
-            for (int64_t j = 0; j < nv; ++j)
+            for (int64_t j = 0; j < t.nrv; ++j)
               next.push_back(x86vector::DotBF16Op::create(
-                  lb, loc, vt, accs[r * nv + j], av, bv[j]));
+                  lb, loc, vt, accs[r * t.nrv + j], av, bv[j]));
           }
           scf::YieldOp::create(lb, loc, next);
         });
     for (int64_t r = 0; r < mr; ++r)
-      for (int64_t j = 0; j < nv; ++j)
-        vector::StoreOp::create(b, loc, loop.getResult(r * nv + j), ops.acc,
+      for (int64_t j = 0; j < t.nrv; ++j)
+        vector::StoreOp::create(b, loc, loop.getResult(r * t.nrv + j), ops.acc,
                                 ValueRange{w, rowsC[r], cols[j]});
     return;
   }
@@ -105,7 +104,7 @@ void KernelBuilder::emitMicroKernel(OpBuilder &b, int64_t mr, Value w,
       b, loc, k0, k1, ib.c(1), init,
       [&](OpBuilder &lb, Location, Value k, ValueRange accs) {
         SmallVector<Value> bv;
-        for (int64_t j = 0; j < nv; ++j) {
+        for (int64_t j = 0; j < t.nrv; ++j) {
           if (fromWide) {
             Value kk = arith::SubIOp::create(lb, loc, k, k0);
             bv.push_back(vector::LoadOp::create(lb, loc, vt, ops.wide,
@@ -125,15 +124,15 @@ void KernelBuilder::emitMicroKernel(OpBuilder &b, int64_t mr, Value w,
                                : memref::LoadOp::create(
                                      lb, loc, a, ValueRange{hw, rowsA[r], k});
           av = vector::BroadcastOp::create(lb, loc, vt, toF32(lb, loc, av));
-          for (int64_t j = 0; j < nv; ++j)
+          for (int64_t j = 0; j < t.nrv; ++j)
             next.push_back(vector::FMAOp::create(lb, loc, av, bv[j],
-                                                 accs[r * nv + j]));
+                                                 accs[r * t.nrv + j]));
         }
         scf::YieldOp::create(lb, loc, next);
       });
   for (int64_t r = 0; r < mr; ++r)
-    for (int64_t j = 0; j < nv; ++j)
-      vector::StoreOp::create(b, loc, loop.getResult(r * nv + j), ops.acc,
+    for (int64_t j = 0; j < t.nrv; ++j)
+      vector::StoreOp::create(b, loc, loop.getResult(r * t.nrv + j), ops.acc,
                               ValueRange{w, rowsC[r], cols[j]});
 }
 
@@ -241,13 +240,9 @@ void KernelBuilder::emitPanel(Value w, Value p, Value rowBegin, Value rows,
         auto fill = [&](Region &region, int64_t mr) {
           Block *block = b2.createBlock(&region);
           OpBuilder bb = OpBuilder::atBlockEnd(block);
-          IB ibb{bb, loc};
-          Value aRow = ibb.add(aBase, cRow);
-          SmallVector<Value> cols;
-          for (int64_t j = 0; j < t.nrv; ++j)
-            cols.push_back(ibb.c(j * t.vec));
+          Value aRow = IB{bb, loc}.add(aBase, cRow);
           emitMicroKernel(bb, mr, w, hw, aRow, cRow, p, k0, k1, first,
-                          fromWide, cols, ops);
+                          fromWide, ops);
           scf::YieldOp::create(bb, loc);
         };
         for (auto [i, c] : llvm::enumerate(cases))
@@ -256,51 +251,6 @@ void KernelBuilder::emitPanel(Value w, Value p, Value rowBegin, Value rows,
         b2.setInsertionPointAfter(sw);
       });
     };
-    // Small batches (more rows than one micro-kernel takes, up to
-    // smallRows): the rows of the token block go through the panel in one
-    // pass per group of two vectors (gate j with up j + NR/2: what the
-    // epilogue needs together), with as many accumulators as the full
-    // micro-kernel (smallRows x 2 = MR x NR vectors). The groups read
-    // disjoint cache lines of each panel row, so every weight byte comes
-    // from memory once and the FMAs run while it streams; row blocks of MR
-    // rows would stream the chunk once and then compute on it from cache,
-    // with the memory idle (8 tokens: 1.3x the one-token time instead of
-    // ~1x on a 2-core Zen 4).
-    int64_t smallRows = t.nrv >= 4 ? t.mr * t.nrv / 2 : 0;
-    OpBuilder::InsertionGuard guard(b1); // (the else branch below)
-    if (smallRows > t.mr) {
-      scf::IfOp small;
-      small = scf::IfOp::create(
-          b1, loc, TypeRange{},
-          arith::AndIOp::create(b1, loc, i1.lt(i1.c(t.mr), rows),
-                                i1.lt(rows, i1.c(smallRows + 1))),
-          /*withElse=*/true);
-      OpBuilder tb = small.getThenBodyBuilder();
-      IB it{tb, loc};
-      int64_t groups = t.nrv / 2;
-      it.loop(it.c(0), it.c(groups), it.c(1), [&](OpBuilder &gb, Value g) {
-        IB ig{gb, loc};
-        SmallVector<Value> cols{ig.mul(g, ig.c(t.vec)),
-                                ig.mul(ig.add(g, ig.c(groups)), ig.c(t.vec))};
-        SmallVector<int64_t> cases;
-        for (int64_t c = t.mr + 1; c < smallRows; ++c)
-          cases.push_back(c);
-        auto sw = scf::IndexSwitchOp::create(gb, loc, TypeRange{}, rows,
-                                             cases, cases.size());
-        auto fill = [&](Region &region, int64_t mr) {
-          Block *block = gb.createBlock(&region);
-          OpBuilder bb = OpBuilder::atBlockEnd(block);
-          emitMicroKernel(bb, mr, w, hw, aBase, IB{bb, loc}.c(0), p, k0, k1,
-                          first, /*fromWide=*/false, cols, ops);
-          scf::YieldOp::create(bb, loc);
-        };
-        for (auto [i, c] : llvm::enumerate(cases))
-          fill(sw.getCaseRegions()[i], c);
-        fill(sw.getDefaultRegion(), smallRows);
-        gb.setInsertionPointAfter(sw);
-      });
-      b1.setInsertionPointToStart(small.elseBlock());
-    }
     if (!widen) {
       rowBlocks(b1, /*fromWide=*/false);
       return;
