@@ -2,4 +2,4 @@
 // REQUIRES: numpy
 // RUN: %python %S/run_cases.py --suite edge --workdir %t | FileCheck %s
 // CHECK-NOT: FAIL
-// CHECK: ALL 38 CASES PASSED
+// CHECK: ALL 44 CASES PASSED

@@ -9,7 +9,7 @@
 // RUN: env SWIGLU_GPU_EMULATE_OPTIONS=decode-tokens=0 %python %S/../Execution/run_cases.py --suite mixed --case '^((?!f64).)*$' --workdir %t.mixed --swiglu-run %swiglu_obj/bin/swiglu-gpu-emulate | FileCheck %s --check-prefix=MIXED
 // RUN: %python %S/../Execution/run_cases.py --suite acc-f16 --suite dynamic-batch --workdir %t.acc --swiglu-run %swiglu_obj/bin/swiglu-gpu-emulate | FileCheck %s --check-prefix=ACC
 // EDGE-NOT: FAIL
-// EDGE: ALL 38 CASES PASSED
+// EDGE: ALL 44 CASES PASSED
 // MIXED-NOT: FAIL
 // MIXED: ALL 8 CASES PASSED
 // ACC-NOT: FAIL
