@@ -157,6 +157,8 @@ struct Slice {
   Value sliced;
   std::optional<int64_t> offset, size, stride;
   SmallVector<Operation *> ops;
+  /// The half's batch dims may group the rows differently (a gather).
+  bool anyBatchShape = false;
 };
 
 /// The integer values of a constant tensor.
@@ -203,20 +205,18 @@ std::optional<Slice> matchTosaGatherSlice(Operation *op) {
   Value sliced = inReshape.getInput1();
   auto src = dyn_cast<RankedTensorType>(sliced.getType());
   auto values = dyn_cast<RankedTensorType>(inReshape.getType());
-  if (!src || !values || src.getRank() < 1 || result.getRank() != src.getRank() ||
+  if (!src || !values || src.getRank() < 1 || result.getRank() < 1 ||
       values.getRank() != 3 || values.getDimSize(2) != 1 ||
       values.getDimSize(1) != src.getDimSize(src.getRank() - 1) ||
       result.getDimSize(result.getRank() - 1) != gathered.getDimSize(1))
     return std::nullopt;
-  // Every row, in order: [B.., 2F] -> [N, 2F, 1] -> [N, F, 1] -> [B.., F].
+  // Every row, in order: [B.., 2F] -> [N, 2F, 1] -> [N, F, 1] -> [B'.., F]
+  // (B and B' may group the N rows differently, as batch reshapes do).
   std::optional<int64_t> rows = leadingProduct(src, 1);
   if (!rows || *rows != values.getDimSize(0) ||
       leadingProduct(result, 1) != rows ||
       gathered.getDimSize(0) != *rows)
     return std::nullopt;
-  for (int64_t d = 0; d + 1 < src.getRank(); ++d)
-    if (src.getDimSize(d) != result.getDimSize(d))
-      return std::nullopt;
   // The indices: one row of constants, tiled over the rows (or given whole).
   Slice slice;
   Value indices = gather.getIndices();
@@ -249,6 +249,7 @@ std::optional<Slice> matchTosaGatherSlice(Operation *op) {
   slice.size = int64_t(idx->size());
   slice.stride = stride;
   slice.ops.append({outReshape, gather, inReshape});
+  slice.anyBatchShape = true;
   return slice;
 }
 
@@ -381,7 +382,7 @@ std::optional<MergedHalf> matchMergedHalf(Value v) {
   if (!c || !srcType || !resultType)
     return std::nullopt;
   int64_t rank = srcType.getRank();
-  if (resultType.getRank() != rank || rank < 1 ||
+  if ((resultType.getRank() != rank && !slice->anyBatchShape) || rank < 1 ||
       srcType.isDynamicDim(rank - 1) || srcType.getDimSize(rank - 1) % 2 != 0)
     return std::nullopt;
   std::optional<int64_t> offset = slice->offset, size = slice->size,

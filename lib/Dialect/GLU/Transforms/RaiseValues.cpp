@@ -7,7 +7,9 @@
 
 #include "RaiseMatchers.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/DestinationStyleOpInterface.h"
@@ -179,9 +181,41 @@ std::optional<double> splatConstant(Value v) {
 
 /// The tensor dim an index value reads (tensor.dim with a constant index),
 /// through index_cast round trips.
+/// `v` / `divisor` when `v` is `affine.apply (s * divisor)` of some s:
+/// torch-mlir's row count of a flattened [B, S, ..] (B*S, then divided by
+/// the static B). Null otherwise.
+Value exactQuotient(Value v, int64_t divisor) {
+  auto apply = v.getDefiningOp<affine::AffineApplyOp>();
+  if (!apply || apply.getMapOperands().size() != 1)
+    return {};
+  AffineMap map = apply.getAffineMap();
+  if (map.getNumResults() != 1)
+    return {};
+  AffineExpr operand = map.getNumDims() == 1
+                           ? getAffineDimExpr(0, map.getContext())
+                           : getAffineSymbolExpr(0, map.getContext());
+  AffineExpr expr = map.getResult(0);
+  if (expr != operand * divisor && expr != divisor * operand)
+    return {};
+  return apply.getMapOperands()[0];
+}
+
 std::optional<std::pair<Value, int64_t>> indexSource(Value index) {
-  while (auto cast = index.getDefiningOp<arith::IndexCastOp>())
-    index = cast.getIn();
+  while (true) {
+    if (auto cast = index.getDefiningOp<arith::IndexCastOp>()) {
+      index = cast.getIn();
+      continue;
+    }
+    // (s * c) / c is s.
+    if (auto div = index.getDefiningOp<arith::DivSIOp>()) {
+      std::optional<int64_t> c = getConstantIntValue(div.getRhs());
+      if (Value q = c && *c > 0 ? exactQuotient(div.getLhs(), *c) : Value()) {
+        index = q;
+        continue;
+      }
+    }
+    break;
+  }
   auto dimOp = index.getDefiningOp<tensor::DimOp>();
   if (!dimOp)
     return std::nullopt;
