@@ -132,13 +132,13 @@ FailureOr<BlockMatch> BlockMatcher::match(const Contraction &down) {
     return llvm::count_if(leaves,
                           [&](const Leaf &l) { return l.kind == kind; });
   };
-  // A near miss: no projection is read elementwise, but a value sliced or
-  // gathered from one is (a spelling of a merged projection's half that the
-  // pass does not know).
-  if (countKind(LeafKind::Projection) == 0 &&
-      countKind(LeafKind::Reduction) == 0) {
+  // A near miss: a value sliced or gathered from a projection is read (a
+  // spelling of a merged projection's half that the pass does not know).
+  if (countKind(LeafKind::Reduction) == 0) {
     for (const Leaf &leaf : leaves)
-      if (Operation *op = sliceOfProjection(leaf.value))
+      if (Operation *op = leaf.kind == LeafKind::Other
+                              ? sliceOfProjection(leaf.value)
+                              : nullptr)
         return fail("the hidden reads '" + op->getName().getStringRef() +
                     "' of a projection, which is not a half of a merged "
                     "gate/up projection the pass recognizes (the first and "
