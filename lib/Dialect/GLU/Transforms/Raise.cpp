@@ -126,11 +126,10 @@ Value buildRaised(BlockMatch &m, Location loc) {
   FloatAttr beta = m.beta ? b.getF32FloatAttr(*m.beta) : FloatAttr();
   // GPT-OSS's alpha and limit are written only where they are not the
   // defaults (1.702, 7.0).
-  FloatAttr alpha = m.alpha && *m.alpha != 1.702f
-                        ? b.getF32FloatAttr(*m.alpha)
-                        : FloatAttr();
-  FloatAttr limit = m.limit && *m.limit != 7.0f ? b.getF32FloatAttr(*m.limit)
-                                                : FloatAttr();
+  FloatAttr alpha =
+      m.alpha && *m.alpha != 1.702f ? b.getF32FloatAttr(*m.alpha) : FloatAttr();
+  FloatAttr limit =
+      m.limit && *m.limit != 7.0f ? b.getF32FloatAttr(*m.limit) : FloatAttr();
   TypeAttr acc = m.accType ? TypeAttr::get(m.accType) : TypeAttr();
   auto layout = LayoutAttr::get(ctx, m.layout);
   auto activation = ActivationAttr::get(ctx, m.activation);
@@ -225,10 +224,9 @@ struct GLURaisePass : glu::impl::GLURaiseBase<GLURaisePass> {
         continue;
       }
       if (remarks) {
-        InFlightDiagnostic remark =
-            op->emitRemark("glu-raise: raised to ")
-            << (m->gated ? "glu.ffn " : "glu.mlp ")
-            << stringifyActivation(m->activation);
+        InFlightDiagnostic remark = op->emitRemark("glu-raise: raised to ")
+                                    << (m->gated ? "glu.ffn " : "glu.mlp ")
+                                    << stringifyActivation(m->activation);
         if (m->inexactConstant) {
           std::string note;
           llvm::raw_string_ostream os(note);

@@ -200,9 +200,9 @@ std::optional<ActivationFit> fitActivation(const ScalarExpr &expr,
       if (fit.misfit <= 1) {
         fit.inexactConstant = *written;
         for (double x = -20; x <= 20; x += 1.0 / 128)
-          fit.inexactDifference =
-              std::max(fit.inexactDifference,
-                       std::abs(geluTanh(x, *written) - geluTanh(x, kSqrt2OverPi)));
+          fit.inexactDifference = std::max(
+              fit.inexactDifference,
+              std::abs(geluTanh(x, *written) - geluTanh(x, kSqrt2OverPi)));
         best = fit;
       }
     }

@@ -54,7 +54,8 @@ void BlockMatcher::matchTail(const Projection &down, Type acc,
     }
     if (roles.gate < 0 ||
         misfit(expr, *root, composer.getLeaves().size(), probesFor(expr, *root),
-               roles, Gating{Activation::identity, 1.0, 1.702, 7.0}, expr.tolerance(*root)) > 1)
+               roles, Gating{Activation::identity, 1.0, 1.702, 7.0},
+               expr.tolerance(*root)) > 1)
       return;
     if (!allowRoundingChanges &&
         !expr.roundsOnlyAtEnd(*root, acc, /*finalRounding=*/true))
@@ -70,7 +71,7 @@ void BlockMatcher::matchTail(const Projection &down, Type acc,
 /// The op producing `v` if `v` is taken from a contraction's result by
 /// slices, gathers, reshapes and elementwise ops (a few ops deep, no
 /// transposes or reductions): what a merged projection's half looks like.
-Operation *sliceOfProjection(Value v) {
+static Operation *sliceOfProjection(Value v) {
   Operation *first = v.getDefiningOp();
   if (!isa_and_present<tensor::ExtractSliceOp, tosa::SliceOp, tosa::GatherOp,
                        tosa::ReshapeOp>(first))
@@ -96,14 +97,14 @@ Operation *sliceOfProjection(Value v) {
 }
 
 /// Whether `v`'s element type is one the glu ops take.
-bool isGLUElementType(Type type) {
+static bool isGLUElementType(Type type) {
   return type.isF32() || type.isF16() || type.isBF16();
 }
 
 /// `bias` (a row vector) as a value of element type `type`, looking through
 /// exact copies (linalg copies, extending tosa.casts) and reshapes; null if
 /// there is none.
-Value biasOfType(Value bias, Type type) {
+static Value biasOfType(Value bias, Type type) {
   while (elementTypeOf(bias) != type) {
     std::optional<CopyLike> copy = matchCopyLike(bias.getDefiningOp());
     if (Value source = batchReshapeSource(bias))

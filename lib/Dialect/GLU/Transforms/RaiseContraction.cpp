@@ -18,7 +18,7 @@ using namespace mlir::glu;
 namespace mlir::glu::raise {
 
 /// `v` through extf/truncf inside a body; `rounds` is set on a truncf.
-Value throughConversions(Value v, bool &rounds) {
+static Value throughConversions(Value v, bool &rounds) {
   while (Operation *def = v.getDefiningOp()) {
     if (!isa<arith::ExtFOp, arith::TruncFOp>(def))
       break;
@@ -28,7 +28,7 @@ Value throughConversions(Value v, bool &rounds) {
   return v;
 }
 
-std::optional<Contraction> matchLinalgContraction(linalg::LinalgOp op) {
+static std::optional<Contraction> matchLinalgContraction(linalg::LinalgOp op) {
   if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
       op.getNumDpsInits() != 1 || op->getNumResults() != 1 ||
       op.getNumLoops() < 3 || op.getNumReductionLoops() != 1 ||
@@ -112,7 +112,7 @@ std::optional<Contraction> matchLinalgContraction(linalg::LinalgOp op) {
 
 /// tosa.matmul: [N, H, C] x [N, C, W] -> [N, H, W] from zero, float zero
 /// points.
-std::optional<Contraction> matchTosaMatmul(tosa::MatMulOp op) {
+static std::optional<Contraction> matchTosaMatmul(tosa::MatMulOp op) {
   auto result = dyn_cast<RankedTensorType>(op.getType());
   auto a = dyn_cast<RankedTensorType>(op.getA().getType());
   auto b = dyn_cast<RankedTensorType>(op.getB().getType());
@@ -139,7 +139,7 @@ std::optional<Contraction> matchContraction(Operation *op) {
 }
 
 /// The constant values of a tosa.const_shape.
-std::optional<SmallVector<int64_t>> constShapeValues(Value v) {
+static std::optional<SmallVector<int64_t>> constShapeValues(Value v) {
   auto op = v.getDefiningOp<tosa::ConstShapeOp>();
   if (!op)
     return std::nullopt;
@@ -214,8 +214,7 @@ std::optional<Slice> matchTosaGatherSlice(Operation *op) {
   // (B and B' may group the N rows differently, as batch reshapes do).
   std::optional<int64_t> rows = leadingProduct(src, 1);
   if (!rows || *rows != values.getDimSize(0) ||
-      leadingProduct(result, 1) != rows ||
-      gathered.getDimSize(0) != *rows)
+      leadingProduct(result, 1) != rows || gathered.getDimSize(0) != *rows)
     return std::nullopt;
   // The indices: one row of constants, tiled over the rows (or given whole).
   Slice slice;
@@ -408,7 +407,7 @@ std::optional<MergedHalf> matchMergedHalf(Value v) {
 }
 
 /// Whether `v` is zero: a zero splat or a fill with zero.
-bool isZero(Value v) {
+static bool isZero(Value v) {
   if (matchPattern(v, m_AnyZeroFloat()))
     return true;
   if (auto fill = v.getDefiningOp<linalg::FillOp>())
@@ -417,7 +416,7 @@ bool isZero(Value v) {
 }
 
 /// The vector `init` broadcasts along rows, if it is such a broadcast.
-Value rowBroadcastSource(Value init, bool &rounds) {
+static Value rowBroadcastSource(Value init, bool &rounds) {
   std::optional<CopyLike> copy = matchCopyLike(init.getDefiningOp());
   if (!copy || cast<RankedTensorType>(copy->source.getType()).getRank() != 1 ||
       !isRowBroadcast(copy->sourceMap))

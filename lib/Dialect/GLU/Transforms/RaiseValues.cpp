@@ -9,8 +9,8 @@
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/DestinationStyleOpInterface.h"
 
@@ -41,8 +41,8 @@ bool isExtension(Value from, Value to) {
 /// Whether the reassociation `groups` of a collapse/expand, over the dims of
 /// the `expanded` type, keeps the last (feature) dim: the last group is the
 /// last dim, possibly with static unit dims before it.
-bool keepsFeatureDim(ArrayRef<ReassociationIndices> groups,
-                     RankedTensorType expanded) {
+static bool keepsFeatureDim(ArrayRef<ReassociationIndices> groups,
+                            RankedTensorType expanded) {
   if (groups.empty() || groups.back().back() != expanded.getRank() - 1)
     return false;
   return llvm::all_of(ArrayRef<int64_t>(groups.back()).drop_back(),
@@ -184,7 +184,7 @@ std::optional<double> splatConstant(Value v) {
 /// `v` / `divisor` when `v` is `affine.apply (s * divisor)` of some s:
 /// torch-mlir's row count of a flattened [B, S, ..] (B*S, then divided by
 /// the static B). Null otherwise.
-Value exactQuotient(Value v, int64_t divisor) {
+static Value exactQuotient(Value v, int64_t divisor) {
   auto apply = v.getDefiningOp<affine::AffineApplyOp>();
   if (!apply || apply.getMapOperands().size() != 1)
     return {};
