@@ -14,7 +14,10 @@
 //   linalg.batch_matmul or tosa.matmul with a broadcast or unit-batch weight,
 //   a contraction linalg.generic. The accumulator starts at zero or at a bias
 //   broadcast along rows. The weight is B looked through transposes and exact
-//   (extf) copies; counting the transposes gives the layout.
+//   (extf) copies; counting the transposes gives the layout. A merged
+//   gate/up projection (2F features, possibly plus a bias) is read through
+//   its halves: slices of the first/second half or of the even/odd features
+//   (extract_slice, tosa.slice, TOSA's reshape + gather).
 // * Everything between the projections and the down projection is
 //   elementwise (all-parallel ops with identity maps, where 1-D operands
 //   broadcast along rows are biases) or a batch reshape (collapse/expand of
@@ -22,9 +25,11 @@
 //   the projection outputs and the biases. It is classified by evaluating it
 //   in double precision at probe points (large |x|, negative, near 0) against
 //   act(g + bg)*(u + bu), or act(u + bu), for every activation of the
-//   dialect; every leaf of the expression must have a role, so e.g.
+//   dialect (GPT-OSS's clamped SwiGLU: the gating of the pair); every leaf of the expression must have a role, so e.g.
 //   x*sigmoid(y) with an unrelated y is not taken. Constants enter at the
-//   precision they are written in, and the tolerance is a few units of it.
+//   precision they are written in (a truncf of a constant is folded), and
+//   the tolerance is a few units of it; one exporter's inexact sqrt(2/pi)
+//   in the tanh GELU is accepted with a remark (RaiseActivation.cpp).
 // * After the down projection, batch reshapes, one bias add along rows and a
 //   final rounding (truncf) are folded in while the value has a single user.
 //
@@ -34,8 +39,8 @@
 // (low-precision matmul outputs, truncf between ops) are raised only with
 // `allow-rounding-changes`. With `remarks`, every raised block and every near
 // miss (an elementwise computation on projections that is not raised) gets a
-// remark on its down projection saying what happened and why.
-//
+// remark on its down projection saying what happened and why: the first
+// thing that did not match.
 //
 // The matching is split by concern (RaiseMatchers.h lists the files); this
 // file builds the glu op for a matched block, reports, and runs the pass.
