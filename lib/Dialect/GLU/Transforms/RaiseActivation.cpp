@@ -7,6 +7,8 @@
 
 #include "RaiseMatchers.h"
 
+#include "llvm/ADT/APFloat.h"
+
 #include <cmath>
 #include <limits>
 
@@ -61,6 +63,22 @@ constexpr double kProbes[] = {-200, -60, -25,  -9.5,  -6,   -4.25, -3,  -2.2,
                               5.5,  8,   13,   40,    200};
 constexpr double kUpProbes[] = {1.75, -0.625, 23.5};
 constexpr double kBiasProbes[][2] = {{0, 0}, {0.375, -1.25}};
+
+constexpr double kGptOssAlpha = 1.702;
+
+/// Whether `written` is `value` rounded to f32, f16 or bf16.
+bool isRoundingOf(double value, double written) {
+  for (const llvm::fltSemantics *sem :
+       {&APFloat::IEEEsingle(), &APFloat::IEEEhalf(), &APFloat::BFloat()}) {
+    APFloat v(value);
+    bool losesInfo = false;
+    v.convert(*sem, APFloat::rmNearestTiesToEven, &losesInfo);
+    v.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &losesInfo);
+    if (v.convertToDouble() == written)
+      return true;
+  }
+  return false;
+}
 
 ActivationFit fitOf(Activation act) {
   ActivationFit fit;
@@ -173,6 +191,10 @@ std::optional<ActivationFit> fitActivation(const ScalarExpr &expr,
       for (double alpha : constants) {
         if (!(alpha > 0) || !std::isfinite(alpha) || alpha == limit)
           continue;
+        // GPT-OSS's 1.702 as a bf16/f16 export writes it (1.703125 in bf16;
+        // PyTorch multiplies by the Python float): the model's alpha.
+        if (isRoundingOf(kGptOssAlpha, alpha))
+          alpha = kGptOssAlpha;
         Gating gating;
         gating.activation = Activation::clamped_swiglu;
         gating.alpha = static_cast<float>(alpha);
