@@ -8,4 +8,4 @@
 // CHECK: glu.ffn silu
 // CHECK: === docs/python.md:{{[0-9]+}} (python)
 // CHECK: [('1', 'replaced')]
-// CHECK: README BLOCKS: 2 run, 0 skipped, all passed
+// CHECK: README BLOCKS: 2 run, 1 skipped, all passed
