@@ -335,6 +335,8 @@ void mlir::glu::buildCPUPipeline(OpPassManager &pm,
   raise.allowRoundingChanges = options.allowRoundingChanges;
   pm.addPass(createGLURaise(raise));
   addTosaLowering(pm);
+  // Each expert of a glu.moe as a glu.ffn on its tokens (fast kernels).
+  pm.addPass(createGLUMoEToExperts());
   pm.addPass(kernelsPassFor(options, *target));
   pm.addNestedPass<func::FuncOp>(glu::createConvertGLUToLinalg());
   pm.addPass(createCanonicalizerPass());

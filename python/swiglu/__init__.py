@@ -15,3 +15,11 @@ from .sizing import flops_per_token, llama_ffn_dim, parameters, parity_with_clas
 
 __all__ = ["CompiledFFN", "FFNSpec", "SwigluError", "flops_per_token",
            "llama_ffn_dim", "parameters", "parity_with_classic"]
+
+import sys as _sys
+
+if "torch" in _sys.modules:
+    # torch.compile(model, backend="swiglu"); without torch imported first,
+    # torch finds the backend through the entry point in
+    # python/swiglu-0.1.dist-info when it looks the name up.
+    from . import torch_backend  # noqa: F401

@@ -448,6 +448,51 @@ class CompiledFFN:
         return self._run(x, self._weights(weights))
 
     def bind(self, **weights):
-        """Checks and packs the weights once; returns `f(x) -> y`."""
-        arrays = self._weights(weights)
-        return lambda x: self._run(x, arrays)
+        """Checks and packs the weights once; returns a `BoundFFN`, called as
+        `f(x) -> y`."""
+        return BoundFFN(self, self._weights(weights))
+
+
+class BoundFFN:
+    """A CompiledFFN with its weights checked and packed: `y = f(x)` on numpy
+    arrays, or `f.call_pointer(address, tokens)` on a C-contiguous
+    [tokens, d_model] buffer of the spec's dtype that the caller owns (the
+    PyTorch front end's path: no numpy array for x, the weights' memref
+    descriptors built once)."""
+
+    def __init__(self, compiled, arrays):
+        self.compiled = compiled
+        self.spec = compiled.spec
+        self._arrays = arrays  # keeps the packed panels alive
+        fn = compiled._function
+        self._fn = fn
+        self._descs = [fn._describe(a, t) for a, t in zip(arrays, fn._arg_types[1:])]
+        self._refs = [ctypes.byref(d) for d in self._descs]
+        self._x_type = fn._arg_types[0]
+        self._dtype = numpy_dtype(self.spec.dtype)
+
+    def __call__(self, x):
+        return self.compiled._run(x, self._arrays)
+
+    def call_pointer(self, address, tokens):
+        """Runs the block on `tokens` rows at `address` (C-contiguous, the
+        spec's dtype, kept alive by the caller during the call); returns a
+        new [tokens, d_out] array over the buffer the compiled code
+        allocated (freed with the array)."""
+        d = self.spec.d_model
+        desc = self._x_type()
+        desc.allocated = desc.aligned = address
+        desc.offset = 0
+        desc.sizes[0], desc.sizes[1] = tokens, d
+        desc.strides[0], desc.strides[1] = d, 1
+        result = self._fn._result_type()
+        self._fn._fn(ctypes.byref(result), ctypes.byref(desc), *self._refs)
+        n_out = self.spec.out_features
+        if (result.sizes[0], result.sizes[1]) != (tokens, n_out) or \
+                result.strides[1] != 1 or result.strides[0] != n_out or not result.allocated:
+            return self._fn._take(result, self._dtype, ())  # not the usual fresh buffer
+        raw = (ctypes.c_uint8 * (tokens * n_out * self._dtype.itemsize)).from_address(
+            result.aligned + result.offset * self._dtype.itemsize)
+        out = np.frombuffer(raw, self._dtype).reshape(tokens, n_out)
+        weakref.finalize(raw, self._fn._free, result.allocated)
+        return out

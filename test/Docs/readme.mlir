@@ -18,7 +18,8 @@
 // CHECK: glu.ffn silu
 // The PyTorch front end.
 // CHECK: === README.md:{{[0-9]+}} (python)
-// CHECK: [('1', 'replaced')]
+// CHECK: 1: replaced
+// CHECK-NEXT: ffn silu d_model=64 d_ff=176 d_out=64 f32 from MLP (gate_proj/up_proj/down_proj); dispatch auto
 // swiglu-compile.
 // CHECK: === README.md:{{[0-9]+}} (sh)
 // CHECK: README BLOCKS: 4 run, 3 skipped, all passed

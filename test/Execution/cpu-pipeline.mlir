@@ -28,6 +28,13 @@
 // RUN:   --pipeline='glu-cpu-pipeline{pack-at-load=false vector-bits=256 micro-rows=3 k-chunk=7 tile-tokens=5 threads=3}' \
 // RUN:   --workdir %t/small | FileCheck %s
 //
+// Small tiles with the host's vectors (AVX-512: micro-rows=3 with 4
+// vectors), three workers, K chunks of 8 (even: bf16 dot products take k in
+// pairs), token blocks of 5: partial row blocks everywhere.
+// RUN: %python %S/run_cases.py --suite edge --case 'ffn|mlp|gate_up' \
+// RUN:   --pipeline='glu-cpu-pipeline{pack-at-load=false micro-rows=3 k-chunk=8 tile-tokens=5 threads=3}' \
+// RUN:   --workdir %t/small512 | FileCheck %s
+//
 // The LLaMA-2-7B-shaped bf16 block.
 // RUN: %python %S/run_cases.py --suite llama \
 // RUN:   --pipeline='glu-cpu-pipeline{pack-at-load=false}' --workdir %t/llama | FileCheck %s

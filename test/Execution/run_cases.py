@@ -324,6 +324,22 @@ def suite_edge():
     c.append(Case("edge.gate_up.odd.d129.f37.t7", "gate_up", "silu",
                   batch=(7,), d_model=129, d_ff=37, packing="interleaved",
                   biases=("gate_up_bias",)))
+    # Small batches (8-13 tokens: a full and a partial row block).
+    c.append(Case("edge.ffn.small_batch.t8", "ffn", "silu", batch=(8,),
+                  d_model=37, d_ff=129, biases=sep))
+    c.append(Case("edge.ffn.small_batch.t12.bf16", "ffn", "gelu_tanh",
+                  batch=(12,), d_model=64, d_ff=96, dtype="bf16",
+                  packing="interleaved", biases=mrg))
+    c.append(Case("edge.ffn.small_batch.t11.f16", "ffn", "clamped_swiglu",
+                  batch=(11,), d_model=48, d_ff=80, dtype="f16",
+                  layout="in_out", biases=sep))
+    c.append(Case("edge.mlp.small_batch.t10", "mlp", "gelu_erf", batch=(10,),
+                  d_model=37, d_ff=129, biases=("up_bias", "down_bias")))
+    c.append(Case("edge.gate_up.small_batch.t9", "gate_up", "silu",
+                  batch=(9,), d_model=129, d_ff=37, packing="concat",
+                  biases=("gate_up_bias",)))
+    c.append(Case("edge.ffn.small_batch.t13", "ffn", "silu", batch=(13,),
+                  d_model=37, d_ff=129, biases=sep))
     c.append(Case("edge.gate.odd.rank1", "gate", "gelu_tanh", gate_shape=(129,),
                   gate_dyn=(0,)))
     c.append(Case("edge.gate.rank4.bf16", "gate", "clamped_swiglu",

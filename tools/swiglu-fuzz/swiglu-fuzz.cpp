@@ -172,6 +172,11 @@ const PipelineEntry kPipelines[] = {
      false},
     {"glu-cpu-pipeline", "glu-cpu-pipeline{threads=2}", false},
     {"convert-glu-to-gpu", "convert-glu-to-gpu", false},
+    // Mixture of experts: each expert as a glu.ffn, then the fast kernels
+    // (stacked weights packed at load) or the reference lowering.
+    {"glu-moe-to-experts", "glu-moe-to-experts", false},
+    {"glu-moe-to-experts then kernels",
+     "glu-moe-to-experts,convert-glu-to-cpu-kernels{threads=2}", false},
 };
 constexpr size_t kNumPipelines = sizeof(kPipelines) / sizeof(kPipelines[0]);
 

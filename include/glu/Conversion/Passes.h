@@ -34,6 +34,8 @@ namespace glu {
 
 /// Adds the patterns that rewrite each glu op into linalg/arith/math/tensor.
 void populateGLUToLinalgPatterns(RewritePatternSet &patterns);
+/// glu.route and glu.moe's reference lowering (part of the above).
+void populateMoEToLinalgPatterns(RewritePatternSet &patterns);
 
 /// Adds the patterns of glu-expand-float-conversions: f32/f64 <-> bf16
 /// (and, with `f16`, f32 <-> f16) conversions and bf16 selects as integer

@@ -1678,6 +1678,17 @@ struct ConvertGLUToGPUPass
                        "decode-tokens in [0, 64]");
       return signalPassFailure();
     }
+    // Mixture-of-experts ops have CPU lowerings only, so far.
+    WalkResult moe = module.walk([&](Operation *op) {
+      if (!isa<MoEOp, RouteOp>(op))
+        return WalkResult::advance();
+      op->emitError("convert-glu-to-gpu: '")
+          << op->getName()
+          << "' has no GPU lowering yet (the CPU pipelines run it)";
+      return WalkResult::interrupt();
+    });
+    if (moe.wasInterrupted())
+      return signalPassFailure();
     auto mmaTileOk = [](int64_t t) { return t == 64 || t == 128; };
     if (!mmaTileOk(mmaTileM) || !mmaTileOk(mmaTileN) || mmaStages < 2 ||
         mmaStages > 4) {

@@ -125,4 +125,5 @@ void mlir::glu::populateGLUToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<BlockLowering<FFNOp>, BlockLowering<MLPOp>, GateUpOpLowering,
                GateOpLowering>(
       patterns.getContext());
+  populateMoEToLinalgPatterns(patterns);
 }

@@ -123,6 +123,10 @@ public:
     std::string origin;
   };
 
+  /// Weights and biases of stacked experts (glu.moe): every weight is
+  /// `[E, out, in]` (or `[E, in, out]`), every bias `[E, n]`, E = `experts`.
+  void stackedExperts(Extent *experts) { this->experts = experts; }
+
   /// Checks the input: at least 1-D, its last dim is d_model.
   LogicalResult input(Value input, Extent &dModel) {
     auto type = cast<RankedTensorType>(input.getType());
@@ -140,14 +144,22 @@ public:
   LogicalResult weight(Value weight, StringRef name, Extent &out, Extent &in,
                        int64_t outMultiplier = 1) {
     auto type = cast<RankedTensorType>(weight.getType());
-    if (type.getRank() != 2)
+    unsigned first = experts ? 1 : 0; // the expert dim comes first
+    if (type.getRank() != 2 + first)
       return op->emitOpError("'")
-             << name << "' weight must be 2-D, got rank " << type.getRank();
+             << name << "' weight must be " << (experts ? "3-D [experts, " : "2-D")
+             << (experts ? (layout == Layout::out_in ? "out, in]" : "in, out]")
+                         : "")
+             << ", got rank " << type.getRank();
     if (failed(elementType(type.getElementType(), weightElementType,
                            weightElementOrigin, "'" + name.str() + "' weight")))
       return failure();
-    unsigned outIdx = layout == Layout::out_in ? 0 : 1;
-    unsigned inIdx = 1 - outIdx;
+    if (experts &&
+        failed(unify(*experts, type.getDimSize(0),
+                     "'" + name.str() + "' weight dim 0")))
+      return failure();
+    unsigned outIdx = (layout == Layout::out_in ? 0 : 1) + first;
+    unsigned inIdx = (layout == Layout::out_in ? 1 : 0) + first;
     std::string where = "'" + name.str() + "' weight dim ";
     int64_t outDim = type.getDimSize(outIdx);
     if (outMultiplier != 1 && !ShapedType::isDynamic(outDim)) {
@@ -177,12 +189,17 @@ public:
     if (!bias)
       return success();
     auto type = cast<RankedTensorType>(bias.getType());
-    if (type.getRank() != 1)
+    unsigned first = experts ? 1 : 0;
+    if (type.getRank() != 1 + first)
       return op->emitOpError("'")
-             << name << "' must be 1-D, got rank " << type.getRank();
+             << name << "' must be " << (experts ? "2-D [experts, n]" : "1-D")
+             << ", got rank " << type.getRank();
     if (failed(sameAsInput(type.getElementType(), "'" + name.str() + "'")))
       return failure();
-    int64_t size = type.getDimSize(0);
+    if (experts && failed(unify(*experts, type.getDimSize(0),
+                                "'" + name.str() + "' dim 0")))
+      return failure();
+    int64_t size = type.getDimSize(first);
     if (multiplier != 1 && !ShapedType::isDynamic(size)) {
       if (size % multiplier != 0)
         return op->emitOpError("'")
@@ -192,7 +209,8 @@ public:
       size /= multiplier;
     }
     return unify(extent, size,
-                 (multiplier != 1 ? "half of '" : "'") + name.str() + "' dim 0");
+                 (multiplier != 1 ? "half of '" : "'") + name.str() + "' dim " +
+                     std::to_string(first));
   }
 
   /// Checks the result: the input's rank, batch dims and element type, and
@@ -265,6 +283,7 @@ private:
 
   Operation *op;
   Layout layout;
+  Extent *experts = nullptr;
   RankedTensorType inputType;
   Type weightElementType;
   std::string weightElementOrigin;
@@ -286,6 +305,31 @@ FloatType GateUpOp::getAccumulatorType() {
   return getAccumulatorTypeImpl(*this);
 }
 FloatType GateOp::getAccumulatorType() { return getAccumulatorTypeImpl(*this); }
+FloatType MoEOp::getAccumulatorType() { return getAccumulatorTypeImpl(*this); }
+
+/// glu.ffn and glu.moe: exactly one way of giving the gate and up
+/// projections, and the biases and packing that go with it.
+template <typename OpTy>
+static LogicalResult verifyGateUpForm(OpTy op) {
+  bool merged = static_cast<bool>(op.getGateUpWeight());
+  if (merged && (op.getGateWeight() || op.getUpWeight()))
+    return op.emitOpError("takes either 'gate' and 'up' weights or one merged "
+                          "'gate_up' weight, not both");
+  if (!merged && !(op.getGateWeight() && op.getUpWeight()))
+    return op.emitOpError("needs both a 'gate' and an 'up' weight, or one "
+                          "merged 'gate_up' weight");
+  if (merged && (op.getGateBias() || op.getUpBias()))
+    return op.emitOpError("'")
+           << (op.getGateBias() ? "gate_bias" : "up_bias")
+           << "' needs separate 'gate' and 'up' weights; with a merged "
+              "'gate_up' weight use 'gate_up_bias'";
+  if (!merged && op.getGateUpBias())
+    return op.emitOpError("'gate_up_bias' needs a merged 'gate_up' weight");
+  if (!merged && op.getPacking())
+    return op.emitOpError(
+        "'packing' only applies to a merged 'gate_up' weight");
+  return success();
+}
 
 template <typename OpTy>
 static LogicalResult verifyActivationOf(OpTy op, bool allowPairGating) {
@@ -301,23 +345,9 @@ LogicalResult FFNOp::verify() {
   if (failed(verifyActivationOf(*this, /*allowPairGating=*/true)))
     return failure();
 
-  // Exactly one way of giving the gate and up projections.
-  bool merged = static_cast<bool>(getGateUpWeight());
-  if (merged && (getGateWeight() || getUpWeight()))
-    return emitOpError("takes either 'gate' and 'up' weights or one merged "
-                       "'gate_up' weight, not both");
-  if (!merged && !(getGateWeight() && getUpWeight()))
-    return emitOpError("needs both a 'gate' and an 'up' weight, or one merged "
-                       "'gate_up' weight");
-  if (merged && (getGateBias() || getUpBias()))
-    return emitOpError("'")
-           << (getGateBias() ? "gate_bias" : "up_bias")
-           << "' needs separate 'gate' and 'up' weights; with a merged "
-              "'gate_up' weight use 'gate_up_bias'";
-  if (!merged && getGateUpBias())
-    return emitOpError("'gate_up_bias' needs a merged 'gate_up' weight");
-  if (!merged && getPacking())
-    return emitOpError("'packing' only applies to a merged 'gate_up' weight");
+  if (failed(verifyGateUpForm(*this)))
+    return failure();
+  bool merged = isMerged();
 
   using Extent = ProjectionVerifier::Extent;
   ProjectionVerifier v(*this, getLayout());
@@ -389,6 +419,140 @@ LogicalResult GateOp::verify() {
   return verifyAccumulatorType(
       *this, getAccumulatorType(),
       {cast<RankedTensorType>(getResult().getType()).getElementType()});
+}
+
+//===----------------------------------------------------------------------===//
+// MoEOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MoEOp::verify() {
+  if (failed(verifyActivationOf(*this, /*allowPairGating=*/true)) ||
+      failed(verifyGateUpForm(*this)))
+    return failure();
+  if (!getAccumulatorType().isF32())
+    return emitOpError("acc_type must be f32 (each expert's output and the "
+                       "weighted sum are kept in f32), got ")
+           << getAccumulatorType();
+  auto xType = cast<RankedTensorType>(getInput().getType());
+  if (xType.getRank() != 2)
+    return emitOpError("input must be 2-D [tokens, d_model], got rank ")
+           << xType.getRank();
+  // The routing: [T, k] ids and weights.
+  auto idsType = cast<RankedTensorType>(getExpertIds().getType());
+  auto wType = cast<RankedTensorType>(getRoutingWeights().getType());
+  if (idsType.getRank() != 2)
+    return emitOpError("'experts' must be 2-D [tokens, k], got rank ")
+           << idsType.getRank();
+  if (wType.getRank() != 2)
+    return emitOpError("'weights' must be 2-D [tokens, k], got rank ")
+           << wType.getRank();
+  auto agree = [&](int64_t a, int64_t b) {
+    return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+  };
+  if (!agree(idsType.getDimSize(0), xType.getDimSize(0)))
+    return emitOpError("'experts' has ")
+           << idsType.getDimSize(0) << " tokens (dim 0), but the input has "
+           << xType.getDimSize(0);
+  for (int64_t d = 0; d < 2; ++d)
+    if (!agree(wType.getDimSize(d), idsType.getDimSize(d)))
+      return emitOpError("'weights' dim ")
+             << d << " is " << wType.getDimSize(d) << ", but 'experts' dim "
+             << d << " is " << idsType.getDimSize(d);
+
+  using Extent = ProjectionVerifier::Extent;
+  ProjectionVerifier v(*this, getLayout());
+  Extent experts{"experts"}, dModel{"d_model"}, dFF{"d_ff"}, dOut{"d_out"};
+  v.stackedExperts(&experts);
+  if (failed(v.input(getInput(), dModel)))
+    return failure();
+  if (isMerged()) {
+    if (failed(v.weight(getGateUpWeight(), "gate_up", dFF, dModel, 2)))
+      return failure();
+  } else if (failed(v.weight(getGateWeight(), "gate", dFF, dModel)) ||
+             failed(v.weight(getUpWeight(), "up", dFF, dModel))) {
+    return failure();
+  }
+  if (failed(v.weight(getDownWeight(), "down", dOut, dFF)) ||
+      failed(v.bias(getGateBias(), "gate_bias", dFF)) ||
+      failed(v.bias(getUpBias(), "up_bias", dFF)) ||
+      failed(v.bias(getGateUpBias(), "gate_up_bias", dFF, 2)) ||
+      failed(v.bias(getDownBias(), "down_bias", dOut)) ||
+      failed(v.result(getResult(), dOut)))
+    return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// RouteOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RouteOp::verify() {
+  auto logitsType = cast<RankedTensorType>(getLogits().getType());
+  if (logitsType.getRank() != 2)
+    return emitOpError("logits must be 2-D [tokens, experts], got rank ")
+           << logitsType.getRank();
+  int64_t e = logitsType.getDimSize(1);
+  int64_t k = getTopK();
+  if (!ShapedType::isDynamic(e) && k > e)
+    return emitOpError("top_k = ") << k << " exceeds the " << e << " experts";
+  if (Value bias = getSelectionBias()) {
+    auto type = cast<RankedTensorType>(bias.getType());
+    if (type.getRank() != 1)
+      return emitOpError("'selection_bias' must be 1-D [experts], got rank ")
+             << type.getRank();
+    int64_t n = type.getDimSize(0);
+    if (!ShapedType::isDynamic(n) && !ShapedType::isDynamic(e) && n != e)
+      return emitOpError("'selection_bias' has ")
+             << n << " elements, but the logits have " << e << " experts";
+  }
+  if (getScaling() && !getScaling()->isFinite())
+    return emitOpError("'scaling' must be finite, got ")
+           << getScaling()->convertToFloat();
+  if (getGroups().has_value() != getTopkGroups().has_value())
+    return emitOpError("'groups' and 'topk_groups' go together");
+  if (getGroupScore() && !getGroups())
+    return emitOpError("'group_score' needs 'groups'");
+  if (std::optional<int64_t> g = getGroups()) {
+    int64_t kg = *getTopkGroups();
+    if (*g < 1)
+      return emitOpError("'groups' must be positive, got ") << *g;
+    if (kg < 1 || kg > *g)
+      return emitOpError("'topk_groups' must be in [1, groups = ")
+             << *g << "], got " << kg;
+    if (ShapedType::isDynamic(e))
+      return emitOpError("group-limited routing needs a static number of "
+                         "experts");
+    if (e % *g != 0)
+      return emitOpError("the ")
+             << e << " experts do not split into " << *g << " groups";
+    int64_t perGroup = e / *g;
+    if (getGroupScoreOrDefault() == GroupScore::top2_sum && perGroup < 2)
+      return emitOpError("group_score top2_sum needs at least 2 experts a "
+                         "group, got ")
+             << perGroup;
+    if (k > kg * perGroup)
+      return emitOpError("top_k = ")
+             << k << " exceeds the " << kg * perGroup
+             << " experts of the topk_groups best groups";
+  }
+  auto idsType = cast<RankedTensorType>(getExpertIds().getType());
+  auto wType = cast<RankedTensorType>(getWeights().getType());
+  for (auto [name, type] : {std::pair<StringRef, RankedTensorType>{
+                                "expert_ids", idsType},
+                            {"weights", wType}}) {
+    if (type.getRank() != 2)
+      return emitOpError("'") << name << "' must be 2-D [tokens, top_k], got "
+                              << "rank " << type.getRank();
+    int64_t t = type.getDimSize(0), kk = type.getDimSize(1);
+    int64_t tl = logitsType.getDimSize(0);
+    if (!ShapedType::isDynamic(t) && !ShapedType::isDynamic(tl) && t != tl)
+      return emitOpError("'") << name << "' has " << t
+                              << " tokens, but the logits have " << tl;
+    if (!ShapedType::isDynamic(kk) && kk != k)
+      return emitOpError("'") << name << "' dim 1 is " << kk
+                              << ", but top_k = " << k;
+  }
+  return success();
 }
 
 #define GET_OP_CLASSES

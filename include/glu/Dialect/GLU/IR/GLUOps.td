@@ -120,6 +120,33 @@ def GLU_PackingAttr : EnumAttr<GLU_Dialect, GLU_Packing, "packing"> {
   let summary = "merged gate/up packing: concat ([gate ‖ up]) or interleaved";
 }
 
+def GLU_Scoring : I32EnumAttr<"Scoring",
+    "how a router turns logits into expert scores", [
+      I32EnumAttrCase<"softmax", 0>,
+      I32EnumAttrCase<"sigmoid", 1>,
+      I32EnumAttrCase<"topk_softmax", 2>
+    ]> {
+  let cppNamespace = "::mlir::glu";
+  let genSpecializedAttr = 0;
+}
+
+def GLU_ScoringAttr : EnumAttr<GLU_Dialect, GLU_Scoring, "scoring"> {
+  let summary = "router scoring: softmax, sigmoid, or top-k then softmax";
+}
+
+def GLU_GroupScore : I32EnumAttr<"GroupScore",
+    "how group-limited routing ranks a group of experts", [
+      I32EnumAttrCase<"max", 0>,
+      I32EnumAttrCase<"top2_sum", 1>
+    ]> {
+  let cppNamespace = "::mlir::glu";
+  let genSpecializedAttr = 0;
+}
+
+def GLU_GroupScoreAttr : EnumAttr<GLU_Dialect, GLU_GroupScore, "group_score"> {
+  let summary = "group score: the best expert's (max) or the best two's sum";
+}
+
 //===----------------------------------------------------------------------===//
 // Shared operand and attribute definitions
 //===----------------------------------------------------------------------===//
@@ -353,6 +380,159 @@ def GLU_GateOp : GLU_Op<"gate", [AllTypesMatch<["gate", "up", "result"]>]> {
   }];
 
   let extraClassDeclaration = GLU_ActivationAccessors;
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// glu.route
+//===----------------------------------------------------------------------===//
+
+def GLU_RouteOp : GLU_Op<"route"> {
+  let summary = "mixture-of-experts routing: top-k experts and their weights";
+  let description = [{
+    Chooses `top_k` experts for each token from the router's logits
+    `[T, E]` and gives their combine weights, as the routers of Mixtral,
+    Qwen3-MoE, DeepSeek-V3 and GPT-OSS do. For token t, in f32:
+
+    1. scores `s = softmax(logits[t])` (`scoring softmax`),
+       `s = sigmoid(logits[t])` (`sigmoid`), or the logits themselves
+       (`topk_softmax`, whose softmax is taken over the chosen ones in 5);
+    2. choice keys `c = s + selection_bias` (DeepSeek-V3's score correction
+       bias, `[E]`, optional; `c = s` without it);
+    3. with `groups = G > 1` (E divisible by G): the experts form G groups
+       of E/G consecutive experts, each ranked by `group_score` of its keys
+       (`max`, or `top2_sum`: its two largest, DeepSeek-V3); the experts
+       outside the `topk_groups` best groups are removed (key -inf);
+    4. `expert_ids[t]`: the `top_k` largest keys, largest first, ties
+       broken by the lower expert index;
+    5. `weights[t][j] = s[expert_ids[t][j]]` (the scores, without the
+       bias); for `topk_softmax`, the softmax of the k chosen logits;
+       `renormalize` divides them by their sum; `scaling` (default 1)
+       multiplies them (DeepSeek-V3's routed scaling factor).
+
+    Mixtral is `softmax` with `renormalize` (or, equivalently up to
+    rounding, `topk_softmax`), Qwen3-MoE `softmax` with `renormalize` as its
+    `norm_topk_prob` says, GPT-OSS `topk_softmax`, DeepSeek-V3 `sigmoid`
+    with a selection bias, `groups 8 topk_groups 4 group_score top2_sum`,
+    `renormalize` and `scaling 2.5`.
+
+    ```mlir
+    %ids, %w = glu.route softmax %logits : tensor<?x8xf32> top_k 2
+                 {renormalize} -> tensor<?x2xi32>, tensor<?x2xf32>
+    ```
+  }];
+
+  let arguments = (ins
+    GLU_Matrix:$logits,
+    Optional<GLU_Vector>:$selection_bias,
+    GLU_ScoringAttr:$scoring,
+    ConfinedAttr<I64Attr, [IntPositive]>:$top_k,
+    UnitAttr:$renormalize,
+    OptionalAttr<F32Attr>:$scaling,
+    OptionalAttr<I64Attr>:$groups,
+    OptionalAttr<I64Attr>:$topk_groups,
+    OptionalAttr<GLU_GroupScoreAttr>:$group_score);
+  let results = (outs
+    RankedTensorOf<[I32, I64]>:$expert_ids,
+    RankedTensorOf<[F32]>:$weights);
+
+  let assemblyFormat = [{
+    custom<EnumKeyword>($scoring) $logits `:` type($logits)
+    `top_k` $top_k
+    (`selection_bias` $selection_bias^ `:` type($selection_bias))?
+    (`groups` $groups^ `topk_groups` $topk_groups)?
+    (`group_score` custom<EnumKeyword>($group_score)^)?
+    attr-dict `->` type($expert_ids) `,` type($weights)
+  }];
+
+  let extraClassDeclaration = [{
+    /// `scaling` if given, else 1.0.
+    float getScalingOrDefault() {
+      return getScaling() ? getScaling()->convertToFloat() : 1.0f;
+    }
+    /// `groups` if given, else 1 (no group-limited selection).
+    int64_t getGroupsOrDefault() { return getGroups().value_or(1); }
+    /// `group_score` if given, else `top2_sum`.
+    ::mlir::glu::GroupScore getGroupScoreOrDefault() {
+      return getGroupScore().value_or(::mlir::glu::GroupScore::top2_sum);
+    }
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// glu.moe
+//===----------------------------------------------------------------------===//
+
+def GLU_MoEOp : GLU_Op<"moe", [AttrSizedOperandSegments]> {
+  let summary = "a routed mixture of gated feed-forward experts";
+  let description = [{
+    Computes `out[t] = Σ_j weights[t][j] · FFN_e(x[t])` with
+    `e = expert_ids[t][j]`, where `FFN_e` is the gated block of glu.ffn with
+    expert e's weights: `(act(x·Wg[e] + bg[e]) ⊙ (x·Wu[e] + bu[e]))·Wd[e] +
+    bd[e]`. The routing (`expert_ids`, `weights`: `[T, k]`) comes from
+    glu.route or from anywhere else; an id outside `[0, E)` selects nothing
+    (its term is zero, e.g. an expert of another rank), an id listed twice
+    counts twice. Each expert's output and the weighted sum are kept in f32
+    (the only `acc_type`) and rounded once to the result's element type.
+
+    The expert weights are stacked along a leading expert dim, in the
+    layouts real checkpoints use: separate `gate`, `up` `[E, F, D]` and
+    `down` `[E, D_out, F]` (`layout out_in`; `in_out` transposes the last two
+    dims of each), or one merged `gate_up` `[E, 2F, D]` with `packing`
+    concat or interleaved (GPT-OSS). Biases are optional: `[E, F]`,
+    `[E, 2F]` merged, `[E, D_out]`. `activation` and its attributes are
+    glu.ffn's. Shared experts are a glu.ffn added to the result.
+
+    ```mlir
+    %y = glu.moe silu %x : tensor<?x4096xbf16>
+           experts %ids : tensor<?x2xi32> weights %w : tensor<?x2xf32>
+           gate %wg : tensor<8x14336x4096xbf16> up %wu : tensor<8x14336x4096xbf16>
+           down %wd : tensor<8x4096x14336xbf16> -> tensor<?x4096xbf16>
+    ```
+  }];
+
+  let arguments = !con((ins
+    RankedTensorOf<[F16, BF16, F32]>:$input,
+    RankedTensorOf<[I32, I64]>:$expert_ids,
+    RankedTensorOf<[F16, BF16, F32]>:$routing_weights,
+    Optional<GLU_Matrix>:$gate_weight,
+    Optional<GLU_Matrix>:$up_weight,
+    Optional<GLU_Matrix>:$gate_up_weight,
+    GLU_Matrix:$down_weight,
+    Optional<GLU_Vector>:$gate_bias,
+    Optional<GLU_Vector>:$up_bias,
+    Optional<GLU_Vector>:$gate_up_bias,
+    Optional<GLU_Vector>:$down_bias,
+    OptionalAttr<GLU_PackingAttr>:$packing),
+    GLU_LayoutArg, GLU_ActivationArgs);
+  let results = (outs GLU_FloatTensor:$result);
+
+  let assemblyFormat = [{
+    custom<EnumKeyword>($activation) $input `:` type($input)
+    `experts` $expert_ids `:` type($expert_ids)
+    `weights` $routing_weights `:` type($routing_weights)
+    (`gate` $gate_weight^ `:` type($gate_weight))?
+    (`up` $up_weight^ `:` type($up_weight))?
+    (`gate_up` $gate_up_weight^ `:` type($gate_up_weight))?
+    `down` $down_weight `:` type($down_weight)
+    (`gate_bias` $gate_bias^ `:` type($gate_bias))?
+    (`up_bias` $up_bias^ `:` type($up_bias))?
+    (`gate_up_bias` $gate_up_bias^ `:` type($gate_up_bias))?
+    (`down_bias` $down_bias^ `:` type($down_bias))?
+    (`packing` custom<EnumKeyword>($packing)^)?
+    (`layout` custom<EnumKeyword>($layout)^)?
+    attr-dict `->` type($result)
+  }];
+
+  let extraClassDeclaration = GLU_ActivationAccessors # [{
+    /// True if the gate and up projections share one merged weight.
+    bool isMerged() { return static_cast<bool>(getGateUpWeight()); }
+    /// The packing of the merged weight (`concat` unless stated).
+    ::mlir::glu::Packing getPackingOrDefault() {
+      return getPacking().value_or(::mlir::glu::Packing::concat);
+    }
+  }];
   let hasVerifier = 1;
 }
 

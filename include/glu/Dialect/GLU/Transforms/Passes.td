@@ -183,4 +183,26 @@ def GLUFuseFFN : Pass<"glu-fuse-ffn"> {
   ];
 }
 
+def GLUMoEToExperts : Pass<"glu-moe-to-experts"> {
+  let summary = "Run each expert of a glu.moe as a glu.ffn on the tokens routed to it";
+  let description = [{
+    Rewrites `glu.moe` into a loop over experts: for expert e, the entries
+    `(t, j)` with `expert_ids[t][j] = e` are counted and gathered (a
+    counting pass over the routing, in token order), and if there are any,
+    the rows `x[t]` (widened to f32) go through a `glu.ffn` with expert e's
+    weights (sliced as stored) and f32 biases, and each result row is added,
+    times its routing weight, to row t of an f32 accumulator, rounded once
+    at the end. The semantics are glu.moe's (the same f32 values, summed
+    per token in expert order); the FLOPs are those of the chosen experts
+    only, and the `glu.ffn`s get the fast CPU kernels (their weights are
+    packed on every call, for the experts that have tokens).
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 #endif // GLU_DIALECT_GLU_TRANSFORMS_PASSES_TD

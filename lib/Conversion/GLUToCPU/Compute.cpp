@@ -1,0 +1,229 @@
+//===- Compute.cpp - an op's buffers and its split between workers ----------===//
+//
+// The compute side of a lowered op: its buffers (biases in panel order,
+// scratch, result) and the split of its work between workers: token blocks
+// (prefill) or panels (decode).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Kernels.h"
+
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::glu;
+using namespace mlir::glu::cpu;
+
+Value KernelBuilder::emitCompute(Value x, ArrayRef<Value> packed,
+                                 Value opResult, Value nOut) {
+  Operands ops;
+  Type f32 = b.getF32Type();
+  auto resultType = cast<RankedTensorType>(opResult.getType());
+  ops.outElem = resultType.getElementType();
+  Value x2 = flattenTokens(b, loc, x);
+  ops.x = toBuffer(b, loc, x2);
+  ops.packed1 = toBuffer(b, loc, packed[0]);
+  if (s.hasDown)
+    ops.packed2 = toBuffer(b, loc, packed[1]);
+  ops.m = ib.dim(ops.x, 0);
+  ops.k = ib.dim(ops.x, 1);
+  int64_t width1 = s.gated ? t.nr() / 2 : t.nr();
+  Value panels1 = ib.dim(ops.packed1, 0);
+  Value hiddenPadded = ib.mul(panels1, ib.c(width1));
+  Value panels2 = s.hasDown ? ib.dim(ops.packed2, 0) : Value();
+  // Padding features have zero weights and biases: their hidden values are
+  // finite and meet zero rows of the packed down weight, so only the output
+  // columns need to be known.
+  ops.n = nOut;
+
+  // Biases, gathered once per call into the panel order (f32, 0 if absent).
+  auto biasBuffer = [&](Value panels, int64_t groups,
+                        ArrayRef<std::function<Value(OpBuilder &, Value)>>
+                            readers,
+                        Value count) {
+    count = count ? count : ib.c(0);
+    Value buf = allocBuffer(b, loc, {ib.mul(panels, ib.c(t.nr()))}, f32);
+    int64_t w = t.nr() / groups;
+    Value zero = arith::ConstantOp::create(b, loc, f32, b.getZeroAttr(f32));
+    ib.loop(ib.c(0), panels, ib.c(1), [&](OpBuilder &b1, Value p) {
+      for (int64_t g = 0; g < groups; ++g) {
+        IB i1{b1, loc};
+        i1.loop(i1.c(0), i1.c(w), i1.c(1), [&](OpBuilder &b2, Value j) {
+          IB i2{b2, loc};
+          Value n = i2.add(i2.mul(p, i2.c(w)), j);
+          Value pos = i2.add(i2.mul(p, i2.c(t.nr())), i2.add(j, i2.c(g * w)));
+          Value v = zero;
+          if (readers[g]) {
+            auto ifOp = scf::IfOp::create(
+                b2, loc, TypeRange{f32}, i2.lt(n, count), /*else=*/true);
+            OpBuilder tb = ifOp.getThenBodyBuilder();
+            scf::YieldOp::create(tb, loc, toF32(tb, loc, readers[g](tb, n)));
+            OpBuilder eb = ifOp.getElseBodyBuilder();
+            scf::YieldOp::create(eb, loc, zero);
+            v = ifOp.getResult(0);
+          }
+          memref::StoreOp::create(b2, loc, v, buf, ValueRange{pos});
+        });
+      }
+    });
+    return buf;
+  };
+  auto reader = [&](Value vec, Value offset, int64_t stride) {
+    std::function<Value(OpBuilder &, Value)> fn;
+    if (!vec)
+      return fn;
+    Value buf = toBuffer(b, loc, vec);
+    fn = [=](OpBuilder &bb, Value n) -> Value {
+      IB ii{bb, loc};
+      Value idx = ii.add(ii.mul(n, ii.c(stride)), offset);
+      return memref::LoadOp::create(bb, loc, buf, ValueRange{idx});
+    };
+    return fn;
+  };
+  if (s.gated) {
+    std::function<Value(OpBuilder &, Value)> g, u;
+    if (s.gu.merged) {
+      Value count;
+      if (s.gu.mergedBias) {
+        bool concat = s.gu.packing == Packing::concat;
+        count = ib.ceilDiv(vectorLength(s.gu.mergedBias), ib.c(2));
+        g = reader(s.gu.mergedBias, ib.c(0), concat ? 1 : 2);
+        u = reader(s.gu.mergedBias, concat ? count : ib.c(1), concat ? 1 : 2);
+      }
+      ops.bias1 = biasBuffer(panels1, 2, {g, u}, count);
+    } else {
+      g = reader(s.gu.gateBias, ib.c(0), 1);
+      u = reader(s.gu.upBias, ib.c(0), 1);
+      Value count = s.gu.gateBias  ? vectorLength(s.gu.gateBias)
+                    : s.gu.upBias ? vectorLength(s.gu.upBias)
+                                  : Value();
+      ops.bias1 = biasBuffer(panels1, 2, {g, u}, count);
+    }
+  } else {
+    ops.bias1 = biasBuffer(panels1, 1, {reader(s.upBias, ib.c(0), 1)},
+                           s.upBias ? vectorLength(s.upBias) : Value());
+  }
+  if (s.hasDown)
+    ops.bias2 = biasBuffer(panels2, 1, {reader(s.downBias, ib.c(0), 1)},
+                           s.downBias ? vectorLength(s.downBias) : Value());
+
+  // Scratch and result.
+  Value workers = ib.c(t.workers);
+  ops.acc = allocBuffer(b, loc, {workers, ib.c(t.mb), ib.c(t.nr())}, f32);
+  if (widens(true, ops) || (s.hasDown && widens(false, ops)))
+    ops.wide = allocBuffer(b, loc, {workers, ib.c(t.kc), ib.c(t.nr())}, f32);
+  // A 16-bit x is widened to f32 once per token block, so that the
+  // micro-kernels broadcast it from memory (a load, no shuffle) as they do
+  // an f32 x; every panel of the first projection reuses it.
+  bool widenX = !s.pairs1 &&
+                !cast<MemRefType>(ops.x.getType()).getElementType().isF32();
+  if (widenX)
+    ops.xWide = allocBuffer(b, loc, {workers, ib.c(t.mb), ops.k}, f32);
+  auto widenBlock = [&](OpBuilder &ob, Value slot, Value rowBegin,
+                        Value rows) {
+    if (!widenX)
+      return;
+    IB io{ob, loc};
+    io.loop(io.c(0), rows, io.c(1), [&](OpBuilder &rb, Value r) {
+      IB ir{rb, loc};
+      Value row = ir.add(rowBegin, r);
+      ir.loop(ir.c(0), ops.k, ir.c(1), [&](OpBuilder &kb, Value k) {
+        Value v = memref::LoadOp::create(kb, loc, ops.x, ValueRange{row, k});
+        memref::StoreOp::create(kb, loc, toF32(kb, loc, v), ops.xWide,
+                                ValueRange{slot, r, k});
+      });
+    });
+  };
+  ops.hidden = s.hasDown ? allocBuffer(b, loc, {workers, ib.c(t.mb),
+                                                hiddenPadded},
+                                       s.pairs2 ? Type(b.getBF16Type()) : f32)
+                         : Value();
+  ops.out = allocBuffer(b, loc, {ops.m, ops.n}, ops.outElem);
+
+  // Token-parallel when every worker gets a few micro-kernel row blocks,
+  // panel-parallel otherwise (decode).
+  Value perWorker = ib.ceilDiv(ops.m, workers);
+  Value tokenParallel =
+      ib.ge(perWorker, ib.c(std::min<int64_t>(4 * t.mr, t.mb)));
+  auto ifOp = scf::IfOp::create(b, loc, TypeRange{}, tokenParallel,
+                                /*withElse=*/true);
+  auto forall = [&](OpBuilder &ob, function_ref<void(OpBuilder &, Value)> fn) {
+    scf::ForallOp::create(ob, loc, ArrayRef<OpFoldResult>{ob.getIndexAttr(
+                                       t.workers)},
+                          ValueRange{}, std::nullopt,
+                          [&](OpBuilder &fb, Location, ValueRange ivs) {
+                            fn(fb, ivs[0]);
+                            scf::InParallelOp::create(fb, loc);
+                          });
+  };
+  auto panel1 = outlinePanel(true, ops);
+  auto panel2 = s.hasDown ? outlinePanel(false, ops) : nullptr;
+  {
+    // Each worker takes one contiguous range of tokens (a multiple of MR
+    // rows, so that only the last range has a partial row block) in blocks
+    // of at most MB tokens.
+    OpBuilder tb = ifOp.getThenBodyBuilder();
+    IB it{tb, loc};
+    Value range = it.mul(it.ceilDiv(perWorker, it.c(t.mr)), it.c(t.mr));
+    forall(tb, [&](OpBuilder &fb, Value w) {
+      IB iw{fb, loc};
+      Value begin = iw.min(iw.mul(w, range), ops.m);
+      Value end = iw.min(iw.add(begin, range), ops.m);
+      iw.loop(begin, end, iw.c(t.mb), [&](OpBuilder &lb, Value rowBegin) {
+        IB il{lb, loc};
+        Value rows = il.min(il.c(t.mb), il.sub(end, rowBegin));
+        widenBlock(lb, w, rowBegin, rows);
+        il.loop(il.c(0), panels1, il.c(1), [&](OpBuilder &pb, Value p) {
+          panel1(pb, w, w, p, rowBegin, rows);
+        });
+        if (s.hasDown)
+          il.loop(il.c(0), panels2, il.c(1), [&](OpBuilder &pb, Value q) {
+            panel2(pb, w, w, q, rowBegin, rows);
+          });
+      });
+    });
+  }
+  {
+    // Blocks of MB tokens one after the other; within a block, the workers
+    // split each projection's panels (the first projection's finish before
+    // the down projection starts: the end of a forall is a barrier).
+    OpBuilder eb = ifOp.getElseBodyBuilder();
+    IB ie{eb, loc};
+    Value blocks = ie.ceilDiv(ops.m, ie.c(t.mb));
+    ie.loop(ie.c(0), blocks, ie.c(1), [&](OpBuilder &lb, Value blk) {
+      IB il{lb, loc};
+      Value rowBegin = il.mul(blk, il.c(t.mb));
+      Value rows = il.min(il.c(t.mb), il.sub(ops.m, rowBegin));
+      widenBlock(lb, il.c(0), rowBegin, rows); // one x scratch for all
+      forall(lb, [&](OpBuilder &fb, Value w) {
+        IB iw{fb, loc};
+        Value shared = iw.c(0); // one hidden scratch for all workers
+        iw.loop(w, panels1, workers, [&](OpBuilder &pb, Value p) {
+          panel1(pb, w, shared, p, rowBegin, rows);
+        });
+      });
+      if (s.hasDown)
+        forall(lb, [&](OpBuilder &fb, Value w) {
+          IB iw{fb, loc};
+          Value shared = iw.c(0);
+          iw.loop(w, panels2, workers, [&](OpBuilder &pb, Value q) {
+            panel2(pb, w, shared, q, rowBegin, rows);
+          });
+        });
+    });
+  }
+  b.setInsertionPointAfter(ifOp);
+
+  auto outTensorType = RankedTensorType::get(
+      {ShapedType::kDynamic, ShapedType::kDynamic}, ops.outElem);
+  Value y = bufferization::ToTensorOp::create(b, loc, outTensorType, ops.out,
+                                              b.getUnitAttr(), b.getUnitAttr());
+  // As static as the op's types say (reshapes to static batch dims need it).
+  auto staticType = RankedTensorType::get(
+      {cast<RankedTensorType>(x2.getType()).getDimSize(0),
+       resultType.getDimSize(resultType.getRank() - 1)},
+      ops.outElem);
+  if (staticType != outTensorType)
+    y = tensor::CastOp::create(b, loc, staticType, y);
+  return unflattenTokens(b, loc, y, x, resultType);
+}

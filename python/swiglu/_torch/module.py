@@ -1,0 +1,208 @@
+"""The compiled module (`CompiledMLP`) and `compile_mlps`.
+
+A CompiledMLP takes the place of an MLP module in its parent and registers
+the original's children (the projections, the activation, dropout) under
+the same names, so the model's state_dict, load_state_dict (strict too),
+parameters (still the same nn.Parameter objects), `.to()`, pickling and
+repr behave as before. The original module is kept, unregistered, for the
+calls the compiled block does not take: PyTorch's own math then runs, with
+its autograd. The compiled code itself is not pickled; it is rebuilt (from
+this process's compile cache when it has it) on the first call after
+unpickling or after a dtype change.
+"""
+
+import collections
+import logging
+
+import torch
+from torch import nn
+
+from . import activations, kernel, match
+
+log = logging.getLogger("swiglu.torch")
+
+# Why a call ran PyTorch's math instead of the compiled block.
+PATHS = {
+    "ours": "the compiled block",
+    "dispatch": "PyTorch (measured faster at this token count)",
+    "grad": "PyTorch (gradients are required: autograd on the original math)",
+    "training": "PyTorch (training mode: the original module, dropout included)",
+    "device": "PyTorch (the input is not on the CPU)",
+    "dtype": "PyTorch (the input's dtype differs from the weights')",
+    "weights": "PyTorch (the weights' dtype or device is not compiled)",
+    "signature": "PyTorch (called with more than one argument)",
+}
+
+
+class CompiledMLP(nn.Module):
+    """An MLP replaced by a compiled swiglu block; see the module doc.
+
+    `stats` counts the calls by path (PATHS); `last_path` is the last one.
+    """
+
+    def __init__(self, original, found, options=None, dispatch="auto"):
+        super().__init__()
+        for name, child in original.named_children():
+            self.add_module(name, child)
+        object.__setattr__(self, "_original", original)
+        self.layout = found.layout
+        self.activation, self.beta = found.activation, found.beta
+        self.options = options
+        self.dispatch_mode = kernel.check_dispatch(dispatch)
+        self.original_type = type(original).__name__
+        self.stats = collections.Counter()
+        self.last_path = None
+        self._runtime = None  # (Kernel, Dispatch) of the current weights' dtype
+        self._build(found.spec)
+
+    # -- the compiled code ---------------------------------------------------
+
+    def _build(self, spec):
+        k = kernel.Kernel(spec, self.options)
+        weights = self.layout.weights(self)
+        k.bind(weights)
+
+        def ours(x):
+            return k(x)
+
+        def theirs(x):
+            return self._original(x)
+
+        self._runtime = (k, kernel.dispatch_for(self.dispatch_mode, spec, self.options,
+                                                ours, theirs))
+
+    def _current_spec(self, weights):
+        spec = kernel.spec_for(weights, self.activation, self.beta, self.layout.gated)
+        return None if isinstance(spec, str) else spec
+
+    @property
+    def spec(self):
+        """The FFNSpec of the weights as they are now (None if the dtype is
+        not one the kernels take)."""
+        return self._current_spec(self.layout.weights(self))
+
+    def dispatch_description(self):
+        return self._runtime[1].describe() if self._runtime else "not built"
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_runtime"] = None  # ctypes handles: rebuilt after unpickling
+        return state
+
+    # -- calls ---------------------------------------------------------------
+
+    def _path(self, x, args, kwargs):
+        if args or kwargs or not isinstance(x, torch.Tensor):
+            return "signature"
+        if self.training:
+            return "training"
+        weights = self.layout.weights(self)
+        if torch.is_grad_enabled():
+            if x.requires_grad:
+                return "grad"
+            for w in weights:
+                if w is not None and w.requires_grad:
+                    return "grad"
+        if x.device.type != "cpu":
+            return "device"
+        runtime = self._runtime
+        if runtime is None or runtime[0].spec.dtype != kernel.TORCH_TO_GLU.get(weights[2].dtype):
+            spec = self._current_spec(weights)
+            if spec is None:
+                return "weights"
+            self._build(spec)
+            runtime = self._runtime
+        k, dispatch = runtime
+        if x.dtype != k.torch_dtype or x.shape[-1] != k.spec.d_model:
+            return "dtype"
+        if not dispatch.use_ours(x.numel() // k.spec.d_model):
+            return "dispatch"
+        k.bind(weights)  # repacks if a weight changed
+        return "ours"
+
+    def forward(self, x, *args, **kwargs):
+        path = self._path(x, args, kwargs)
+        self.stats[path] += 1
+        if path != self.last_path and path not in ("ours", "dispatch"):
+            log.info("swiglu: %s runs %s", self.original_type, PATHS[path])
+        self.last_path = path
+        if path == "ours":
+            return self._runtime[0](x)
+        original = self._original
+        if original.training != self.training:
+            original.train(self.training)
+        return original(x, *args, **kwargs)
+
+    def extra_repr(self):
+        spec = self.spec
+        what = kernel.spec_summary(spec) if spec else "dtype not compiled"
+        return "%s, replaces=%s (%s)" % (what, self.original_type, self.layout.describe())
+
+
+class Report(list):
+    """What compile_mlps saw: a list of (qualified name, status), status
+    'replaced' or 'left alone: <why>', for every MLP-like module, and
+    `details[name]`: the block and the dispatch decision of each replaced
+    one. `str(report)` is a readable table."""
+
+    def __init__(self):
+        super().__init__()
+        self.details = {}
+
+    def __str__(self):
+        lines = []
+        for name, status in self:
+            lines.append("%s: %s" % (name or "<root>", status))
+            if name in self.details:
+                lines.append("    " + self.details[name])
+        return "\n".join(lines)
+
+
+def _probe_ours(module, compiled, spec):
+    """Whether the compiled block reproduces `module` on the probe input."""
+    x = match.probe_input(spec)
+    expected = match._run_eval(module, x)
+    if expected is None:
+        return False
+    with torch.no_grad():
+        got = compiled._runtime[0](x)
+    return match._close(got, expected, spec.dtype)
+
+
+def compile_mlps(model, options=None, dispatch="auto"):
+    """Replaces, in place, every MLP of `model` the dialect has by a
+    CompiledMLP. `options`: the CPU pipeline's options (e.g. 'threads=2');
+    `dispatch`: 'auto' (time ours and PyTorch's per shape, run the faster),
+    'always' (ours whenever it can) or 'never'. Returns a Report."""
+    kernel.check_dispatch(dispatch)
+    if not isinstance(model, nn.Module):
+        raise TypeError("compile_mlps takes an nn.Module, got %s" % type(model).__name__)
+    report = Report()
+    for name, module in list(model.named_modules()):
+        if isinstance(module, CompiledMLP) or any(
+                name.startswith(done + ".") for done, status in report
+                if status == "replaced"):
+            continue
+        found = match.match(module)
+        if found is None:
+            continue
+        if isinstance(found, str):
+            report.append((name, "left alone: " + found))
+            continue
+        if not name:
+            report.append((name, "left alone: the root module cannot be replaced"))
+            continue
+        compiled = CompiledMLP(module, found, options, dispatch)
+        if not _probe_ours(module, compiled, found.spec):
+            report.append((name, "left alone: the compiled %s block's output differs "
+                           "from the module's" % activations.describe(found.activation,
+                                                                        found.beta)))
+            continue
+        compiled.train(module.training)
+        parent_name, _, child = name.rpartition(".")
+        setattr(model.get_submodule(parent_name), child, compiled)
+        report.append((name, "replaced"))
+        report.details[name] = "%s from %s (%s); %s" % (
+            kernel.spec_summary(found.spec), type(module).__name__,
+            found.layout.describe(), compiled.dispatch_description())
+    return report

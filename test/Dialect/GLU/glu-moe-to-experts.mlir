@@ -1,0 +1,23 @@
+// RUN: swiglu-opt %s --glu-moe-to-experts | FileCheck %s
+// Each expert of a glu.moe becomes a glu.ffn on the tokens routed to it (x
+// widened to f32, the expert's weights sliced as stored, f32 biases), inside
+// a loop over experts that skips experts without tokens; the weighted rows
+// are summed in f32 and rounded once. (Numerics: test/Execution/moe.mlir.)
+
+// CHECK-LABEL: func.func @mixtral
+// CHECK:         %[[XF:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<?x64xbf16>) outs(%{{.*}} : tensor<?x64xf32>)
+// CHECK:         scf.for %[[E:.*]] = {{.*}} iter_args(%{{.*}} = %{{.*}}) -> (tensor<?x?xf32>)
+// CHECK:           scf.if %{{.*}} -> (tensor<?x?xf32>)
+// CHECK:             %[[WG:.*]] = tensor.extract_slice %{{.*}}[%[[E]], 0, 0] [1, 96, 64] [1, 1, 1] : tensor<8x96x64xbf16> to tensor<96x64xbf16>
+// CHECK:             glu.ffn silu %{{.*}} : tensor<?x64xf32> gate %[[WG]] : tensor<96x64xbf16> up %{{.*}} : tensor<96x64xbf16> down %{{.*}} : tensor<64x96xbf16> down_bias %{{.*}} : tensor<64xf32> -> tensor<?x64xf32>
+// CHECK:           } else {
+// CHECK:         arith.truncf %{{.*}} : f32 to bf16
+// CHECK-NOT:     glu.moe
+func.func @mixtral(%x: tensor<?x64xbf16>, %ids: tensor<?x2xi32>, %w: tensor<?x2xf32>,
+                   %wg: tensor<8x96x64xbf16>, %wu: tensor<8x96x64xbf16>, %wd: tensor<8x64x96xbf16>,
+                   %bd: tensor<8x64xbf16>) -> tensor<?x64xbf16> {
+  %y = glu.moe silu %x : tensor<?x64xbf16> experts %ids : tensor<?x2xi32> weights %w : tensor<?x2xf32>
+         gate %wg : tensor<8x96x64xbf16> up %wu : tensor<8x96x64xbf16>
+         down %wd : tensor<8x64x96xbf16> down_bias %bd : tensor<8x64xbf16> -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}

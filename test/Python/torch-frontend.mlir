@@ -1,0 +1,10 @@
+// The PyTorch module front end (swiglu.torch_frontend, compile_mlps): every
+// family's block in a small model, against eager PyTorch.
+// REQUIRES: torch
+// RUN: env SWIGLU_CAPI_LIBRARY=%swiglu_obj/lib/libSwigluCAPI.so \
+// RUN:   %python -m pytest -q -p no:cacheprovider \
+// RUN:   %swiglu_src/python/tests/test_torch_frontend.py \
+// RUN:   %swiglu_src/python/tests/test_torch_module.py | FileCheck %s
+// CHECK: {{[0-9]+}} passed
+// CHECK-NOT: failed
+// CHECK-NOT: skipped
