@@ -187,6 +187,17 @@ struct StridedCopiesToLoopsPass
   }
 };
 
+/// TOSA as frontends write it (torch-mlir's tosa output: tosa.const with
+/// dense_resource weights, matmuls, elementwise ops) to linalg, arith and
+/// tensor, so both CPU pipelines take it as it comes.
+void addTosaLowering(OpPassManager &pm) {
+  OpPassManager &func = pm.nest<func::FuncOp>();
+  func.addPass(tosa::createTosaToLinalgNamed());
+  func.addPass(tosa::createTosaToLinalg());
+  func.addPass(createTosaToArithPass());
+  func.addPass(createTosaToTensorPass());
+}
+
 /// Bufferization as in the reference pipeline: function boundaries with
 /// identity layouts, results returned as fresh buffers the caller owns.
 void addOneShotBufferize(OpPassManager &pm) {
@@ -320,7 +331,10 @@ void mlir::glu::buildCPUPipeline(OpPassManager &pm,
     pm.addPass(std::make_unique<FailPass>(error));
     return;
   }
-  pm.addPass(createGLURaise());
+  GLURaiseOptions raise;
+  raise.allowRoundingChanges = options.allowRoundingChanges;
+  pm.addPass(createGLURaise(raise));
+  addTosaLowering(pm);
   // Each expert of a glu.moe as a glu.ffn on its tokens (fast kernels).
   pm.addPass(createGLUMoEToExperts());
   pm.addPass(kernelsPassFor(options, *target));
@@ -333,6 +347,11 @@ void mlir::glu::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createForallToParallelLoopPass());
   pm.addPass(createConvertSCFToOpenMPPass());
   pm.addPass(createCanonicalizerPass());
+  // math.fpowi (x**3 of an unraised tanh GELU) as multiplications: no
+  // llvm.powi, whose non-constant form is a compiler-rt call.
+  math::MathExpandOpsPassOptions expandPowI;
+  expandPowI.opMnemonics = {"fpowi"};
+  pm.addPass(math::createMathExpandOpsPass(expandPowI));
   addFloatLegalization(pm, /*f16=*/!target->has("f16c"));
   pm.addPass(std::make_unique<MathApproximationPass>());
   pm.addPass(createConvertVectorToSCFPass());
@@ -353,6 +372,7 @@ void mlir::glu::buildCPUPipeline(OpPassManager &pm,
 }
 
 void mlir::glu::buildCPUReferencePipeline(OpPassManager &pm) {
+  addTosaLowering(pm);
   // glu → linalg/arith/math/tensor: the reference semantics.
   pm.addNestedPass<func::FuncOp>(glu::createConvertGLUToLinalg());
   pm.addPass(createCanonicalizerPass());

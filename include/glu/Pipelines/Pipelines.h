@@ -90,6 +90,12 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
                      "(python -m swiglu.tune): its entries for this CPU "
                      "replace the tile options of matching ops"),
       llvm::cl::init("")};
+  Option<bool> allowRoundingChanges{
+      *this, "allow-rounding-changes",
+      llvm::cl::desc("glu-raise's option: also raise blocks that round "
+                     "intermediates to bf16/f16 (computed in f32 and rounded "
+                     "once instead)"),
+      llvm::cl::init(false)};
   Option<bool> packAtLoad{*this, "pack-at-load",
                           llvm::cl::desc("pack argument weights once in "
                                          "@<func>_pack_weights"),

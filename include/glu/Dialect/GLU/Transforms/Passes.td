@@ -58,11 +58,17 @@ def GLURaise : Pass<"glu-raise"> {
       are composed into one scalar expression and classified by evaluating
       it in double precision at probe points against `act(g + bg) * (u + bu)`
       for every activation (sigmoid, identity, relu, gelu_erf, gelu_tanh,
-      silu, swish with its beta), so each spelling is recognized and wrong
-      constants or extra inputs are not;
-    * a merged gate/up projection (one contraction to 2F features) split by
-      two `tensor.extract_slice`s becomes a `gate_up` weight: the first and
-      second halves with `packing concat`, the even and odd features with
+      silu, swish with its beta, GPT-OSS's clamped_swiglu with its alpha and
+      limit), so each spelling is recognized and wrong constants or extra
+      inputs are not (one known exporter spelling excepted: torch-mlir's
+      sqrt(2/pi) as 0.797724 in the tanh GELU, within 3e-4, is raised as
+      gelu_tanh with a remark stating the difference); a truncf of a
+      constant is folded (it rounds no computed value);
+    * a merged gate/up projection (one contraction to 2F features, possibly
+      plus a bias) split by two `tensor.extract_slice`s, `tosa.slice`s or
+      TOSA's reshape + `tosa.gather` spelling of a strided slice becomes a
+      `gate_up` weight (and `gate_up_bias`): the first and second halves
+      with `packing concat`, the even and odd features with
       `packing interleaved`;
     * a bias add along rows, batch reshapes and a final `truncf` after the
       down projection are folded in.
