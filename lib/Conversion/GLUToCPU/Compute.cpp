@@ -1,4 +1,4 @@
-//===- Compute.cpp - an op's buffers and its split between workers ----------===//
+//===- Compute.cpp - an op's buffers and its split between workers --------===//
 //
 // The compute side of a lowered op: its buffers (biases in panel order,
 // scratch, result) and the split of its work between workers: token blocks

@@ -202,7 +202,7 @@ struct ConvertGLUToCPUKernels
   /// What `op`'s lowering needs; nullopt when the op stays for the
   /// reference lowering.
   std::optional<Prepared> prepare(Operation *op, const Tiling &t) {
-    Prepared pr{op, t, OpShape(), {}, {}, Value(), false};
+    Prepared pr{op, t, OpShape(), {}, {}, Value(), false, {}, {}};
     OpShape &s = pr.s;
     FloatType accType;
     if (auto ffn = dyn_cast<FFNOp>(op)) {
@@ -381,7 +381,7 @@ struct ConvertGLUToCPUKernels
           [&](OpBuilder &lb, Location, Value e, ValueRange acc) {
             SmallVector<Value> slices;
             for (Value a : args)
-              slices.push_back(slice(lb, loc, a, e, /*rank=*/3));
+              slices.push_back(sliceStacked(lb, loc, a, e));
             SmallVector<Value> packed =
                 KernelBuilder(lb, loc, pr->t, pr->s).emitPacking(slices);
             SmallVector<Value> next;
@@ -407,22 +407,6 @@ struct ConvertGLUToCPUKernels
       types.push_back(RankedTensorType::get(shape, t.getElementType()));
     }
     return types;
-  }
-
-  /// Slot `e` of the stacked tensor `t` (rank `rank`), the leading dim
-  /// dropped.
-  static Value slice(OpBuilder &b, Location loc, Value t, OpFoldResult e,
-                     int64_t rank) {
-    auto type = cast<RankedTensorType>(t.getType());
-    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)),
-        strides(rank, b.getIndexAttr(1)), sizes{b.getIndexAttr(1)};
-    offsets[0] = e;
-    for (int64_t d = 1; d < rank; ++d)
-      sizes.push_back(tensor::getMixedSize(b, loc, t, d));
-    auto to = RankedTensorType::get(type.getShape().drop_front(),
-                                    type.getElementType());
-    return tensor::ExtractSliceOp::create(b, loc, to, t, offsets, sizes,
-                                          strides);
   }
 
   /// `t` with `part` (one slot, the leading dim dropped) at slot `e`.
@@ -514,9 +498,9 @@ struct ConvertGLUToCPUKernels
       for (unsigned i = 0; i < pr->packedTypes.size(); ++i) {
         Value arg = body.getArgument(next++);
         // A stacked op takes its expert's slot of the panels.
-        packed.push_back(pr->expert ? slice(ob, pr->op->getLoc(), arg,
-                                            pr->expert, /*rank=*/4)
-                                    : arg);
+        packed.push_back(
+            pr->expert ? sliceStacked(ob, pr->op->getLoc(), arg, pr->expert)
+                       : arg);
       }
       SmallVector<Value> mats = pr->mats;
       emitKernels(*pr, packed, panels);

@@ -1,4 +1,4 @@
-//===- MicroKernel.cpp - one panel of a projection --------------------------===//
+//===- MicroKernel.cpp - one panel of a projection ------------------------===//
 //
 // The register-tiled micro-kernels (one for each row count 1..MR, f32 FMAs
 // or AVX512-BF16 dot products), the epilogue (bias, activation, gating,

@@ -1,4 +1,4 @@
-//===- Packing.cpp - weight panels of the CPU kernels -----------------------===//
+//===- Packing.cpp - weight panels of the CPU kernels ---------------------===//
 //
 // Weights packed into the panels the micro-kernels stream: by an emitted
 // function (at load time or on every call), or now, for constant weights.

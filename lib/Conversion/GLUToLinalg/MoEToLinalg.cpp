@@ -110,9 +110,8 @@ struct RouteLowering : OpRewritePattern<RouteOp> {
     auto wType = cast<RankedTensorType>(op.getWeights().getType());
     Type idType = idsType.getElementType();
     Type f32 = rewriter.getF32Type();
-    Value ids0 = tensor::EmptyOp::create(rewriter, loc,
-                                         ArrayRef<OpFoldResult>{tokens, e.idx(k)},
-                                         idType);
+    Value ids0 = tensor::EmptyOp::create(
+        rewriter, loc, ArrayRef<OpFoldResult>{tokens, e.idx(k)}, idType);
     Value w0 = tensor::EmptyOp::create(
         rewriter, loc, ArrayRef<OpFoldResult>{tokens, e.idx(k)}, f32);
     Value row0 = tensor::EmptyOp::create(
@@ -151,7 +150,8 @@ struct RouteLowering : OpRewritePattern<RouteOp> {
             case Scoring::softmax:
               return x.div(x.exp(x.sub(v, maxLogit)), sumExp);
             case Scoring::sigmoid:
-              return x.div(x.f32(1), x.add(x.f32(1), x.exp(x.sub(x.f32(0), v))));
+              return x.div(x.f32(1),
+                           x.add(x.f32(1), x.exp(x.sub(x.f32(0), v))));
             case Scoring::topk_softmax:
               return v;
             }
@@ -185,8 +185,8 @@ struct RouteLowering : OpRewritePattern<RouteOp> {
                                                            x.idx(perGroup));
                           Value ub = arith::AddIOp::create(nb, loc, lb,
                                                            x.idx(perGroup));
-                          auto [best, bestVal] = x.argmax(keys, lb, ub);
-                          Value gs = bestVal;
+                          std::pair<Value, Value> top = x.argmax(keys, lb, ub);
+                          Value best = top.first, gs = top.second;
                           if (top2) {
                             // The second best: the largest other key.
                             Value second =
@@ -203,7 +203,7 @@ struct RouteLowering : OpRewritePattern<RouteOp> {
                                          return SmallVector<Value>{
                                              y.select(take, v, m[0])};
                                        })[0];
-                            gs = x.add(bestVal, second);
+                            gs = x.add(gs, second);
                           }
                           return SmallVector<Value>{x.put(gs, r[0], {g})};
                         })[0];
@@ -268,7 +268,9 @@ struct RouteLowering : OpRewritePattern<RouteOp> {
             Value z = overK(et.f32(0), [&](Emit &x, Value v, Value acc) {
               return x.add(acc, x.exp(x.sub(v, m)));
             });
-            rescale([&](Emit &x, Value v) { return x.div(x.exp(x.sub(v, m)), z); });
+            rescale([&](Emit &x, Value v) {
+              return x.div(x.exp(x.sub(v, m)), z);
+            });
           }
           if (op.getRenormalize()) {
             Value sum = overK(et.f32(0), [&](Emit &x, Value v, Value acc) {
@@ -340,23 +342,7 @@ struct MoELowering : OpRewritePattern<MoEOp> {
         e.idx(0), experts, {acc0},
         [&](OpBuilder &lb, Value ex, ValueRange s) -> SmallVector<Value> {
           Emit el{lb, loc};
-          // Expert ex's slice of a stacked weight or bias.
-          auto slice = [&](Value v) -> Value {
-            if (!v)
-              return v;
-            auto type = cast<RankedTensorType>(v.getType());
-            int64_t rank = type.getRank();
-            SmallVector<OpFoldResult> offsets(rank, lb.getIndexAttr(0)),
-                sizes, strides(rank, lb.getIndexAttr(1));
-            offsets[0] = ex;
-            sizes.push_back(lb.getIndexAttr(1));
-            for (int64_t d = 1; d < rank; ++d)
-              sizes.push_back(tensor::getMixedSize(lb, loc, v, d));
-            auto to = RankedTensorType::get(type.getShape().drop_front(),
-                                            type.getElementType());
-            return tensor::ExtractSliceOp::create(lb, loc, to, v, offsets,
-                                                  sizes, strides);
-          };
+          auto slice = [&](Value v) { return sliceStacked(lb, loc, v, ex); };
           auto ffnType = RankedTensorType::get(
               {cast<RankedTensorType>(xf.getType()).getDimSize(0),
                resultType.getDimSize(1)},

@@ -147,7 +147,8 @@ public:
     unsigned first = experts ? 1 : 0; // the expert dim comes first
     if (type.getRank() != 2 + first)
       return op->emitOpError("'")
-             << name << "' weight must be " << (experts ? "3-D [experts, " : "2-D")
+             << name << "' weight must be "
+             << (experts ? "3-D [experts, " : "2-D")
              << (experts ? (layout == Layout::out_in ? "out, in]" : "in, out]")
                          : "")
              << ", got rank " << type.getRank();
@@ -331,6 +332,32 @@ static LogicalResult verifyGateUpForm(OpTy op) {
   return success();
 }
 
+/// glu.ffn and glu.moe: the input, the gate/up weights (separate or
+/// merged), the down weight, the biases and the result, with `v`'s layout
+/// (and stacked experts for glu.moe).
+template <typename OpTy>
+static LogicalResult verifyGatedBlockShapes(OpTy op, ProjectionVerifier &v) {
+  using Extent = ProjectionVerifier::Extent;
+  Extent dModel{"d_model"}, dFF{"d_ff"}, dOut{"d_out"};
+  if (failed(v.input(op.getInput(), dModel)))
+    return failure();
+  if (op.isMerged()) {
+    if (failed(v.weight(op.getGateUpWeight(), "gate_up", dFF, dModel, 2)))
+      return failure();
+  } else if (failed(v.weight(op.getGateWeight(), "gate", dFF, dModel)) ||
+             failed(v.weight(op.getUpWeight(), "up", dFF, dModel))) {
+    return failure();
+  }
+  if (failed(v.weight(op.getDownWeight(), "down", dOut, dFF)) ||
+      failed(v.bias(op.getGateBias(), "gate_bias", dFF)) ||
+      failed(v.bias(op.getUpBias(), "up_bias", dFF)) ||
+      failed(v.bias(op.getGateUpBias(), "gate_up_bias", dFF, 2)) ||
+      failed(v.bias(op.getDownBias(), "down_bias", dOut)) ||
+      failed(v.result(op.getResult(), dOut)))
+    return failure();
+  return success();
+}
+
 template <typename OpTy>
 static LogicalResult verifyActivationOf(OpTy op, bool allowPairGating) {
   return verifyActivation(op, op.getActivation(), op.getBeta(), op.getAlpha(),
@@ -347,26 +374,8 @@ LogicalResult FFNOp::verify() {
 
   if (failed(verifyGateUpForm(*this)))
     return failure();
-  bool merged = isMerged();
-
-  using Extent = ProjectionVerifier::Extent;
   ProjectionVerifier v(*this, getLayout());
-  Extent dModel{"d_model"}, dFF{"d_ff"}, dOut{"d_out"};
-  if (failed(v.input(getInput(), dModel)))
-    return failure();
-  if (merged) {
-    if (failed(v.weight(getGateUpWeight(), "gate_up", dFF, dModel, 2)))
-      return failure();
-  } else if (failed(v.weight(getGateWeight(), "gate", dFF, dModel)) ||
-             failed(v.weight(getUpWeight(), "up", dFF, dModel))) {
-    return failure();
-  }
-  if (failed(v.weight(getDownWeight(), "down", dOut, dFF)) ||
-      failed(v.bias(getGateBias(), "gate_bias", dFF)) ||
-      failed(v.bias(getUpBias(), "up_bias", dFF)) ||
-      failed(v.bias(getGateUpBias(), "gate_up_bias", dFF, 2)) ||
-      failed(v.bias(getDownBias(), "down_bias", dOut)) ||
-      failed(v.result(getResult(), dOut)))
+  if (failed(verifyGatedBlockShapes(*this, v)))
     return failure();
   return verifyAccumulatorType(*this, getAccumulatorType(), v.elementTypes());
 }
@@ -459,27 +468,10 @@ LogicalResult MoEOp::verify() {
              << d << " is " << wType.getDimSize(d) << ", but 'experts' dim "
              << d << " is " << idsType.getDimSize(d);
 
-  using Extent = ProjectionVerifier::Extent;
   ProjectionVerifier v(*this, getLayout());
-  Extent experts{"experts"}, dModel{"d_model"}, dFF{"d_ff"}, dOut{"d_out"};
+  ProjectionVerifier::Extent experts{"experts"};
   v.stackedExperts(&experts);
-  if (failed(v.input(getInput(), dModel)))
-    return failure();
-  if (isMerged()) {
-    if (failed(v.weight(getGateUpWeight(), "gate_up", dFF, dModel, 2)))
-      return failure();
-  } else if (failed(v.weight(getGateWeight(), "gate", dFF, dModel)) ||
-             failed(v.weight(getUpWeight(), "up", dFF, dModel))) {
-    return failure();
-  }
-  if (failed(v.weight(getDownWeight(), "down", dOut, dFF)) ||
-      failed(v.bias(getGateBias(), "gate_bias", dFF)) ||
-      failed(v.bias(getUpBias(), "up_bias", dFF)) ||
-      failed(v.bias(getGateUpBias(), "gate_up_bias", dFF, 2)) ||
-      failed(v.bias(getDownBias(), "down_bias", dOut)) ||
-      failed(v.result(getResult(), dOut)))
-    return failure();
-  return success();
+  return verifyGatedBlockShapes(*this, v);
 }
 
 //===----------------------------------------------------------------------===//

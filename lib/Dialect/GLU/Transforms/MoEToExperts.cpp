@@ -95,24 +95,6 @@ Value withRow(OpBuilder &b, Location loc, Value row, Value t, Value at) {
       ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
 }
 
-/// Expert `e`'s slice of a stacked weight or bias (the leading dim dropped).
-Value expertSlice(OpBuilder &b, Location loc, Value v, Value e) {
-  if (!v)
-    return v;
-  auto type = cast<RankedTensorType>(v.getType());
-  int64_t rank = type.getRank();
-  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), sizes,
-      strides(rank, b.getIndexAttr(1));
-  offsets[0] = e;
-  sizes.push_back(b.getIndexAttr(1));
-  for (int64_t d = 1; d < rank; ++d)
-    sizes.push_back(tensor::getMixedSize(b, loc, v, d));
-  auto to = RankedTensorType::get(type.getShape().drop_front(),
-                                  type.getElementType());
-  return tensor::ExtractSliceOp::create(b, loc, to, v, offsets, sizes,
-                                        strides);
-}
-
 struct MoEToExpertsPattern : OpRewritePattern<MoEOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -130,8 +112,8 @@ struct MoEToExpertsPattern : OpRewritePattern<MoEOp> {
     // Sizes as constants where static: a tensor.dim of a weight would be a
     // second use of it, and only weights used once are packed at load time.
     auto size = [&](Value v, int64_t d) {
-      return getValueOrCreateConstantIndexOp(b, loc,
-                                             tensor::getMixedSize(b, loc, v, d));
+      OpFoldResult s = tensor::getMixedSize(b, loc, v, d);
+      return getValueOrCreateConstantIndexOp(b, loc, s);
     };
     Value tokens = size(x, 0);
     Value k = size(ids, 1);
@@ -227,14 +209,12 @@ struct MoEToExpertsPattern : OpRewritePattern<MoEOp> {
           // The expert's block on its tokens.
           auto ffnType = RankedTensorType::get(
               {ShapedType::kDynamic, resultType.getDimSize(1)}, f32);
+          auto slot = [&](Value v) { return sliceStacked(tb, loc, v, e); };
           auto ffn = FFNOp::create(
-              tb, loc, ffnType, xe, expertSlice(tb, loc, op.getGateWeight(), e),
-              expertSlice(tb, loc, op.getUpWeight(), e),
-              expertSlice(tb, loc, op.getGateUpWeight(), e),
-              expertSlice(tb, loc, op.getDownWeight(), e),
-              expertSlice(tb, loc, gateBias, e), expertSlice(tb, loc, upBias, e),
-              expertSlice(tb, loc, gateUpBias, e),
-              expertSlice(tb, loc, downBias, e), op.getPackingAttr(),
+              tb, loc, ffnType, xe, slot(op.getGateWeight()),
+              slot(op.getUpWeight()), slot(op.getGateUpWeight()),
+              slot(op.getDownWeight()), slot(gateBias), slot(upBias),
+              slot(gateUpBias), slot(downBias), op.getPackingAttr(),
               op.getLayoutAttr(), op.getActivationAttr(), op.getBetaAttr(),
               op.getAlphaAttr(), op.getLimitAttr(), TypeAttr());
           // Combine: acc[t] += cw[r] · y[r].

@@ -390,6 +390,22 @@ Value blockHidden(OpBuilder &b, Location loc, MLPOp op, Value x2,
   return activatedHidden(b, loc, ActivationSpec::of(op), pre, bias, accType);
 }
 
+Value sliceStacked(OpBuilder &b, Location loc, Value t, OpFoldResult index) {
+  if (!t)
+    return t;
+  auto type = cast<RankedTensorType>(t.getType());
+  int64_t rank = type.getRank();
+  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)),
+      strides(rank, b.getIndexAttr(1)), sizes{b.getIndexAttr(1)};
+  offsets[0] = index;
+  for (int64_t d = 1; d < rank; ++d)
+    sizes.push_back(tensor::getMixedSize(b, loc, t, d));
+  auto to = RankedTensorType::get(type.getShape().drop_front(),
+                                  type.getElementType());
+  return tensor::ExtractSliceOp::create(b, loc, to, t, offsets, sizes,
+                                        strides);
+}
+
 /// The raw row-major bytes of a constant tensor, or failure if the attribute
 /// kind is not one we can read (splats are expanded).
 FailureOr<std::vector<char>> rawBytes(ElementsAttr attr) {

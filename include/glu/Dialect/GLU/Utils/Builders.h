@@ -160,6 +160,11 @@ Value blockHidden(OpBuilder &b, Location loc, FFNOp op, Value x2,
 Value blockHidden(OpBuilder &b, Location loc, MLPOp op, Value x2,
                   std::optional<FeatureRange> range = std::nullopt);
 
+/// Slot `index` of a stacked tensor `t` (`[E, ...]`, e.g. the weights of E
+/// experts): `t[index]` with the leading dim dropped (a rank-reducing
+/// tensor.extract_slice; null for a null `t`).
+Value sliceStacked(OpBuilder &b, Location loc, Value t, OpFoldResult index);
+
 /// The raw row-major bytes of a constant tensor (`dense`, splats expanded,
 /// or `dense_resource`), or failure for other attribute kinds.
 FailureOr<std::vector<char>> rawBytes(ElementsAttr attr);
