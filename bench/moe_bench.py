@@ -21,7 +21,7 @@ import time
 # region ends instead of spinning for 200 ms (libomp's default), so that
 # they do not take the cores from PyTorch's threads (GNU libgomp) in the
 # calls interleaved with ours: with the default, PyTorch's per-expert loop
-# ran up to 10x slower here, and ours 1.5x. Set before libomp loads.
+# ran up to 10x slower here, and ours up to 2x. Set before libomp loads.
 os.environ.setdefault("KMP_BLOCKTIME", "0")
 
 import numpy as np
