@@ -14,6 +14,9 @@ APT_PACKAGES=(
   python3 python3-venv
   # the fuzz step of scripts/test.sh (libFuzzer, sanitizer runtimes)
   libclang-rt-22-dev
+  # torch.compile(backend="swiglu") hands the rest of the graph to Inductor,
+  # which compiles its CPU kernels with g++ (test/Python/torch-backend.mlir)
+  g++
 )
 
 apt_ensure "${APT_PACKAGES[@]}"
