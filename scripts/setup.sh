@@ -15,8 +15,9 @@ APT_PACKAGES=(
   # the fuzz step of scripts/test.sh (libFuzzer, sanitizer runtimes)
   libclang-rt-22-dev
   # torch.compile(backend="swiglu") hands the rest of the graph to Inductor,
-  # which compiles its CPU kernels with g++ (test/Python/torch-backend.mlir)
-  g++
+  # which compiles its CPU kernels with g++ against Python.h
+  # (test/Python/torch-backend.mlir)
+  g++ python3-dev
 )
 
 apt_ensure "${APT_PACKAGES[@]}"
