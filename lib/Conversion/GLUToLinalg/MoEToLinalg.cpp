@@ -310,28 +310,7 @@ struct MoELowering : OpRewritePattern<MoEOp> {
     Value experts = e.dim(op.getDownWeight(), 0);
     // x and the biases widened to f32 (exact), so that each expert's glu.ffn
     // computes and returns f32.
-    auto widen = [&](Value v) -> Value {
-      if (!v)
-        return v;
-      auto type = cast<RankedTensorType>(v.getType());
-      if (type.getElementType().isF32())
-        return v;
-      auto to = RankedTensorType::get(type.getShape(), f32);
-      Value init = tensor::EmptyOp::create(
-          rewriter, loc, tensor::getMixedSizes(rewriter, loc, v), f32);
-      int64_t rank = type.getRank();
-      AffineMap id = rewriter.getMultiDimIdentityMap(rank);
-      return linalg::GenericOp::create(
-                 rewriter, loc, TypeRange{to}, ValueRange{v}, ValueRange{init},
-                 SmallVector<AffineMap>{id, id},
-                 SmallVector<utils::IteratorType>(
-                     rank, utils::IteratorType::parallel),
-                 [&](OpBuilder &nb, Location nloc, ValueRange args) {
-                   linalg::YieldOp::create(
-                       nb, nloc, Emit{nb, nloc}.toF32(args[0]));
-                 })
-          .getResult(0);
-    };
+    auto widen = [&](Value v) { return widenToF32(rewriter, loc, v); };
     Value xf = widen(x);
     Value gateBias = widen(op.getGateBias()), upBias = widen(op.getUpBias()),
           gateUpBias = widen(op.getGateUpBias()),

@@ -390,6 +390,31 @@ Value blockHidden(OpBuilder &b, Location loc, MLPOp op, Value x2,
   return activatedHidden(b, loc, ActivationSpec::of(op), pre, bias, accType);
 }
 
+/// `v` with f32 elements (an exact extf), or `v` itself.
+Value widenToF32(OpBuilder &b, Location loc, Value v) {
+  if (!v)
+    return v;
+  auto type = cast<RankedTensorType>(v.getType());
+  Type f32 = b.getF32Type();
+  if (type.getElementType() == f32)
+    return v;
+  int64_t rank = type.getRank();
+  Value init = tensor::EmptyOp::create(
+      b, loc, tensor::getMixedSizes(b, loc, v), f32);
+  AffineMap id = b.getMultiDimIdentityMap(rank);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{init.getType()}, ValueRange{v},
+             ValueRange{init}, SmallVector<AffineMap>{id, id},
+             SmallVector<utils::IteratorType>(rank,
+                                              utils::IteratorType::parallel),
+             [&](OpBuilder &nb, Location nloc, ValueRange args) {
+               linalg::YieldOp::create(
+                   nb, nloc,
+                   arith::ExtFOp::create(nb, nloc, f32, args[0]).getResult());
+             })
+      .getResult(0);
+}
+
 Value sliceStacked(OpBuilder &b, Location loc, Value t, OpFoldResult index) {
   if (!t)
     return t;

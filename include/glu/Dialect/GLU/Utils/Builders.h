@@ -160,6 +160,10 @@ Value blockHidden(OpBuilder &b, Location loc, FFNOp op, Value x2,
 Value blockHidden(OpBuilder &b, Location loc, MLPOp op, Value x2,
                   std::optional<FeatureRange> range = std::nullopt);
 
+/// `v` with f32 elements (an exact extf, as a linalg.generic), or `v`
+/// itself if it is f32 or null.
+Value widenToF32(OpBuilder &b, Location loc, Value v);
+
 /// Slot `index` of a stacked tensor `t` (`[E, ...]`, e.g. the weights of E
 /// experts): `t[index]` with the leading dim dropped (a rank-reducing
 /// tensor.extract_slice; null for a null `t`).
