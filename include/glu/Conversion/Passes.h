@@ -36,6 +36,9 @@ namespace glu {
 void populateGLUToLinalgPatterns(RewritePatternSet &patterns);
 /// glu.route and glu.moe's reference lowering (part of the above).
 void populateMoEToLinalgPatterns(RewritePatternSet &patterns);
+/// glu.ffn_grad, glu.mlp_grad and glu.dropout's reference lowering (part of
+/// the above).
+void populateGradToLinalgPatterns(RewritePatternSet &patterns);
 
 /// Adds the patterns of glu-expand-float-conversions: f32/f64 <-> bf16
 /// (and, with `f16`, f32 <-> f16) conversions and bf16 selects as integer

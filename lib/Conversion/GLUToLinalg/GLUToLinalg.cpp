@@ -126,4 +126,5 @@ void mlir::glu::populateGLUToLinalgPatterns(RewritePatternSet &patterns) {
                GateOpLowering>(
       patterns.getContext());
   populateMoEToLinalgPatterns(patterns);
+  populateGradToLinalgPatterns(patterns);
 }

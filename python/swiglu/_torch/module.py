@@ -17,16 +17,18 @@ import logging
 import torch
 from torch import nn
 
-from . import activations, kernel, match
+from . import activations, autograd, kernel, match
 
 log = logging.getLogger("swiglu.torch")
 
 # Why a call ran PyTorch's math instead of the compiled block.
 PATHS = {
     "ours": "the compiled block",
+    "autograd": "the compiled block and its compiled backward (gradients required or "
+                "training mode; dropout after the gating from Philox)",
     "dispatch": "PyTorch (measured faster at this token count)",
     "grad": "PyTorch (gradients are required: autograd on the original math)",
-    "training": "PyTorch (training mode: the original module, dropout included)",
+    "training": "PyTorch (training mode: a dropout the compiled block does not have)",
     "device": "PyTorch (the input is not on the CPU)",
     "dtype": "PyTorch (the input's dtype differs from the weights')",
     "weights": "PyTorch (the weights' dtype or device is not compiled)",
@@ -53,6 +55,11 @@ class CompiledMLP(nn.Module):
         self.stats = collections.Counter()
         self.last_path = None
         self._runtime = None  # (Kernel, Dispatch) of the current weights' dtype
+        # p of a dropout between the gating and the down projection (T5), 0.0
+        # without dropout, None for a dropout elsewhere: training mode then
+        # runs the original module.
+        self.dropout_p = autograd.dropout_after_gating(original, found)
+        self._training_blocks = {}  # (spec, p) -> autograd.TrainingBlock
         self._build(found.spec)
 
     # -- the compiled code ---------------------------------------------------
@@ -87,6 +94,7 @@ class CompiledMLP(nn.Module):
     def __getstate__(self):
         state = self.__dict__.copy()
         state["_runtime"] = None  # ctypes handles: rebuilt after unpickling
+        state["_training_blocks"] = {}
         return state
 
     # -- calls ---------------------------------------------------------------
@@ -94,15 +102,11 @@ class CompiledMLP(nn.Module):
     def _path(self, x, args, kwargs):
         if args or kwargs or not isinstance(x, torch.Tensor):
             return "signature"
-        if self.training:
+        if self.training and self.dropout_p is None:
             return "training"
         weights = self.layout.weights(self)
-        if torch.is_grad_enabled():
-            if x.requires_grad:
-                return "grad"
-            for w in weights:
-                if w is not None and w.requires_grad:
-                    return "grad"
+        wants_grad = torch.is_grad_enabled() and (x.requires_grad or any(
+            w is not None and w.requires_grad for w in weights))
         if x.device.type != "cpu":
             return "device"
         runtime = self._runtime
@@ -115,6 +119,8 @@ class CompiledMLP(nn.Module):
         k, dispatch = runtime
         if x.dtype != k.torch_dtype or x.shape[-1] != k.spec.d_model:
             return "dtype"
+        if wants_grad or self.training:
+            return "autograd"
         if not dispatch.use_ours(x.numel() // k.spec.d_model):
             return "dispatch"
         k.bind(weights)  # repacks if a weight changed
@@ -128,6 +134,15 @@ class CompiledMLP(nn.Module):
         self.last_path = path
         if path == "ours":
             return self._runtime[0](x)
+        if path == "autograd":
+            p = self.dropout_p if self.training else 0.0
+            spec = self._runtime[0].spec
+            block = self._training_blocks.get((spec, p))
+            if block is None:
+                block = self._training_blocks[(spec, p)] = autograd.TrainingBlock(
+                    spec, self.options, p)
+            return autograd.apply(block, x, self.layout.weights(self),
+                                  autograd.draw_seed() if p else 0)
         original = self._original
         if original.training != self.training:
             original.train(self.training)

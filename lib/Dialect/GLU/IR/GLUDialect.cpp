@@ -216,22 +216,26 @@ public:
 
   /// Checks the result: the input's rank, batch dims and element type, and
   /// `features` as its last dim.
-  LogicalResult result(Value result, Extent &features) {
+  /// `what` names the value in messages ("result", or "'grad'" for the
+  /// gradient of the result that the backward ops take).
+  LogicalResult result(Value result, Extent &features,
+                       StringRef what = "result") {
     auto type = cast<RankedTensorType>(result.getType());
     if (type.getRank() != inputType.getRank())
-      return op->emitOpError("result rank ")
-             << type.getRank() << " differs from the input rank "
-             << inputType.getRank();
+      return op->emitOpError()
+             << what << " rank " << type.getRank()
+             << " differs from the input rank " << inputType.getRank();
     for (int64_t i = 0, e = type.getRank() - 1; i < e; ++i) {
       int64_t r = type.getDimSize(i), x = inputType.getDimSize(i);
       if (!ShapedType::isDynamic(r) && !ShapedType::isDynamic(x) && r != x)
-        return op->emitOpError("result batch dim ")
-               << i << " is " << r << " but the input's is " << x;
+        return op->emitOpError()
+               << what << " batch dim " << i << " is " << r
+               << " but the input's is " << x;
     }
-    if (failed(sameAsInput(type.getElementType(), "result")))
+    if (failed(sameAsInput(type.getElementType(), what.str())))
       return failure();
     return unify(features, type.getShape().back(),
-                 "result dim " + std::to_string(type.getRank() - 1));
+                 what.str() + " dim " + std::to_string(type.getRank() - 1));
   }
 
   /// The element types seen, for the acc_type check.
@@ -336,7 +340,9 @@ static LogicalResult verifyGateUpForm(OpTy op) {
 /// merged), the down weight, the biases and the result, with `v`'s layout
 /// (and stacked experts for glu.moe).
 template <typename OpTy>
-static LogicalResult verifyGatedBlockShapes(OpTy op, ProjectionVerifier &v) {
+static LogicalResult verifyGatedBlockShapes(OpTy op, ProjectionVerifier &v,
+                                            Value output,
+                                            StringRef what = "result") {
   using Extent = ProjectionVerifier::Extent;
   Extent dModel{"d_model"}, dFF{"d_ff"}, dOut{"d_out"};
   if (failed(v.input(op.getInput(), dModel)))
@@ -353,7 +359,7 @@ static LogicalResult verifyGatedBlockShapes(OpTy op, ProjectionVerifier &v) {
       failed(v.bias(op.getUpBias(), "up_bias", dFF)) ||
       failed(v.bias(op.getGateUpBias(), "gate_up_bias", dFF, 2)) ||
       failed(v.bias(op.getDownBias(), "down_bias", dOut)) ||
-      failed(v.result(op.getResult(), dOut)))
+      failed(v.result(output, dOut, what)))
     return failure();
   return success();
 }
@@ -375,7 +381,7 @@ LogicalResult FFNOp::verify() {
   if (failed(verifyGateUpForm(*this)))
     return failure();
   ProjectionVerifier v(*this, getLayout());
-  if (failed(verifyGatedBlockShapes(*this, v)))
+  if (failed(verifyGatedBlockShapes(*this, v, getResult())))
     return failure();
   return verifyAccumulatorType(*this, getAccumulatorType(), v.elementTypes());
 }
@@ -471,7 +477,7 @@ LogicalResult MoEOp::verify() {
   ProjectionVerifier v(*this, getLayout());
   ProjectionVerifier::Extent experts{"experts"};
   v.stackedExperts(&experts);
-  return verifyGatedBlockShapes(*this, v);
+  return verifyGatedBlockShapes(*this, v, getResult());
 }
 
 //===----------------------------------------------------------------------===//
@@ -545,6 +551,104 @@ LogicalResult RouteOp::verify() {
                               << ", but top_k = " << k;
   }
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Training ops: FFNGradOp, MLPGradOp, DropoutOp
+//===----------------------------------------------------------------------===//
+
+FloatType FFNGradOp::getAccumulatorType() {
+  return getAccumulatorTypeImpl(*this);
+}
+FloatType MLPGradOp::getAccumulatorType() {
+  return getAccumulatorTypeImpl(*this);
+}
+
+SmallVector<Value> FFNGradOp::getDifferentiated() {
+  SmallVector<Value> primals{getInput()};
+  for (Value v : {getGateWeight(), getUpWeight(), getGateUpWeight(),
+                  getDownWeight(), getGateBias(), getUpBias(),
+                  getGateUpBias(), getDownBias()})
+    if (v)
+      primals.push_back(v);
+  return primals;
+}
+
+SmallVector<Value> MLPGradOp::getDifferentiated() {
+  SmallVector<Value> primals{getInput()};
+  for (Value v : {getUpWeight(), getDownWeight(), getUpBias(), getDownBias()})
+    if (v)
+      primals.push_back(v);
+  return primals;
+}
+
+/// The dropout probability in [0, 1) and the seed that goes with it.
+static LogicalResult verifyDropout(Operation *op, std::optional<APFloat> p,
+                                   Value seed, StringRef name = "dropout") {
+  if (p) {
+    float value = p->convertToFloat();
+    if (!(value >= 0.0f && value < 1.0f))
+      return op->emitOpError("'")
+             << name << "' must be in [0, 1), got " << value;
+  }
+  if (p && !seed)
+    return op->emitOpError("'") << name << "' needs a 'seed'";
+  if (!p && seed)
+    return op->emitOpError("'seed' is only used with 'dropout'");
+  return success();
+}
+
+/// Each result is the gradient of one operand and has its type.
+static LogicalResult verifyGradients(Operation *op, ArrayRef<Value> primals,
+                                     ValueRange grads) {
+  if (grads.size() != primals.size())
+    return op->emitOpError("has ")
+           << grads.size() << " results, but it differentiates "
+           << primals.size()
+           << " operands (the input, each weight, each bias)";
+  for (auto [i, primal, grad] : llvm::enumerate(primals, grads))
+    if (primal.getType() != grad.getType())
+      return op->emitOpError("result ")
+             << i << " has type " << grad.getType()
+             << ", but the operand it is the gradient of has type "
+             << primal.getType();
+  return success();
+}
+
+LogicalResult FFNGradOp::verify() {
+  if (failed(verifyActivationOf(*this, /*allowPairGating=*/true)) ||
+      failed(verifyGateUpForm(*this)) ||
+      failed(verifyDropout(*this, getDropout(), getSeed())))
+    return failure();
+  ProjectionVerifier v(*this, getLayout());
+  if (failed(verifyGatedBlockShapes(*this, v, getGradOutput(), "'grad'")) ||
+      failed(verifyAccumulatorType(*this, getAccumulatorType(),
+                                   v.elementTypes())))
+    return failure();
+  return verifyGradients(*this, getDifferentiated(), getGrads());
+}
+
+LogicalResult MLPGradOp::verify() {
+  if (failed(verifyActivationOf(*this, /*allowPairGating=*/false)) ||
+      failed(verifyDropout(*this, getDropout(), getSeed())))
+    return failure();
+  using Extent = ProjectionVerifier::Extent;
+  ProjectionVerifier v(*this, getLayout());
+  Extent dModel{"d_model"}, dFF{"d_ff"}, dOut{"d_out"};
+  if (failed(v.input(getInput(), dModel)) ||
+      failed(v.weight(getUpWeight(), "up", dFF, dModel)) ||
+      failed(v.weight(getDownWeight(), "down", dOut, dFF)) ||
+      failed(v.bias(getUpBias(), "up_bias", dFF)) ||
+      failed(v.bias(getDownBias(), "down_bias", dOut)) ||
+      failed(v.result(getGradOutput(), dOut, "'grad'")) ||
+      failed(verifyAccumulatorType(*this, getAccumulatorType(),
+                                   v.elementTypes())))
+    return failure();
+  return verifyGradients(*this, getDifferentiated(), getGrads());
+}
+
+LogicalResult DropoutOp::verify() {
+  return verifyDropout(*this, getP(), getSeed(), "p");
 }
 
 #define GET_OP_CLASSES

@@ -536,4 +536,6 @@ def GLU_MoEOp : GLU_Op<"moe", [AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
+include "GLUTrainingOps.td"
+
 #endif // GLU_DIALECT_GLU_IR_GLUOPS_TD

@@ -1,0 +1,587 @@
+//===- GradToLinalg.cpp - Reference lowering of the training ops ----------===//
+//
+// glu.ffn_grad, glu.mlp_grad and glu.dropout to linalg/arith/math/tensor,
+// written from the formulas (docs/training.md) with the builders of the
+// forward's reference lowering (Builders.h), so the recomputed hidden is
+// the forward's arithmetic:
+//
+//   1. x and dy collapsed to [M, D] and [M, D_out];
+//   2. the pre-activations g, u (x·W1 for glu.mlp) recomputed as the
+//      forward computes them, and dh = dy·Wdᵀ, all in acc_type;
+//   3. one elementwise linalg.generic with three results: the dropped-out
+//      hidden (for dWd) and the gradients of the two pre-activations (one
+//      for glu.mlp), the dropout mask recomputed from Philox4x32-10;
+//   4. the weight gradients as linalg.matmuls with a transposed operand,
+//      the bias gradients as column sums, each rounded once.
+//
+//===----------------------------------------------------------------------===//
+
+#include "glu/Conversion/Passes.h"
+#include "glu/Dialect/GLU/IR/GLU.h"
+#include "glu/Dialect/GLU/Utils/Builders.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::glu;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Philox4x32-10 and the dropout mask
+//===----------------------------------------------------------------------===//
+
+// Salmon et al., "Parallel random numbers: as easy as 1, 2, 3" (SC 2011);
+// the constants of Random123 and of PyTorch's CUDA generator (curand).
+constexpr uint32_t kPhiloxM0 = 0xD2511F53u, kPhiloxM1 = 0xCD9E8D57u;
+constexpr uint32_t kPhiloxW0 = 0x9E3779B9u, kPhiloxW1 = 0xBB67AE85u;
+
+/// The dropout of one op: the seed (an i64 scalar) and p.
+struct DropoutSpec {
+  Value seed; // null: no dropout
+  float p = 0.0f;
+
+  /// Elements whose Philox word is below this are dropped.
+  uint32_t threshold() const {
+    return static_cast<uint32_t>(std::floor(static_cast<double>(p) * 4294967296.0));
+  }
+  /// The scale of the kept elements, 1/(1-p) rounded to f32.
+  float scale() const {
+    return static_cast<float>(1.0 / (1.0 - static_cast<double>(p)));
+  }
+};
+
+/// The first word of Philox4x32-10 for the counter (lo32(index),
+/// hi32(index), 0, 0) and the key (lo32(seed), hi32(seed)), on i64 `index`
+/// and `seed`.
+Value philoxWord(OpBuilder &b, Location loc, Value index, Value seed) {
+  Type i32 = b.getI32Type(), i64 = b.getI64Type();
+  auto c32 = [&](uint32_t v) -> Value {
+    return arith::ConstantOp::create(b, loc, i32,
+                                     b.getI32IntegerAttr(static_cast<int32_t>(v)));
+  };
+  Value shift = arith::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(32));
+  auto lo = [&](Value v) -> Value {
+    return arith::TruncIOp::create(b, loc, i32, v);
+  };
+  auto hi = [&](Value v) -> Value {
+    return arith::TruncIOp::create(b, loc, i32,
+                                   arith::ShRUIOp::create(b, loc, v, shift));
+  };
+  auto xor3 = [&](Value x, Value y, Value z) -> Value {
+    return arith::XOrIOp::create(b, loc, arith::XOrIOp::create(b, loc, x, y), z);
+  };
+  Value c0 = lo(index), c1 = hi(index), c2 = c32(0), c3 = c32(0);
+  Value k0 = lo(seed), k1 = hi(seed);
+  Value m0 = c32(kPhiloxM0), m1 = c32(kPhiloxM1);
+  for (int round = 0; round < 10; ++round) {
+    auto p0 = arith::MulUIExtendedOp::create(b, loc, m0, c0);
+    auto p1 = arith::MulUIExtendedOp::create(b, loc, m1, c2);
+    Value n0 = xor3(p1.getHigh(), c1, k0);
+    Value n1 = p1.getLow();
+    Value n2 = xor3(p0.getHigh(), c3, k1);
+    Value n3 = p0.getLow();
+    c0 = n0, c1 = n1, c2 = n2, c3 = n3;
+    if (round < 9) {
+      k0 = arith::AddIOp::create(b, loc, k0, c32(kPhiloxW0));
+      k1 = arith::AddIOp::create(b, loc, k1, c32(kPhiloxW1));
+    }
+  }
+  return c0;
+}
+
+/// The dropout factor of element `index` (i64): 1/(1-p) if kept, else 0,
+/// in the builder's float type.
+Value dropoutFactor(OpBuilder &b, Location loc, ScalarBuilder &s,
+                    const DropoutSpec &dropout, Value index) {
+  Value word = philoxWord(b, loc, index, dropout.seed);
+  Value threshold = arith::ConstantOp::create(
+      b, loc, b.getI32Type(),
+      b.getI32IntegerAttr(static_cast<int32_t>(dropout.threshold())));
+  Value keep = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, word,
+                                     threshold);
+  return arith::SelectOp::create(b, loc, keep, s.constant(dropout.scale()),
+                                 s.constant(0.0));
+}
+
+/// The row-major linear index (i64) of the current element of a
+/// linalg.generic over a tensor shaped like `shape` (its sizes as values).
+Value linearIndex(OpBuilder &b, Location loc, ArrayRef<Value> sizes) {
+  Type i64 = b.getI64Type();
+  Value index;
+  for (auto [dim, size] : llvm::enumerate(sizes)) {
+    Value i = arith::IndexCastOp::create(
+        b, loc, i64, linalg::IndexOp::create(b, loc, dim));
+    if (!index) {
+      index = i;
+      continue;
+    }
+    Value n = arith::IndexCastOp::create(b, loc, i64, size);
+    index = arith::AddIOp::create(b, loc,
+                                  arith::MulIOp::create(b, loc, index, n), i);
+  }
+  return index;
+}
+
+/// The seed of an op's dropout (a 0-d i64 tensor) read as a scalar.
+DropoutSpec dropoutOf(OpBuilder &b, Location loc, Value seedTensor,
+                      float p) {
+  DropoutSpec d;
+  if (!seedTensor || p == 0.0f)
+    return d;
+  d.seed = tensor::ExtractOp::create(b, loc, seedTensor, ValueRange{});
+  d.p = p;
+  return d;
+}
+
+//===----------------------------------------------------------------------===//
+// Derivatives
+//===----------------------------------------------------------------------===//
+
+/// act'(x) for an activation of one value (not clamped_swiglu).
+Value activationDerivative(OpBuilder &b, Location loc, ScalarBuilder &s,
+                           const ActivationSpec &spec, Value x) {
+  Value one = s.constant(1.0);
+  auto swishDerivative = [&](double beta) {
+    // d/dx x·σ(βx) = σ(βx)·(1 + βx·(1 - σ(βx)))
+    Value bx = s.mul(s.constant(beta), x);
+    Value sig = s.sigmoid(bx);
+    Value oneMinus = arith::SubFOp::create(b, loc, one, sig);
+    return s.mul(sig, s.add(one, s.mul(bx, oneMinus)));
+  };
+  switch (spec.kind) {
+  case Activation::sigmoid: {
+    Value sig = s.sigmoid(x);
+    return s.mul(sig, arith::SubFOp::create(b, loc, one, sig));
+  }
+  case Activation::identity:
+    return one;
+  case Activation::relu: {
+    Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
+                                           x, s.constant(0.0));
+    return arith::SelectOp::create(b, loc, positive, one, s.constant(0.0));
+  }
+  case Activation::gelu_erf: {
+    // Φ(x) + x·φ(x), φ(x) = exp(-x²/2)/√(2π)
+    Value erf = math::ErfOp::create(b, loc, s.mul(x, s.constant(M_SQRT1_2)));
+    Value cdf = s.mul(s.constant(0.5), s.add(one, erf));
+    Value pdf = s.mul(s.constant(0.5 * M_2_SQRTPI * M_SQRT1_2),
+                      math::ExpOp::create(
+                          b, loc, s.mul(s.constant(-0.5), s.mul(x, x))));
+    return s.add(cdf, s.mul(x, pdf));
+  }
+  case Activation::gelu_tanh: {
+    // t = tanh(k(x + c·x³)): ½(1 + t) + ½x(1 - t²)·k(1 + 3c·x²)
+    double k = std::sqrt(2.0 / M_PI), c = 0.044715;
+    Value x2 = s.mul(x, x);
+    Value inner = s.mul(s.constant(k), s.add(x, s.mul(s.constant(c),
+                                                      s.mul(x2, x))));
+    Value t = math::TanhOp::create(b, loc, inner);
+    Value dInner = s.mul(s.constant(k), s.add(one, s.mul(s.constant(3 * c), x2)));
+    Value sech2 = arith::SubFOp::create(b, loc, one, s.mul(t, t));
+    return s.add(s.mul(s.constant(0.5), s.add(one, t)),
+                 s.mul(s.mul(s.constant(0.5), x), s.mul(sech2, dInner)));
+  }
+  case Activation::silu:
+    return swishDerivative(1.0);
+  case Activation::swish:
+    return swishDerivative(spec.beta);
+  case Activation::clamped_swiglu:
+    llvm_unreachable("clamped_swiglu gates a pair");
+  }
+  llvm_unreachable("unknown activation");
+}
+
+/// The gating h = G(g, u) and its partial derivatives at (g, u).
+struct GatingValues {
+  Value h, dg, du;
+};
+
+GatingValues gatingWithDerivatives(OpBuilder &b, Location loc,
+                                   ScalarBuilder &s,
+                                   const ActivationSpec &spec, Value g,
+                                   Value u) {
+  if (spec.kind != Activation::clamped_swiglu) {
+    Value a = s.activation(spec, g);
+    return {s.mul(a, u), s.mul(activationDerivative(b, loc, s, spec, g), u),
+            a};
+  }
+  // h = g'·σ(αg')·(u' + 1), g' = min(g, L), u' = clamp(u, -L, L); the
+  // clamps pass the gradient on the closed interval, as torch.clamp does.
+  Value limit = s.constant(spec.limit), one = s.constant(1.0);
+  Value zero = s.constant(0.0);
+  Value gc = s.min(g, limit);
+  Value uc = s.min(s.max(u, s.constant(-spec.limit)), limit);
+  ActivationSpec swish{Activation::swish, spec.alpha, spec.alpha, spec.limit};
+  Value glu = s.activation(swish, gc);
+  Value dglu = activationDerivative(b, loc, s, swish, gc);
+  Value up = s.add(uc, one);
+  Value gIn = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLE, g, limit);
+  Value uIn = arith::AndIOp::create(
+      b, loc,
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, u,
+                            s.constant(-spec.limit)),
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLE, u, limit));
+  Value dg = arith::SelectOp::create(b, loc, gIn, s.mul(dglu, up), zero);
+  Value du = arith::SelectOp::create(b, loc, uIn, glu, zero);
+  return {s.mul(glu, up), dg, du};
+}
+
+//===----------------------------------------------------------------------===//
+// Tensor helpers
+//===----------------------------------------------------------------------===//
+
+/// `aᵀ·c` for `a: [M, P]`, `c: [M, Q]`: `[P, Q]` in `accType`.
+Value transposedProduct(OpBuilder &b, Location loc, Value a, Value c,
+                        FloatType accType) {
+  Value init = zeros(b, loc, tensor::getMixedSize(b, loc, a, 1),
+                     tensor::getMixedSize(b, loc, c, 1), accType);
+  MLIRContext *ctx = b.getContext();
+  AffineExpr p, q, m;
+  bindDims(ctx, p, q, m);
+  auto map = [&](ArrayRef<AffineExpr> results) {
+    return AffineMap::get(3, 0, results, ctx);
+  };
+  ArrayAttr maps =
+      b.getAffineMapArrayAttr({map({m, p}), map({m, q}), map({p, q})});
+  return linalg::MatmulOp::create(
+             b, loc, TypeRange{init.getType()}, ValueRange{a, c},
+             ValueRange{init},
+             ArrayRef<NamedAttribute>{b.getNamedAttr("indexing_maps", maps)})
+      .getResult(0);
+}
+
+/// The gradient of a weight stored with `layout` whose projection reads
+/// `in: [M, K]` and has output gradient `out: [M, N]`: `[N, K]` (out_in)
+/// or `[K, N]` (in_out).
+Value weightGradient(OpBuilder &b, Location loc, Value in, Value out,
+                     Layout layout, FloatType accType) {
+  return layout == Layout::out_in ? transposedProduct(b, loc, out, in, accType)
+                                  : transposedProduct(b, loc, in, out, accType);
+}
+
+Layout transposed(Layout layout) {
+  return layout == Layout::out_in ? Layout::in_out : Layout::out_in;
+}
+
+/// The sum over rows of `t: [M, N]`: `[N]` in `accType`.
+Value columnSum(OpBuilder &b, Location loc, Value t, FloatType accType) {
+  Value empty = tensor::EmptyOp::create(
+      b, loc, {tensor::getMixedSize(b, loc, t, 1)}, accType);
+  Value zero =
+      arith::ConstantOp::create(b, loc, accType, b.getFloatAttr(accType, 0));
+  Value init = linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+  MLIRContext *ctx = b.getContext();
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(2, ctx);
+  AffineMap column = AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{init.getType()}, ValueRange{t},
+             ValueRange{init}, ArrayRef<AffineMap>{identity, column},
+             {utils::IteratorType::reduction, utils::IteratorType::parallel},
+             [&](OpBuilder &nb, Location nloc, ValueRange args) {
+               ScalarBuilder s(nb, nloc, accType);
+               linalg::YieldOp::create(nb, nloc,
+                                       s.add(s.convert(args[0]), args[1]));
+             })
+      .getResult(0);
+}
+
+/// `v` (any rank, acc_type) rounded to the element type of `type` and cast
+/// to `type`.
+Value roundTo(OpBuilder &b, Location loc, Value v, RankedTensorType type) {
+  auto vType = cast<RankedTensorType>(v.getType());
+  Type element = type.getElementType();
+  if (vType.getElementType() != element) {
+    int64_t rank = vType.getRank();
+    AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, b.getContext());
+    Value init = tensor::EmptyOp::create(
+        b, loc, tensor::getMixedSizes(b, loc, v), element);
+    v = linalg::GenericOp::create(
+            b, loc, TypeRange{init.getType()}, ValueRange{v}, ValueRange{init},
+            SmallVector<AffineMap>(2, identity),
+            SmallVector<utils::IteratorType>(rank,
+                                             utils::IteratorType::parallel),
+            [&](OpBuilder &nb, Location nloc, ValueRange args) {
+              ScalarBuilder s(nb, nloc, cast<FloatType>(element));
+              linalg::YieldOp::create(nb, nloc, s.convert(args[0]));
+            })
+            .getResult(0);
+  }
+  if (v.getType() != type)
+    v = tensor::CastOp::create(b, loc, type, v);
+  return v;
+}
+
+/// The elementwise part of the backward over `[M, F]`: from the recomputed
+/// pre-activations (before their biases), the biases (null when absent) and
+/// dh, the dropped-out hidden and the gradients of the pre-activations, all
+/// in `accType`. `u`/`upBias` are null for glu.mlp (then `dg` is the only
+/// gradient).
+struct ElementwiseGrads {
+  Value hidden, dg, du;
+};
+
+ElementwiseGrads elementwiseBackward(OpBuilder &b, Location loc,
+                                     const ActivationSpec &spec, Value g,
+                                     Value u, Value gateBias, Value upBias,
+                                     Value dh, const DropoutSpec &dropout,
+                                     FloatType accType) {
+  MLIRContext *ctx = b.getContext();
+  bool gated = static_cast<bool>(u);
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(2, ctx);
+  AffineMap row = AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx);
+  SmallVector<Value> inputs{g, dh};
+  SmallVector<AffineMap> maps{identity, identity};
+  if (gated) {
+    inputs.push_back(u);
+    maps.push_back(identity);
+  }
+  for (Value bias : {gateBias, upBias})
+    if (bias) {
+      inputs.push_back(bias);
+      maps.push_back(row);
+    }
+  OpFoldResult rows = tensor::getMixedSize(b, loc, g, 0);
+  OpFoldResult cols = tensor::getMixedSize(b, loc, g, 1);
+  int numResults = gated ? 3 : 2;
+  SmallVector<Value> inits;
+  for (int i = 0; i < numResults; ++i) {
+    inits.push_back(tensor::EmptyOp::create(b, loc, {rows, cols}, accType));
+    maps.push_back(identity);
+  }
+  SmallVector<Value> sizes{getValueOrCreateConstantIndexOp(b, loc, rows),
+                           getValueOrCreateConstantIndexOp(b, loc, cols)};
+  auto generic = linalg::GenericOp::create(
+      b, loc, ValueRange(inits).getTypes(), inputs, inits, maps,
+      {utils::IteratorType::parallel, utils::IteratorType::parallel},
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        ScalarBuilder s(nb, nloc, accType);
+        unsigned next = gated ? 3 : 2;
+        Value gv = s.convert(args[0]), dhv = s.convert(args[1]);
+        Value uv = gated ? s.convert(args[2]) : Value();
+        if (gateBias)
+          gv = s.add(gv, s.convert(args[next++]));
+        if (upBias)
+          uv = s.add(uv, s.convert(args[next++]));
+        Value factor;
+        if (dropout.seed) {
+          factor = dropoutFactor(nb, nloc, s, dropout,
+                                 linearIndex(nb, nloc, sizes));
+          dhv = s.mul(dhv, factor);
+        }
+        SmallVector<Value> results;
+        if (gated) {
+          GatingValues gv2 = gatingWithDerivatives(nb, nloc, s, spec, gv, uv);
+          Value h = factor ? s.mul(gv2.h, factor) : gv2.h;
+          results = {h, s.mul(dhv, gv2.dg), s.mul(dhv, gv2.du)};
+        } else {
+          Value h = s.activation(spec, gv);
+          if (factor)
+            h = s.mul(h, factor);
+          results = {h, s.mul(dhv, activationDerivative(nb, nloc, s, spec, gv))};
+        }
+        linalg::YieldOp::create(nb, nloc, results);
+      });
+  ElementwiseGrads r;
+  r.hidden = generic.getResult(0);
+  r.dg = generic.getResult(1);
+  if (gated)
+    r.du = generic.getResult(2);
+  return r;
+}
+
+/// `[M, 2F]` holding `dg` and `du` as a merged gate/up tensor with `packing`
+/// orders them.
+Value mergeGateUp(OpBuilder &b, Location loc, Value dg, Value du,
+                  Packing packing, FloatType accType) {
+  OpFoldResult rows = tensor::getMixedSize(b, loc, dg, 0);
+  OpFoldResult f = tensor::getMixedSize(b, loc, dg, 1);
+  AffineExpr s0;
+  bindSymbols(b.getContext(), s0);
+  OpFoldResult twoF =
+      affine::makeComposedFoldedAffineApply(b, loc, s0 * 2, {f});
+  Value merged = tensor::EmptyOp::create(b, loc, {rows, twoF}, accType);
+  bool interleaved = packing == Packing::interleaved;
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  OpFoldResult stride = b.getIndexAttr(interleaved ? 2 : 1);
+  OpFoldResult upOffset = interleaved ? one : f;
+  merged = tensor::InsertSliceOp::create(b, loc, dg, merged, {zero, zero},
+                                         {rows, f}, {one, stride});
+  return tensor::InsertSliceOp::create(b, loc, du, merged, {zero, upOffset},
+                                       {rows, f}, {one, stride});
+}
+
+//===----------------------------------------------------------------------===//
+// Patterns
+//===----------------------------------------------------------------------===//
+
+/// Replaces `op` by `grads` (in acc_type, in result order), each rounded to
+/// its result's type; the first (dx, [M, D]) gets the input's batch dims.
+void replaceWithGradients(PatternRewriter &rewriter, Operation *op,
+                          Value input, ArrayRef<Value> grads) {
+  Location loc = op->getLoc();
+  SmallVector<Value> results;
+  for (auto [i, grad] : llvm::enumerate(grads)) {
+    auto type = cast<RankedTensorType>(op->getResult(i).getType());
+    if (i == 0) {
+      auto flatType = RankedTensorType::get(
+          cast<RankedTensorType>(grad.getType()).getShape(),
+          type.getElementType());
+      Value rounded = roundTo(rewriter, loc, grad, flatType);
+      results.push_back(unflattenTokens(rewriter, loc, rounded, input, type));
+      continue;
+    }
+    results.push_back(roundTo(rewriter, loc, grad, type));
+  }
+  rewriter.replaceOp(op, results);
+}
+
+struct FFNGradLowering : OpRewritePattern<FFNGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(FFNGradOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    FloatType accType = op.getAccumulatorType();
+    Layout layout = op.getLayout();
+    Value x2 = flattenTokens(rewriter, loc, op.getInput());
+    Value dy2 = flattenTokens(rewriter, loc, op.getGradOutput());
+    GateUpWeights weights;
+    weights.gate = op.getGateWeight();
+    weights.up = op.getUpWeight();
+    weights.gateBias = op.getGateBias();
+    weights.upBias = op.getUpBias();
+    weights.merged = op.getGateUpWeight();
+    weights.mergedBias = op.getGateUpBias();
+    weights.packing = op.getPackingOrDefault();
+    GateUpValues gu = projectGateUp(rewriter, loc, x2, weights, layout, accType);
+    Value dh = project(rewriter, loc, dy2, op.getDownWeight(),
+                       transposed(layout), accType);
+    DropoutSpec dropout =
+        dropoutOf(rewriter, loc, op.getSeed(), op.getDropoutOrZero());
+    ElementwiseGrads e = elementwiseBackward(
+        rewriter, loc, ActivationSpec::of(op), gu.gate, gu.up, gu.gateBias,
+        gu.upBias, dh, dropout, accType);
+
+    SmallVector<Value> grads;
+    Value dx, dMerged;
+    if (op.isMerged()) {
+      dMerged = mergeGateUp(rewriter, loc, e.dg, e.du, weights.packing, accType);
+      dx = project(rewriter, loc, dMerged, weights.merged, transposed(layout),
+                   accType);
+      grads = {dx, weightGradient(rewriter, loc, x2, dMerged, layout, accType)};
+    } else {
+      dx = project(rewriter, loc, e.dg, weights.gate, transposed(layout),
+                   accType);
+      dx = project(rewriter, loc, e.du, weights.up, transposed(layout), accType,
+                   dx);
+      grads = {dx, weightGradient(rewriter, loc, x2, e.dg, layout, accType),
+               weightGradient(rewriter, loc, x2, e.du, layout, accType)};
+    }
+    grads.push_back(
+        weightGradient(rewriter, loc, e.hidden, dy2, layout, accType));
+    if (weights.gateBias)
+      grads.push_back(columnSum(rewriter, loc, e.dg, accType));
+    if (weights.upBias)
+      grads.push_back(columnSum(rewriter, loc, e.du, accType));
+    if (weights.mergedBias)
+      grads.push_back(columnSum(rewriter, loc, dMerged, accType));
+    if (op.getDownBias())
+      grads.push_back(columnSum(rewriter, loc, dy2, accType));
+    replaceWithGradients(rewriter, op, op.getInput(), grads);
+    return success();
+  }
+};
+
+struct MLPGradLowering : OpRewritePattern<MLPGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MLPGradOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    FloatType accType = op.getAccumulatorType();
+    Layout layout = op.getLayout();
+    Value x2 = flattenTokens(rewriter, loc, op.getInput());
+    Value dy2 = flattenTokens(rewriter, loc, op.getGradOutput());
+    Value pre = project(rewriter, loc, x2, op.getUpWeight(), layout, accType);
+    Value dh = project(rewriter, loc, dy2, op.getDownWeight(),
+                       transposed(layout), accType);
+    DropoutSpec dropout =
+        dropoutOf(rewriter, loc, op.getSeed(), op.getDropoutOrZero());
+    ElementwiseGrads e = elementwiseBackward(
+        rewriter, loc, ActivationSpec::of(op), pre, Value(), op.getUpBias(),
+        Value(), dh, dropout, accType);
+    SmallVector<Value> grads{
+        project(rewriter, loc, e.dg, op.getUpWeight(), transposed(layout),
+                accType),
+        weightGradient(rewriter, loc, x2, e.dg, layout, accType),
+        weightGradient(rewriter, loc, e.hidden, dy2, layout, accType)};
+    if (op.getUpBias())
+      grads.push_back(columnSum(rewriter, loc, e.dg, accType));
+    if (op.getDownBias())
+      grads.push_back(columnSum(rewriter, loc, dy2, accType));
+    replaceWithGradients(rewriter, op, op.getInput(), grads);
+    return success();
+  }
+};
+
+struct DropoutLowering : OpRewritePattern<DropoutOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(DropoutOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getResult().getType());
+    Value input = op.getInput();
+    DropoutSpec dropout =
+        dropoutOf(rewriter, loc, op.getSeed(), op.getP().convertToFloat());
+    if (!dropout.seed) { // p = 0: the identity
+      rewriter.replaceOp(op, input);
+      return success();
+    }
+    int64_t rank = type.getRank();
+    SmallVector<Value> sizes;
+    for (int64_t i = 0; i < rank; ++i)
+      sizes.push_back(getValueOrCreateConstantIndexOp(
+          rewriter, loc, tensor::getMixedSize(rewriter, loc, input, i)));
+    AffineMap identity =
+        AffineMap::getMultiDimIdentityMap(rank, rewriter.getContext());
+    Value init = tensor::EmptyOp::create(
+        rewriter, loc, tensor::getMixedSizes(rewriter, loc, input),
+        type.getElementType());
+    // The product is computed in f32 (f64 inputs do not exist: f16/bf16/f32).
+    FloatType f32 = rewriter.getF32Type();
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{type}, ValueRange{input}, ValueRange{init},
+        SmallVector<AffineMap>(2, identity),
+        SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+        [&](OpBuilder &b, Location nloc, ValueRange args) {
+          ScalarBuilder s(b, nloc, f32);
+          Value index = rank == 0 ? Value(arith::ConstantOp::create(
+                                        b, nloc, b.getI64Type(),
+                                        b.getI64IntegerAttr(0)))
+                                  : linearIndex(b, nloc, sizes);
+          Value y = s.mul(s.convert(args[0]),
+                          dropoutFactor(b, nloc, s, dropout, index));
+          linalg::YieldOp::create(b, nloc,
+                                  s.convertTo(y, type.getElementType()));
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::glu::populateGradToLinalgPatterns(RewritePatternSet &patterns) {
+  patterns.add<FFNGradLowering, MLPGradLowering, DropoutLowering>(
+      patterns.getContext());
+}
