@@ -40,7 +40,7 @@ func.func @seed_without_dropout(%x: tensor<4x8xf32>, %dy: tensor<4x8xf32>, %wg: 
 }
 // -----
 func.func @dropout_one(%x: tensor<4x8xf32>, %dy: tensor<4x8xf32>, %w1: tensor<16x8xf32>, %w2: tensor<8x16xf32>, %s: tensor<i64>) {
-  // expected-error @+1 {{'dropout' must be in [0, 1), got 1}}
+  // expected-error @+1 {{'dropout' must be in [0, 1), got 1.000000e+00}}
   %r:3 = glu.mlp_grad relu %x : tensor<4x8xf32> grad %dy : tensor<4x8xf32> up %w1 : tensor<16x8xf32> down %w2 : tensor<8x16xf32> seed %s : tensor<i64> {dropout = 1.0 : f32} -> tensor<4x8xf32>, tensor<16x8xf32>, tensor<8x16xf32>
   return
 }
@@ -64,7 +64,7 @@ func.func @merged_and_separate(%x: tensor<4x8xf32>, %dy: tensor<4x8xf32>, %wg: t
 }
 // -----
 func.func @dropout_p(%h: tensor<4x8xf32>, %s: tensor<i64>) -> tensor<4x8xf32> {
-  // expected-error @+1 {{'p' must be in [0, 1), got -0.5}}
+  // expected-error @+1 {{'p' must be in [0, 1), got -5.000000e-01}}
   %y = glu.dropout %h, %s {p = -0.5 : f32} : tensor<4x8xf32>, tensor<i64>
   return %y : tensor<4x8xf32>
 }

@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Training benchmark of one FFN layer (issue 14): forward + backward time
+and the activation memory kept between forward and backward, for
+
+  * eager:      PyTorch's nn.Module math with autograd (saves g, u, act(g), h);
+  * checkpoint: the same under torch.utils.checkpoint (saves x, recomputes);
+  * ours:       the compiled forward (glu-cpu-pipeline kernels) and the
+                compiled glu.ffn_grad (recomputes the hidden from x) in a
+                torch.autograd.Function (swiglu._torch.autograd).
+
+    PYTHONPATH=python python bench/train_bench.py [--dtype f32|bf16] [--reps 7]
+
+The memory is what autograd keeps for the backward: the bytes of the saved
+tensors that are not parameters (torch.autograd.graph.saved_tensors_hooks),
+so the input x counts for every contender. Calls are interleaved (one of
+each contender per round), medians over the rounds.
+"""
+
+import argparse
+import os
+import statistics
+import time
+
+os.environ.setdefault("KMP_BLOCKTIME", "0")  # see docs/python.md (threads)
+
+import torch
+import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
+
+from swiglu._torch import autograd as sag
+from swiglu.ffn import FFNSpec
+
+SHAPES = {  # name: (tokens, d_model, d_ff)
+    "small (64 x 64 x 176)": (64, 64, 176),
+    "llama-like (256 x 512 x 1376)": (256, 512, 1376),
+    "llama-like (512 x 1024 x 2816)": (512, 1024, 2816),
+}
+
+
+class MLP(torch.nn.Module):
+    def __init__(self, d, f):
+        super().__init__()
+        self.gate_proj = torch.nn.Linear(d, f, bias=False)
+        self.up_proj = torch.nn.Linear(d, f, bias=False)
+        self.down_proj = torch.nn.Linear(f, d, bias=False)
+
+    def forward(self, x):
+        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+
+
+def saved_bytes(fn, params):
+    """Bytes of the non-parameter tensors autograd saves during fn()."""
+    ptrs = {p.data_ptr() for p in params}
+    total = [0]
+
+    def pack(t):
+        if t.data_ptr() not in ptrs:
+            total[0] += t.numel() * t.element_size()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = fn()
+    return out, total[0]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dtype", default="f32", choices=["f32", "bf16"])
+    ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--shapes", default=None, help="comma-separated indices into SHAPES")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    dtype = torch.float32 if args.dtype == "f32" else torch.bfloat16
+    names = list(SHAPES)
+    if args.shapes:
+        names = [names[int(i)] for i in args.shapes.split(",")]
+    print("fwd+bwd of one SwiGLU FFN layer, %s, %d threads, median of %d interleaved rounds"
+          % (args.dtype, args.threads, args.reps))
+    for name in names:
+        t, d, f = SHAPES[name]
+        torch.manual_seed(0)
+        mlp = MLP(d, f).to(dtype)
+        params = list(mlp.parameters())
+        spec = FFNSpec(d_model=d, d_ff=f, activation="silu", dtype=args.dtype, packing="concat")
+        block = sag.TrainingBlock(spec, "threads=%d" % args.threads)
+        x0 = torch.randn(t, d).to(dtype)
+        dy = torch.randn(t, d).to(dtype)
+        weights = lambda: (mlp.gate_proj.weight, mlp.up_proj.weight, mlp.down_proj.weight,
+                           None, None, None)
+        contenders = {
+            "eager": lambda x: mlp(x),
+            "checkpoint": lambda x: checkpoint(mlp, x, use_reentrant=False),
+            "ours": lambda x: sag.apply(block, x, weights()),
+        }
+        times = {k: [] for k in contenders}
+        memory = {}
+        for r in range(args.reps + 1):
+            for k, fn in contenders.items():
+                x = x0.clone().requires_grad_()
+                for p in params:
+                    p.grad = None
+                start = time.perf_counter()
+                y, saved = saved_bytes(lambda: fn(x), params)
+                y.backward(dy)
+                elapsed = time.perf_counter() - start
+                if r:  # round 0 warms up (compiles, packs)
+                    times[k].append(elapsed)
+                memory[k] = saved
+        med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
+        hidden = t * f * x0.element_size()
+        print("%s: [tokens, d_ff] = %.2f MB" % (name, hidden / 1e6))
+        for k in contenders:
+            print("  %-10s %9.2f ms  saved %8.2f MB  (%.2fx eager's time, %.3fx eager's memory)"
+                  % (k, med[k], memory[k] / 1e6, med["eager"] / med[k] if k != "eager" else 1.0,
+                     memory[k] / memory["eager"]))
+        print("  ours vs checkpoint: %.2fx" % (med["checkpoint"] / med["ours"]))
+
+
+if __name__ == "__main__":
+    main()
