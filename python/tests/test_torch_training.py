@@ -4,6 +4,9 @@ of the derivative formulas in float64; T5's dropout after the gating in
 train mode; a short training run that follows PyTorch's loss curve."""
 
 import copy
+import os
+
+os.environ.setdefault("KMP_BLOCKTIME", "0")  # libomp and PyTorch's threads alternate
 
 import numpy as np
 import pytest
