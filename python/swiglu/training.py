@@ -19,9 +19,15 @@ def _tensor(shape, dtype):
     return "tensor<%sx%s>" % ("x".join(str(d) for d in shape), dtype)
 
 
-def grad_mlir(spec, dropout=0.0, name="ffn_grad"):
-    """`@name(x: [?, d_model], dy: [?, d_out], weights..., [seed: i64])` ->
-    (dx, one gradient per weight and bias, in spec.operands() order)."""
+def pre_names(spec):
+    """The kept pre-activations the backward takes with keep_pre=True."""
+    return ("gate_pre", "up_pre") if spec.gated else ("up_pre",)
+
+
+def grad_mlir(spec, dropout=0.0, name="ffn_grad", keep_pre=False):
+    """`@name(x: [?, d_model], dy: [?, d_out], weights..., [seed: i64],
+    [pre-activations: [?, d_ff] f32])` -> (dx, one gradient per weight and
+    bias, in spec.operands() order)."""
     if not 0.0 <= dropout < 1.0:
         raise SwigluError("dropout must be in [0, 1), got %r" % (dropout,))
     x_type = "tensor<?x%dx%s>" % (spec.d_model, spec.dtype)
@@ -31,12 +37,17 @@ def grad_mlir(spec, dropout=0.0, name="ffn_grad"):
     args += ["%%%s: %s" % (n, _tensor(s, d)) for n, s, d, _ in ops]
     if dropout:
         args.append("%seed: tensor<i64>")
+    pre_type = "tensor<?x%dxf32>" % spec.d_ff
+    if keep_pre:
+        args += ["%%%s: %s" % (n, pre_type) for n in pre_names(spec)]
     result_types = [x_type] + [_tensor(s, d) for _, s, d, _ in ops]
     pieces = ["glu.%s %s %%x : %s grad %%dy : %s" % (
         "ffn_grad" if spec.gated else "mlp_grad", spec.activation, x_type, dy_type)]
     pieces += ["%s %%%s : %s" % (kw, n, _tensor(s, d)) for n, s, d, kw in ops]
     if dropout:
         pieces.append("seed %seed : tensor<i64>")
+    if keep_pre:
+        pieces += ["%s %%%s : %s" % (n, n, pre_type) for n in pre_names(spec)]
     if spec.packing:
         pieces.append("packing " + spec.packing)
     if spec.layout != "out_in":
@@ -57,18 +68,22 @@ class CompiledGrad:
     """A compiled glu.ffn_grad/glu.mlp_grad: `grads = f(x, dy, seed=0,
     **weights)`, a dict keyed "x" and like the weights."""
 
-    def __init__(self, spec, object_code, dropout=0.0):
+    def __init__(self, spec, object_code, dropout=0.0, keep_pre=False):
         self.spec = spec
         self.dropout = dropout
+        self.keep_pre = keep_pre
         self._operands = spec.operands()
         self._library = Library(object_code)
         ranks = [2, 2] + [len(s) for _, s, _, _ in self._operands] + ([0] if dropout else [])
+        ranks += [2] * len(pre_names(spec)) if keep_pre else []
         self._names = ["x"] + [n for n, _, _, _ in self._operands]
         self._dtypes = [numpy_dtype(spec.dtype)] + [numpy_dtype(d) for _, _, d, _ in self._operands]
         self._function = CompiledFunction(self._library, "ffn_grad", ranks,
                                           [2] + [len(s) for _, s, _, _ in self._operands])
 
     def __call__(self, x, dy, seed=0, **weights):
+        """`weights` also holds the pre-activations (gate_pre, up_pre:
+        [tokens, d_ff] float32) when compiled with keep_pre."""
         spec = self.spec
         x = np.asarray(x)
         batch = x.shape[:-1]
@@ -83,21 +98,26 @@ class CompiledGrad:
                 raise ValueError("%s must have shape %s, got %s" % (name, tuple(shape), a.shape))
             arrays.append(a)
         if self.dropout:
-            arrays.append(np.array(np.int64(np.uint64(int(seed) & (2**64 - 1)).view(np.int64))))
+            arrays.append(np.array(np.uint64(int(seed) & (2**64 - 1)).view(np.int64)))
+        if self.keep_pre:
+            for name in pre_names(spec):
+                arrays.append(np.ascontiguousarray(
+                    np.asarray(weights[name]).reshape(-1, spec.d_ff), dtype=np.float32))
         out = self._function.call(arrays, self._dtypes)
         out[0] = out[0].reshape(batch + (spec.d_model,))
         return dict(zip(self._names, out))
 
 
-def compile_grad(spec, dropout=0.0, target="cpu", options=None):
+def compile_grad(spec, dropout=0.0, target="cpu", options=None, keep_pre=False):
     """Compiles the backward of `spec` (an FFNSpec) with dropout `dropout`
     after the gating: 'cpu' is --glu-cpu-pipeline (with `options`),
-    'cpu-reference' the reference pipeline."""
+    'cpu-reference' the reference pipeline. `keep_pre`: the function takes
+    the forward's pre-activations instead of recomputing them."""
     if target not in ("cpu", "cpu-reference"):
         raise SwigluError("target must be 'cpu' or 'cpu-reference', got %r" % (target,))
     full = "%s{%s}" % (target, options) if options else target
-    code = compile_function(grad_mlir(spec, dropout), "ffn_grad", None, full)
-    return CompiledGrad(spec, code, dropout)
+    code = compile_function(grad_mlir(spec, dropout, keep_pre=keep_pre), "ffn_grad", None, full)
+    return CompiledGrad(spec, code, dropout, keep_pre)
 
 
 def dropout_mlir(shape, dtype="f32", p=0.1, name="dropout"):

@@ -88,12 +88,12 @@ def _eager_block(x, wg, wu, wd, act):
     return F.linear(act(F.linear(x, wg)) * F.linear(x, wu), wd)
 
 
-@pytest.mark.parametrize("activation,act,dtype", [
-    ("silu", F.silu, torch.float32),
-    ("gelu_erf", F.gelu, torch.float32),
-    ("silu", F.silu, torch.bfloat16),
+@pytest.mark.parametrize("activation,act,dtype,keep_pre", [
+    ("silu", F.silu, torch.float32, False),
+    ("gelu_erf", F.gelu, torch.float32, True),
+    ("silu", F.silu, torch.bfloat16, False),
 ])
-def test_compiled_backward_llama_shape(activation, act, dtype):
+def test_compiled_backward_llama_shape(activation, act, dtype, keep_pre):
     """A LLaMA-shaped block (d_model 256, d_ff = LLaMA's width 688), 64
     tokens: the compiled forward and backward against PyTorch's autograd in
     float64 on the same (rounded) inputs."""
@@ -105,7 +105,7 @@ def test_compiled_backward_llama_shape(activation, act, dtype):
     ws = [w.to(dtype) for w in ws]
     spec = FFNSpec(d_model=d, d_ff=f, activation=activation, dtype="f32" if dtype ==
                    torch.float32 else "bf16", packing="concat")
-    block = sag.TrainingBlock(spec, OPTIONS)
+    block = sag.TrainingBlock(spec, OPTIONS, keep_pre=keep_pre)
     leaves = [t.clone().requires_grad_() for t in [x] + ws]
     y = sag.apply(block, leaves[0], (leaves[1], leaves[2], leaves[3], None, None, None))
     dy = torch.randn(y.shape, generator=gen).to(dtype)

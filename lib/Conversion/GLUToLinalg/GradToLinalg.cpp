@@ -462,7 +462,15 @@ struct FFNGradLowering : OpRewritePattern<FFNGradOp> {
     weights.merged = op.getGateUpWeight();
     weights.mergedBias = op.getGateUpBias();
     weights.packing = op.getPackingOrDefault();
-    GateUpValues gu = projectGateUp(rewriter, loc, x2, weights, layout, accType);
+    // The pre-activations: kept by the forward (biases included), or
+    // recomputed from x as the forward computes them.
+    GateUpValues gu;
+    if (op.getGatePre()) {
+      gu.gate = flattenTokens(rewriter, loc, op.getGatePre());
+      gu.up = flattenTokens(rewriter, loc, op.getUpPre());
+    } else {
+      gu = projectGateUp(rewriter, loc, x2, weights, layout, accType);
+    }
     Value dh = project(rewriter, loc, dy2, op.getDownWeight(),
                        transposed(layout), accType);
     DropoutSpec dropout =
@@ -511,14 +519,18 @@ struct MLPGradLowering : OpRewritePattern<MLPGradOp> {
     Layout layout = op.getLayout();
     Value x2 = flattenTokens(rewriter, loc, op.getInput());
     Value dy2 = flattenTokens(rewriter, loc, op.getGradOutput());
-    Value pre = project(rewriter, loc, x2, op.getUpWeight(), layout, accType);
+    Value pre = op.getUpPre()
+                    ? flattenTokens(rewriter, loc, op.getUpPre())
+                    : project(rewriter, loc, x2, op.getUpWeight(), layout,
+                              accType);
+    Value preBias = op.getUpPre() ? Value() : op.getUpBias();
     Value dh = project(rewriter, loc, dy2, op.getDownWeight(),
                        transposed(layout), accType);
     DropoutSpec dropout =
         dropoutOf(rewriter, loc, op.getSeed(), op.getDropoutOrZero());
     ElementwiseGrads e = elementwiseBackward(
-        rewriter, loc, ActivationSpec::of(op), pre, Value(), op.getUpBias(),
-        Value(), dh, dropout, accType);
+        rewriter, loc, ActivationSpec::of(op), pre, Value(), preBias, Value(),
+        dh, dropout, accType);
     SmallVector<Value> grads{
         project(rewriter, loc, e.dg, op.getUpWeight(), transposed(layout),
                 accType),

@@ -7,7 +7,9 @@
   the mask of glu.dropout (Philox4x32-10 keyed by a seed drawn from
   PyTorch's generator, `reference_grad.dropout_factor`), computed without
   autograd. Either way only x, the weights and the seed are kept for the
-  backward: nothing d_ff-wide.
+  backward: nothing d_ff-wide. With `keep_pre=True` the forward (PyTorch's
+  math) keeps the f32 pre-activations g, u instead, and the backward does
+  not recompute them (docs/training.md: when that pays).
 * backward: the compiled glu.ffn_grad / glu.mlp_grad (--glu-cpu-pipeline),
   which recomputes the hidden (and the mask, from the seed) from x.
 
@@ -27,12 +29,13 @@ _grads = {}  # (spec, dropout, options) -> training.CompiledGrad
 compile_count = 0
 
 
-def compiled_grad(spec, dropout, options=None):
+def compiled_grad(spec, dropout, options=None, keep_pre=False):
     """The compiled backward of `spec` with dropout `dropout`, once per process."""
     global compile_count
-    key = (spec, float(dropout), options or None)
+    key = (spec, float(dropout), options or None, keep_pre)
     if key not in _grads:
-        _grads[key] = training.compile_grad(spec, dropout, options=options or None)
+        _grads[key] = training.compile_grad(spec, dropout, options=options or None,
+                                            keep_pre=keep_pre)
         compile_count += 1
     return _grads[key]
 
@@ -52,32 +55,37 @@ class TrainingBlock:
     """The compiled forward and backward of one block (an FFNSpec as the
     front end builds it: separate or concatenated gate/up in [out, in])."""
 
-    def __init__(self, spec, options=None, dropout=0.0):
+    def __init__(self, spec, options=None, dropout=0.0, keep_pre=False):
         self.spec = spec
         self.options = options
         self.dropout = float(dropout)
+        self.keep_pre = keep_pre
         self.kernel = kernel.Kernel(spec, options)
         # The backward takes the gate and up weights apart: no concatenation.
         self.grad_spec = dataclasses.replace(spec, packing=None) if spec.gated else spec
-        self.grad = compiled_grad(self.grad_spec, self.dropout, options)
+        self.grad = compiled_grad(self.grad_spec, self.dropout, options, keep_pre)
 
     def forward(self, x, weights, seed):
-        if not self.dropout:
+        """(y, the tensors to keep for the backward besides x and the
+        weights: the f32 pre-activations with keep_pre, else none)."""
+        if not self.dropout and not self.keep_pre:
             self.kernel.bind(weights)
-            return self.kernel(x)
+            return self.kernel(x), ()
         gate, up, down, bg, bu, bd = weights
         xs = x.float()
         f = lambda w: None if w is None else w.float()
-        h = F.linear(xs, f(up), f(bu))
-        act = activations.apply(self.spec.activation, self.spec.beta,
-                                F.linear(xs, f(gate), f(bg)) if self.spec.gated else h)
-        h = act * h if self.spec.gated else act
+        u = F.linear(xs, f(up), f(bu))
+        g = F.linear(xs, f(gate), f(bg)) if self.spec.gated else u
+        act = activations.apply(self.spec.activation, self.spec.beta, g)
+        h = act * u if self.spec.gated else act
         d = self.spec.d_model
-        h = h * dropout_factor(seed, (x.numel() // d, self.spec.d_ff),
-                               self.dropout).view(h.shape)
-        return F.linear(h, f(down), f(bd)).to(x.dtype)
+        if self.dropout:
+            h = h * dropout_factor(seed, (x.numel() // d, self.spec.d_ff),
+                                   self.dropout).view(h.shape)
+        kept = ((g, u) if self.spec.gated else (u,)) if self.keep_pre else ()
+        return F.linear(h, f(down), f(bd)).to(x.dtype), kept
 
-    def backward(self, x, dy, weights, seed):
+    def backward(self, x, dy, weights, seed, kept=()):
         spec = self.grad_spec
         gate, up, down, bg, bu, bd = weights
         arrays = {"w_up": up, "w_down": down}
@@ -89,6 +97,8 @@ class TrainingBlock:
             arrays["b_down"] = bd if bd is not None else zeros(spec.out_features)
             if spec.gated:
                 arrays["b_gate"] = bg if bg is not None else zeros(spec.d_ff)
+        for name, t in zip(training.pre_names(spec), kept):
+            arrays[name] = t.reshape(-1, spec.d_ff)
         arrays = {k: kernel.to_numpy(v) for k, v in arrays.items()}
         d = spec.d_model
         g = self.grad(kernel.to_numpy(x.reshape(-1, d)),
@@ -107,13 +117,15 @@ class FFNFunction(torch.autograd.Function):
     def forward(ctx, block, seed, x, gate, up, down, bg, bu, bd):
         weights = (gate, up, down, bg, bu, bd)
         ctx.block, ctx.seed = block, seed
-        ctx.save_for_backward(x, *weights)
-        return block.forward(x, weights, seed)
+        y, kept = block.forward(x, weights, seed)
+        ctx.save_for_backward(x, *weights, *kept)
+        return y
 
     @staticmethod
     def backward(ctx, dy):
-        x, *weights = ctx.saved_tensors
-        grads = ctx.block.backward(x, dy, weights, ctx.seed)
+        x, *rest = ctx.saved_tensors
+        weights, kept = rest[:6], rest[6:]
+        grads = ctx.block.backward(x, dy, weights, ctx.seed, kept)
         return (None, None) + tuple(
             g if g is not None and ctx.needs_input_grad[i + 2] else None
             for i, g in enumerate(grads))

@@ -68,3 +68,21 @@ func.func @dropout_p(%h: tensor<4x8xf32>, %s: tensor<i64>) -> tensor<4x8xf32> {
   %y = glu.dropout %h, %s {p = -0.5 : f32} : tensor<4x8xf32>, tensor<i64>
   return %y : tensor<4x8xf32>
 }
+// -----
+func.func @pre_alone(%x: tensor<4x8xf32>, %dy: tensor<4x8xf32>, %wg: tensor<16x8xf32>, %wu: tensor<16x8xf32>, %wd: tensor<8x16xf32>, %g: tensor<4x16xf32>) {
+  // expected-error @+1 {{'gate_pre' and 'up_pre' go together}}
+  %r:4 = glu.ffn_grad silu %x : tensor<4x8xf32> grad %dy : tensor<4x8xf32> gate %wg : tensor<16x8xf32> up %wu : tensor<16x8xf32> down %wd : tensor<8x16xf32> gate_pre %g : tensor<4x16xf32> -> tensor<4x8xf32>, tensor<16x8xf32>, tensor<16x8xf32>, tensor<8x16xf32>
+  return
+}
+// -----
+func.func @pre_type(%x: tensor<4x8xbf16>, %dy: tensor<4x8xbf16>, %wg: tensor<16x8xbf16>, %wu: tensor<16x8xbf16>, %wd: tensor<8x16xbf16>, %g: tensor<4x16xbf16>) {
+  // expected-error @+1 {{'gate_pre' has element type 'bf16', but the pre-activations are kept in acc_type 'f32'}}
+  %r:4 = glu.ffn_grad silu %x : tensor<4x8xbf16> grad %dy : tensor<4x8xbf16> gate %wg : tensor<16x8xbf16> up %wu : tensor<16x8xbf16> down %wd : tensor<8x16xbf16> gate_pre %g : tensor<4x16xbf16> up_pre %g : tensor<4x16xbf16> -> tensor<4x8xbf16>, tensor<16x8xbf16>, tensor<16x8xbf16>, tensor<8x16xbf16>
+  return
+}
+// -----
+func.func @pre_dff(%x: tensor<4x8xf32>, %dy: tensor<4x8xf32>, %w1: tensor<16x8xf32>, %w2: tensor<8x16xf32>, %p: tensor<4x12xf32>) {
+  // expected-error @+1 {{'up_pre' dim 1 is 12, expected 16 (d_ff)}}
+  %r:3 = glu.mlp_grad relu %x : tensor<4x8xf32> grad %dy : tensor<4x8xf32> up %w1 : tensor<16x8xf32> down %w2 : tensor<8x16xf32> up_pre %p : tensor<4x12xf32> -> tensor<4x8xf32>, tensor<16x8xf32>, tensor<8x16xf32>
+  return
+}

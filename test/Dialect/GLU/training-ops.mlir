@@ -48,3 +48,16 @@ func.func @dropout(%h: tensor<?x176xbf16>, %seed: tensor<i64>) -> tensor<?x176xb
   %y = glu.dropout %h, %seed {p = 0.25 : f32} : tensor<?x176xbf16>, tensor<i64>
   return %y : tensor<?x176xbf16>
 }
+
+// The forward's pre-activations kept: no recompute.
+// CHECK-LABEL: func.func @kept
+// CHECK: glu.ffn_grad gelu_erf %{{.*}} : tensor<?x16xf32> grad %{{.*}} : tensor<?x16xf32> gate %{{.*}} : tensor<32x16xf32> up %{{.*}} : tensor<32x16xf32> down %{{.*}} : tensor<16x32xf32> gate_pre %{{.*}} : tensor<?x32xf32> up_pre %{{.*}} : tensor<?x32xf32> -> tensor<?x16xf32>, tensor<32x16xf32>, tensor<32x16xf32>, tensor<16x32xf32>
+func.func @kept(%x: tensor<?x16xf32>, %dy: tensor<?x16xf32>, %wg: tensor<32x16xf32>, %wu: tensor<32x16xf32>,
+                %wd: tensor<16x32xf32>, %g: tensor<?x32xf32>, %u: tensor<?x32xf32>)
+    -> (tensor<?x16xf32>, tensor<32x16xf32>, tensor<32x16xf32>, tensor<16x32xf32>) {
+  %r:4 = glu.ffn_grad gelu_erf %x : tensor<?x16xf32> grad %dy : tensor<?x16xf32>
+      gate %wg : tensor<32x16xf32> up %wu : tensor<32x16xf32> down %wd : tensor<16x32xf32>
+      gate_pre %g : tensor<?x32xf32> up_pre %u : tensor<?x32xf32>
+      -> tensor<?x16xf32>, tensor<32x16xf32>, tensor<32x16xf32>, tensor<16x32xf32>
+  return %r#0, %r#1, %r#2, %r#3 : tensor<?x16xf32>, tensor<32x16xf32>, tensor<32x16xf32>, tensor<16x32xf32>
+}

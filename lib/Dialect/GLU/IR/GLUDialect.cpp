@@ -598,6 +598,40 @@ static LogicalResult verifyDropout(Operation *op, std::optional<APFloat> p,
   return success();
 }
 
+/// A kept pre-activation: the input's batch dims, d_ff, in acc_type.
+static LogicalResult verifyPreactivation(Operation *op, Value pre,
+                                         StringRef name, Value input,
+                                         int64_t dFF, FloatType accType) {
+  if (!pre)
+    return success();
+  auto type = cast<RankedTensorType>(pre.getType());
+  auto inputType = cast<RankedTensorType>(input.getType());
+  if (type.getElementType() != accType)
+    return op->emitOpError("'")
+           << name << "' has element type " << type.getElementType()
+           << ", but the pre-activations are kept in acc_type " << accType;
+  if (type.getRank() != inputType.getRank())
+    return op->emitOpError("'") << name << "' rank " << type.getRank()
+                                << " differs from the input rank "
+                                << inputType.getRank();
+  for (int64_t i = 0, e = type.getRank(); i < e; ++i) {
+    int64_t want = i + 1 < e ? inputType.getDimSize(i) : dFF;
+    int64_t got = type.getDimSize(i);
+    if (!ShapedType::isDynamic(want) && !ShapedType::isDynamic(got) &&
+        want != got)
+      return op->emitOpError("'")
+             << name << "' dim " << i << " is " << got << ", expected "
+             << want << (i + 1 < e ? " (the input's)" : " (d_ff)");
+  }
+  return success();
+}
+
+/// d_ff of a gated block's weights (dynamic if unknown).
+static int64_t dFFOf(Value downWeight, Layout layout) {
+  auto type = cast<RankedTensorType>(downWeight.getType());
+  return type.getDimSize(layout == Layout::out_in ? 1 : 0);
+}
+
 /// Each result is the gradient of one operand and has its type.
 static LogicalResult verifyGradients(Operation *op, ArrayRef<Value> primals,
                                      ValueRange grads) {
@@ -625,6 +659,14 @@ LogicalResult FFNGradOp::verify() {
       failed(verifyAccumulatorType(*this, getAccumulatorType(),
                                    v.elementTypes())))
     return failure();
+  if (static_cast<bool>(getGatePre()) != static_cast<bool>(getUpPre()))
+    return emitOpError("'gate_pre' and 'up_pre' go together");
+  int64_t dFF = dFFOf(getDownWeight(), getLayout());
+  if (failed(verifyPreactivation(*this, getGatePre(), "gate_pre", getInput(),
+                                 dFF, getAccumulatorType())) ||
+      failed(verifyPreactivation(*this, getUpPre(), "up_pre", getInput(), dFF,
+                                 getAccumulatorType())))
+    return failure();
   return verifyGradients(*this, getDifferentiated(), getGrads());
 }
 
@@ -642,7 +684,10 @@ LogicalResult MLPGradOp::verify() {
       failed(v.bias(getDownBias(), "down_bias", dOut)) ||
       failed(v.result(getGradOutput(), dOut, "'grad'")) ||
       failed(verifyAccumulatorType(*this, getAccumulatorType(),
-                                   v.elementTypes())))
+                                   v.elementTypes())) ||
+      failed(verifyPreactivation(*this, getUpPre(), "up_pre", getInput(),
+                                 dFFOf(getDownWeight(), getLayout()),
+                                 getAccumulatorType())))
     return failure();
   return verifyGradients(*this, getDifferentiated(), getGrads());
 }
