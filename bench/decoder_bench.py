@@ -24,6 +24,11 @@ of its timed forwards per token count, the table the median over rounds):
   ours-inductor      torch.compile(model, backend="swiglu"): FFNs ours, the
                      rest of the graph through Inductor
 
+On a machine shared with other jobs, `chrt -r 10 python bench/...` (as
+root) runs it ahead of them (round-robin real-time scheduling: 100 ms
+slices, which exaggerates the cost of threads that spin while others wait,
+i.e. ours-libomp's).
+
 Each contender's output is checked against eager's on the same weights and
 input (max relative difference, printed). Dispatch is the front end's
 default ('auto': per token count, ours or PyTorch, whichever was faster when
@@ -195,20 +200,36 @@ def main():
           "torch %d threads; %d rounds, %.0f s" % (
               args.layers, args.hidden, args.ffn, args.heads, _threads(), args.rounds,
               time.time() - start))
+    policy = {os.SCHED_OTHER: "normal", os.SCHED_RR: "round-robin (real-time)",
+              os.SCHED_FIFO: "FIFO (real-time)"}.get(os.sched_getscheduler(0), "other")
+    print("CPU: %s, %d CPUs; scheduling: %s" % (_cpu(), os.cpu_count(), policy))
     print()
-    print("| contender | " + " | ".join("%s tok ms" % t for t in tokens) +
-          " | vs eager | vs inductor | max rel. diff |")
-    print("|---" * (len(tokens) + 4) + "|")
     med = {n: {t: statistics.median(r["tokens"][t]["ms"] for r in runs[n]) for t in tokens}
            for n in names}
-    for n in names:
-        vs = lambda base: " ".join("%.2f" % (med[base][t] / med[n][t]) for t in tokens) \
-            if base in med else "-"
-        err = max(r["tokens"][t]["err"] for r in runs[n] for t in tokens)
-        print("| %s | %s | %s | %s | %.1e |" % (
-            n, " | ".join("%.2f" % med[n][t] for t in tokens), vs("eager"), vs("inductor"), err))
+    bases = [b for b in ("eager", "inductor") if b in med]
+    print("| tokens | contender | ms (median) | " + " | ".join("× %s" % b for b in bases) +
+          " | max rel. diff from eager |")
+    print("|--:|---|--:|" + "--:|" * len(bases) + "--:|")
+    for t in tokens:
+        for n in names:
+            err = max(r["tokens"][t]["err"] for r in runs[n])
+            print("| %s | %s | %.2f | %s | %.1e |" % (
+                t, n, med[n][t], " | ".join("%.2f" % (med[b][t] / med[n][t]) for b in bases),
+                err))
     print()
-    print("ratios: baseline ms / contender ms per token count (> 1: the contender is faster)")
+    print("× base: base ms / contender ms (> 1: the contender is faster); each contender in "
+          "its own process, the median over rounds of each process's median")
+
+
+def _cpu():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
 
 
 def _threads():
