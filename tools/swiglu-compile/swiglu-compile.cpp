@@ -13,7 +13,9 @@
 // the caller runs once (see convert-glu-to-cpu-kernels). The library needs
 // libc, libm and libomp.so.5 (glu-cpu-pipeline; any LLVM OpenMP runtime,
 // e.g. Debian's libomp5), found on the loader's default path, and nothing
-// else: that is checked when it is linked. Outputs are written to temporary files
+// else: that is checked when it is linked. `--openmp=gomp` links
+// libSwigluGompBridge.so instead of libomp, for hosts whose threads are
+// GCC's libgomp (the regions then run on the host's OpenMP threads). Outputs are written to temporary files
 // and renamed, so a failed run leaves no partial file.
 //
 //===----------------------------------------------------------------------===//
@@ -68,6 +70,13 @@ static cl::opt<std::string> pipelineOptions(
     "options",
     cl::desc("Options of glu-cpu-pipeline, e.g. 'threads=2 tile-tokens=64'"),
     cl::init(""), cl::cat(category));
+
+static cl::opt<std::string> openmpRuntime(
+    "openmp",
+    cl::desc("OpenMP runtime to link: libomp (default, LLVM's) or gomp "
+             "(libSwigluGompBridge.so: the regions run on the threads of the "
+             "host's libgomp)"),
+    cl::init("libomp"), cl::cat(category));
 
 /// Reports an error and returns 1.
 static int fail(const llvm::Twine &message) {
@@ -151,6 +160,9 @@ int main(int argc, char **argv) {
       "Compile the public functions of an MLIR file into a shared library\n");
   if (emitKind != "so" && emitKind != "obj" && emitKind != "llvm")
     return fail("--emit must be so, obj or llvm, not '" + emitKind + "'");
+  if (openmpRuntime != "libomp" && openmpRuntime != "gomp")
+    return fail("--openmp must be libomp or gomp, not '" + openmpRuntime +
+                "'");
   StringRef outDir = llvm::sys::path::parent_path(outputFilename);
   if (!outDir.empty() && !llvm::sys::fs::is_directory(outDir))
     return fail("output directory '" + outDir + "' does not exist");
@@ -219,7 +231,20 @@ int main(int argc, char **argv) {
   SmallVector<StringRef> args{linker,         "-shared",         "-fuse-ld=lld",
                               "-o",           library,           object,
                               "-L",           libDir,            "-Wl,-z,defs",
-                              "-Wl,--as-needed", "-lomp",        "-lm"};
+                              "-Wl,--as-needed", "-lm"};
+  // The bridge sits in lib/ beside bin/, in the build tree as installed.
+  std::string bridge;
+  if (openmpRuntime == "gomp") {
+    SmallString<256> path(llvm::sys::path::parent_path(llvm::sys::path::parent_path(
+        llvm::sys::fs::getMainExecutable(argv[0], (void *)&fail))));
+    llvm::sys::path::append(path, "lib", "libSwigluGompBridge.so");
+    bridge = std::string(path);
+    if (!llvm::sys::fs::exists(bridge))
+      return fail("--openmp=gomp needs '" + bridge + "', which does not exist");
+    args.push_back(bridge);
+  } else {
+    args.push_back("-lomp");
+  }
   std::string message;
   if (llvm::sys::ExecuteAndWait(linker, args, std::nullopt, {}, 0, 0,
                                 &message) != 0)
