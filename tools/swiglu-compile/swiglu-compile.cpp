@@ -193,8 +193,12 @@ int main(int argc, char **argv) {
     OwningOpRef<ModuleOp> signatures = module->clone();
     PassManager pm(&context);
     pm.addPass(glu::createGLURaise());
-    if (!useReference)
+    if (!useReference) {
+      // As glu-cpu-pipeline does: experts become glu.ffn ops on slices of
+      // the stacked weights, which the kernels pass packs at load time.
+      pm.addPass(glu::createGLUMoEToExperts());
       pm.addPass(glu::createCPUKernelsPass(*options));
+    }
     if (failed(pm.run(*signatures)))
       return 1;
     header = makeHeader(*signatures);
