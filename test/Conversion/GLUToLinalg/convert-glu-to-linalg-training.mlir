@@ -4,30 +4,32 @@
 // transposed once), dh = dy·W2, one elementwise generic that recomputes the
 // Philox4x32-10 mask (10 rounds of 2 mului_extended; p = 0.25 drops words
 // below 2^30, kept values times 1/(1-p) = 1.33333337), then dx and the weight
-// gradients; every GEMM an (m, k, n) generic in an scf.forall over 32-row tiles.
-// CHECK-DAG: #[[$MK:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
-// CHECK-DAG: #[[$KN:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
-// CHECK-DAG: #[[$MN:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
-// CHECK-DAG: #[[$KM:.*]] = affine_map<(d0, d1, d2) -> (d1, d0)>
+// gradients. Every GEMM is an scf.forall over 32-row tiles of a generic over
+// (m, kb, n, ki), K split in blocks of 4 (expand_shape), plus a plain (m, k, n)
+// generic for the K % 4 rest when K (here the token count) is dynamic.
+// CHECK-DAG: #[[$A4:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+// CHECK-DAG: #[[$B4:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d3, d2)>
+// CHECK-DAG: #[[$C4:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d2)>
+// CHECK-DAG: #[[$AT4:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d3, d0)>
+// CHECK-DAG: #[[$AT:.*]] = affine_map<(d0, d1, d2) -> (d1, d0)>
 // CHECK-LABEL: func.func @mlp_dropout
 // CHECK-SAME: (%[[X:.*]]: tensor<?x8xf32>, %[[DY:.*]]: tensor<?x8xf32>, %[[W1:.*]]: tensor<16x8xf32>, %[[W2:.*]]: tensor<8x16xf32>, %[[SEED:.*]]: tensor<i64>)
-// CHECK: %[[W1T:.*]] = linalg.transpose ins(%[[W1]] : tensor<16x8xf32>)
+// CHECK: linalg.transpose ins(%[[W1]] : tensor<16x8xf32>)
 // CHECK: %[[PRE:.*]] = scf.forall (%{{.*}}) = (0) to (%{{.*}}) step (32)
-// CHECK:   linalg.generic {indexing_maps = [#[[$MK]], #[[$KN]], #[[$MN]]], iterator_types = ["parallel", "reduction", "parallel"]} ins(%{{.*}}, %[[W1T]] : tensor<?x8xf32>, tensor<8x16xf32>)
+// CHECK:   tensor.expand_shape %{{.*}} {{\[}}[0], [1, 2]] output_shape [%{{.*}}, 2, 4] : tensor<?x8xf32> into tensor<?x2x4xf32>
+// CHECK:   linalg.generic {indexing_maps = [#[[$A4]], #[[$B4]], #[[$C4]]], iterator_types = ["parallel", "reduction", "parallel", "reduction"]}
 // CHECK:   tensor.parallel_insert_slice
 // CHECK: %[[DH:.*]] = scf.forall
-// CHECK:   linalg.generic {{.*}} ins(%{{.*}}, %[[W2]] : tensor<?x8xf32>, tensor<8x16xf32>)
-// CHECK: %[[S:.*]] = tensor.extract %[[SEED]][] : tensor<i64>
+// CHECK: tensor.extract %[[SEED]][] : tensor<i64>
 // CHECK: %[[E:.*]]:2 = linalg.generic {{.*}} ins(%[[PRE]], %[[DH]] : tensor<?x16xf32>, tensor<?x16xf32>)
 // CHECK-COUNT-20: arith.mului_extended
 // CHECK: %[[KEEP:.*]] = arith.cmpi uge, %{{.*}}, %c1073741824_i32 : i32
 // CHECK: arith.select %[[KEEP]], %cst{{.*}}, %cst : f32
 // CHECK: scf.forall
-// CHECK:   linalg.generic {{.*}} ins(%{{.*}}, %[[W1]] : tensor<?x16xf32>, tensor<16x8xf32>)
+// CHECK:   linalg.generic {indexing_maps = [#[[$A4]], #[[$B4]], #[[$C4]]]
 // CHECK: scf.forall
-// CHECK:   linalg.generic {indexing_maps = [#[[$KM]], #[[$KN]], #[[$MN]]], {{.*}} ins(%{{.*}}, %[[X]] : tensor<?x?xf32>, tensor<?x8xf32>)
-// CHECK: scf.forall
-// CHECK:   linalg.generic {indexing_maps = [#[[$KM]], #[[$KN]], #[[$MN]]], {{.*}} ins(%{{.*}}, %[[E]]#0 : tensor<?x?xf32>, tensor<?x16xf32>)
+// CHECK:   linalg.generic {indexing_maps = [#[[$AT4]], #[[$B4]], #[[$C4]]]
+// CHECK:   linalg.generic {indexing_maps = [#[[$AT]], {{.*}} iterator_types = ["parallel", "reduction", "parallel"]}
 // CHECK: return
 func.func @mlp_dropout(%x: tensor<?x8xf32>, %dy: tensor<?x8xf32>, %w1: tensor<16x8xf32>, %w2: tensor<8x16xf32>, %s: tensor<i64>)
     -> (tensor<?x8xf32>, tensor<16x8xf32>, tensor<8x16xf32>) {
@@ -44,14 +46,14 @@ func.func @mlp_dropout(%x: tensor<?x8xf32>, %dy: tensor<?x8xf32>, %w1: tensor<16
 // CHECK-SAME: (%[[X:.*]]: tensor<?x8xbf16>, %[[DY:.*]]: tensor<?x8xbf16>, %[[W:.*]]: tensor<32x8xbf16>, %[[WD:.*]]: tensor<8x16xbf16>, %[[G:.*]]: tensor<?x16xf32>, %[[U:.*]]: tensor<?x16xf32>)
 // CHECK-NOT: linalg.transpose
 // CHECK: %[[DH:.*]] = scf.forall
-// CHECK:   ins(%{{.*}}, %[[WD]] : tensor<?x8xbf16>, tensor<8x16xbf16>)
+// CHECK:   tensor.expand_shape %{{.*}} {{\[}}[0, 1], [2]] output_shape [2, 4, 16] : tensor<8x16xbf16> into tensor<2x4x16xbf16>
 // CHECK: %[[E:.*]]:3 = linalg.generic {{.*}} ins(%[[G]], %[[DH]], %[[U]] : tensor<?x16xf32>, tensor<?x16xf32>, tensor<?x16xf32>)
 // CHECK: %[[M0:.*]] = tensor.insert_slice %[[E]]#1 into %{{.*}}[0, 0] [%{{.*}}, 16] [1, 2]
 // CHECK: %[[M:.*]] = tensor.insert_slice %[[E]]#2 into %[[M0]][0, 1] [%{{.*}}, 16] [1, 2]
 // CHECK: scf.forall
-// CHECK:   ins(%{{.*}}, %[[W]] : tensor<?x32xf32>, tensor<32x8xbf16>)
+// CHECK:   tensor.expand_shape %{{.*}} {{\[}}[0, 1], [2]] output_shape [8, 4, 8] : tensor<32x8xbf16> into tensor<8x4x8xbf16>
 // CHECK: scf.forall
-// CHECK:   ins(%{{.*}}, %[[X]] : tensor<?x32xf32>, tensor<?x8xbf16>)
+// CHECK:   tensor.expand_shape %{{.*}} : tensor<?x8xbf16> into tensor<?x4x8xbf16>
 // CHECK: arith.truncf %{{.*}} : f32 to bf16
 // CHECK: return %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x8xbf16>, tensor<32x8xbf16>, tensor<8x16xbf16>
 func.func @kept_merged(%x: tensor<?x8xbf16>, %dy: tensor<?x8xbf16>, %w: tensor<32x8xbf16>, %wd: tensor<8x16xbf16>,
