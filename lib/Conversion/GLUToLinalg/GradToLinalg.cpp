@@ -56,7 +56,8 @@ struct DropoutSpec {
 
   /// Elements whose Philox word is below this are dropped.
   uint32_t threshold() const {
-    return static_cast<uint32_t>(std::floor(static_cast<double>(p) * 4294967296.0));
+    return static_cast<uint32_t>(
+        std::floor(static_cast<double>(p) * 4294967296.0));
   }
   /// The scale of the kept elements, 1/(1-p) rounded to f32.
   float scale() const {
@@ -70,8 +71,8 @@ struct DropoutSpec {
 Value philoxWord(OpBuilder &b, Location loc, Value index, Value seed) {
   Type i32 = b.getI32Type(), i64 = b.getI64Type();
   auto c32 = [&](uint32_t v) -> Value {
-    return arith::ConstantOp::create(b, loc, i32,
-                                     b.getI32IntegerAttr(static_cast<int32_t>(v)));
+    return arith::ConstantOp::create(
+        b, loc, i32, b.getI32IntegerAttr(static_cast<int32_t>(v)));
   };
   Value shift = arith::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(32));
   auto lo = [&](Value v) -> Value {
@@ -82,7 +83,8 @@ Value philoxWord(OpBuilder &b, Location loc, Value index, Value seed) {
                                    arith::ShRUIOp::create(b, loc, v, shift));
   };
   auto xor3 = [&](Value x, Value y, Value z) -> Value {
-    return arith::XOrIOp::create(b, loc, arith::XOrIOp::create(b, loc, x, y), z);
+    return arith::XOrIOp::create(b, loc, arith::XOrIOp::create(b, loc, x, y),
+                                 z);
   };
   Value c0 = lo(index), c1 = hi(index), c2 = c32(0), c3 = c32(0);
   Value k0 = lo(seed), k1 = hi(seed);
@@ -111,8 +113,8 @@ Value dropoutFactor(OpBuilder &b, Location loc, ScalarBuilder &s,
   Value threshold = arith::ConstantOp::create(
       b, loc, b.getI32Type(),
       b.getI32IntegerAttr(static_cast<int32_t>(dropout.threshold())));
-  Value keep = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, word,
-                                     threshold);
+  Value keep =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, word, threshold);
   return arith::SelectOp::create(b, loc, keep, s.constant(dropout.scale()),
                                  s.constant(0.0));
 }
@@ -123,8 +125,8 @@ Value linearIndex(OpBuilder &b, Location loc, ArrayRef<Value> sizes) {
   Type i64 = b.getI64Type();
   Value index;
   for (auto [dim, size] : llvm::enumerate(sizes)) {
-    Value i = arith::IndexCastOp::create(
-        b, loc, i64, linalg::IndexOp::create(b, loc, dim));
+    Value i = arith::IndexCastOp::create(b, loc, i64,
+                                         linalg::IndexOp::create(b, loc, dim));
     if (!index) {
       index = i;
       continue;
@@ -137,8 +139,7 @@ Value linearIndex(OpBuilder &b, Location loc, ArrayRef<Value> sizes) {
 }
 
 /// The seed of an op's dropout (a 0-d i64 tensor) read as a scalar.
-DropoutSpec dropoutOf(OpBuilder &b, Location loc, Value seedTensor,
-                      float p) {
+DropoutSpec dropoutOf(OpBuilder &b, Location loc, Value seedTensor, float p) {
   DropoutSpec d;
   if (!seedTensor || p == 0.0f)
     return d;
@@ -170,27 +171,28 @@ Value activationDerivative(OpBuilder &b, Location loc, ScalarBuilder &s,
   case Activation::identity:
     return one;
   case Activation::relu: {
-    Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
-                                           x, s.constant(0.0));
+    Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x,
+                                           s.constant(0.0));
     return arith::SelectOp::create(b, loc, positive, one, s.constant(0.0));
   }
   case Activation::gelu_erf: {
     // Φ(x) + x·φ(x), φ(x) = exp(-x²/2)/√(2π)
     Value erf = math::ErfOp::create(b, loc, s.mul(x, s.constant(M_SQRT1_2)));
     Value cdf = s.mul(s.constant(0.5), s.add(one, erf));
-    Value pdf = s.mul(s.constant(0.5 * M_2_SQRTPI * M_SQRT1_2),
-                      math::ExpOp::create(
-                          b, loc, s.mul(s.constant(-0.5), s.mul(x, x))));
+    Value pdf = s.mul(
+        s.constant(0.5 * M_2_SQRTPI * M_SQRT1_2),
+        math::ExpOp::create(b, loc, s.mul(s.constant(-0.5), s.mul(x, x))));
     return s.add(cdf, s.mul(x, pdf));
   }
   case Activation::gelu_tanh: {
     // t = tanh(k(x + c·x³)): ½(1 + t) + ½x(1 - t²)·k(1 + 3c·x²)
     double k = std::sqrt(2.0 / M_PI), c = 0.044715;
     Value x2 = s.mul(x, x);
-    Value inner = s.mul(s.constant(k), s.add(x, s.mul(s.constant(c),
-                                                      s.mul(x2, x))));
+    Value inner =
+        s.mul(s.constant(k), s.add(x, s.mul(s.constant(c), s.mul(x2, x))));
     Value t = math::TanhOp::create(b, loc, inner);
-    Value dInner = s.mul(s.constant(k), s.add(one, s.mul(s.constant(3 * c), x2)));
+    Value dInner =
+        s.mul(s.constant(k), s.add(one, s.mul(s.constant(3 * c), x2)));
     Value sech2 = arith::SubFOp::create(b, loc, one, s.mul(t, t));
     return s.add(s.mul(s.constant(0.5), s.add(one, t)),
                  s.mul(s.mul(s.constant(0.5), x), s.mul(sech2, dInner)));
@@ -210,14 +212,12 @@ struct GatingValues {
   Value h, dg, du;
 };
 
-GatingValues gatingWithDerivatives(OpBuilder &b, Location loc,
-                                   ScalarBuilder &s,
+GatingValues gatingWithDerivatives(OpBuilder &b, Location loc, ScalarBuilder &s,
                                    const ActivationSpec &spec, Value g,
                                    Value u) {
   if (spec.kind != Activation::clamped_swiglu) {
     Value a = s.activation(spec, g);
-    return {s.mul(a, u), s.mul(activationDerivative(b, loc, s, spec, g), u),
-            a};
+    return {s.mul(a, u), s.mul(activationDerivative(b, loc, s, spec, g), u), a};
   }
   // h = g'·σ(αg')·(u' + 1), g' = min(g, L), u' = clamp(u, -L, L); the
   // clamps pass the gradient on the closed interval, as torch.clamp does.
@@ -229,7 +229,8 @@ GatingValues gatingWithDerivatives(OpBuilder &b, Location loc,
   Value glu = s.activation(swish, gc);
   Value dglu = activationDerivative(b, loc, s, swish, gc);
   Value up = s.add(uc, one);
-  Value gIn = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLE, g, limit);
+  Value gIn =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLE, g, limit);
   Value uIn = arith::AndIOp::create(
       b, loc,
       arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, u,
@@ -256,8 +257,8 @@ OpFoldResult rowTileSize(OpBuilder &b, Location loc, Value iv,
   AffineExpr d0, s0;
   bindDims(b.getContext(), d0);
   bindSymbols(b.getContext(), s0);
-  AffineMap map = AffineMap::get(
-      1, 1, {b.getAffineConstantExpr(tile), s0 - d0}, b.getContext());
+  AffineMap map = AffineMap::get(1, 1, {b.getAffineConstantExpr(tile), s0 - d0},
+                                 b.getContext());
   return affine::makeComposedFoldedAffineMin(b, loc, map, {iv, total});
 }
 
@@ -356,11 +357,11 @@ Value gemm(OpBuilder &b, Location loc, Value a, bool aT, Value bMat, bool bT,
   MLIRContext *ctx = b.getContext();
   if (bT) {
     auto type = cast<RankedTensorType>(bMat.getType());
-    Value empty = tensor::EmptyOp::create(
-        b, loc,
-        {tensor::getMixedSize(b, loc, bMat, 1),
-         tensor::getMixedSize(b, loc, bMat, 0)},
-        type.getElementType());
+    Value empty =
+        tensor::EmptyOp::create(b, loc,
+                                {tensor::getMixedSize(b, loc, bMat, 1),
+                                 tensor::getMixedSize(b, loc, bMat, 0)},
+                                type.getElementType());
     bMat = linalg::TransposeOp::create(b, loc, bMat, empty,
                                        ArrayRef<int64_t>{1, 0})
                ->getResult(0);
@@ -369,11 +370,11 @@ Value gemm(OpBuilder &b, Location loc, Value a, bool aT, Value bMat, bool bT,
   OpFoldResult cols = tensor::getMixedSize(b, loc, bMat, 1);
   if (!init)
     init = zeros(b, loc, rowsTotal, cols, accType);
-  auto forall = scf::ForallOp::create(
-      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
-      ArrayRef<OpFoldResult>{rowsTotal},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(kGemmRows)}, ValueRange{init},
-      std::nullopt);
+  auto forall =
+      scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
+                            ArrayRef<OpFoldResult>{rowsTotal},
+                            ArrayRef<OpFoldResult>{b.getIndexAttr(kGemmRows)},
+                            ValueRange{init}, std::nullopt);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(forall.getTerminator());
   Value iv = forall.getInductionVars()[0];
@@ -402,10 +403,9 @@ Value gemm(OpBuilder &b, Location loc, Value a, bool aT, Value bMat, bool bT,
     OpFoldResult rest = affine::makeComposedFoldedAffineApply(
         b, loc, s0 % kGemmUnroll, {kTotal});
     FeatureRange tail{kMain, rest};
-    product = plainProduct(b, loc,
-                           sliceFeatures(b, loc, aTile, aT ? 0 : 1, tail), aT,
-                           sliceFeatures(b, loc, bMat, 0, tail), product,
-                           accType);
+    product =
+        plainProduct(b, loc, sliceFeatures(b, loc, aTile, aT ? 0 : 1, tail), aT,
+                     sliceFeatures(b, loc, bMat, 0, tail), product, accType);
   }
   b.setInsertionPointToStart(forall.getTerminator().getBody());
   tensor::ParallelInsertSliceOp::create(
@@ -450,8 +450,8 @@ Value columnSum(OpBuilder &b, Location loc, Value t, FloatType accType) {
   AffineMap identity = AffineMap::getMultiDimIdentityMap(2, ctx);
   AffineMap column = AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx);
   return linalg::GenericOp::create(
-             b, loc, TypeRange{init.getType()}, ValueRange{t},
-             ValueRange{init}, ArrayRef<AffineMap>{identity, column},
+             b, loc, TypeRange{init.getType()}, ValueRange{t}, ValueRange{init},
+             ArrayRef<AffineMap>{identity, column},
              {utils::IteratorType::reduction, utils::IteratorType::parallel},
              [&](OpBuilder &nb, Location nloc, ValueRange args) {
                ScalarBuilder s(nb, nloc, accType);
@@ -468,7 +468,8 @@ Value roundTo(OpBuilder &b, Location loc, Value v, RankedTensorType type) {
   Type element = type.getElementType();
   if (vType.getElementType() != element) {
     int64_t rank = vType.getRank();
-    AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, b.getContext());
+    AffineMap identity =
+        AffineMap::getMultiDimIdentityMap(rank, b.getContext());
     Value init = tensor::EmptyOp::create(
         b, loc, tensor::getMixedSizes(b, loc, v), element);
     v = linalg::GenericOp::create(
@@ -540,8 +541,8 @@ ElementwiseGrads elementwiseBackward(OpBuilder &b, Location loc,
           uv = s.add(uv, s.convert(args[next++]));
         Value factor;
         if (dropout.seed) {
-          factor = dropoutFactor(nb, nloc, s, dropout,
-                                 linearIndex(nb, nloc, sizes));
+          factor =
+              dropoutFactor(nb, nloc, s, dropout, linearIndex(nb, nloc, sizes));
           dhv = s.mul(dhv, factor);
         }
         SmallVector<Value> results;
@@ -553,7 +554,8 @@ ElementwiseGrads elementwiseBackward(OpBuilder &b, Location loc,
           Value h = s.activation(spec, gv);
           if (factor)
             h = s.mul(h, factor);
-          results = {h, s.mul(dhv, activationDerivative(nb, nloc, s, spec, gv))};
+          results = {h,
+                     s.mul(dhv, activationDerivative(nb, nloc, s, spec, gv))};
         }
         linalg::YieldOp::create(nb, nloc, results);
       });
@@ -600,7 +602,8 @@ GateUpValues recomputeGateUp(OpBuilder &b, Location loc, Value x2,
     gate = sliceMergedFeatures(b, loc, w.merged, dim, w.packing, 0, {});
     up = sliceMergedFeatures(b, loc, w.merged, dim, w.packing, 1, {});
     if (w.mergedBias) {
-      r.gateBias = sliceMergedFeatures(b, loc, w.mergedBias, 0, w.packing, 0, {});
+      r.gateBias =
+          sliceMergedFeatures(b, loc, w.mergedBias, 0, w.packing, 0, {});
       r.upBias = sliceMergedFeatures(b, loc, w.mergedBias, 0, w.packing, 1, {});
     }
   }
@@ -615,8 +618,8 @@ GateUpValues recomputeGateUp(OpBuilder &b, Location loc, Value x2,
 
 /// Replaces `op` by `grads` (in acc_type, in result order), each rounded to
 /// its result's type; the first (dx, [M, D]) gets the input's batch dims.
-void replaceWithGradients(PatternRewriter &rewriter, Operation *op,
-                          Value input, ArrayRef<Value> grads) {
+void replaceWithGradients(PatternRewriter &rewriter, Operation *op, Value input,
+                          ArrayRef<Value> grads) {
   Location loc = op->getLoc();
   SmallVector<Value> results;
   for (auto [i, grad] : llvm::enumerate(grads)) {
@@ -672,14 +675,15 @@ struct FFNGradLowering : OpRewritePattern<FFNGradOp> {
     SmallVector<Value> grads;
     Value dx, dMerged;
     if (op.isMerged()) {
-      dMerged = mergeGateUp(rewriter, loc, e.dg, e.du, weights.packing, accType);
+      dMerged =
+          mergeGateUp(rewriter, loc, e.dg, e.du, weights.packing, accType);
       dx = projectBackward(rewriter, loc, dMerged, weights.merged, layout,
                            accType);
       grads = {dx, weightGradient(rewriter, loc, x2, dMerged, layout, accType)};
     } else {
       dx = projectBackward(rewriter, loc, e.dg, weights.gate, layout, accType);
-      dx = projectBackward(rewriter, loc, e.du, weights.up, layout, accType,
-                           dx);
+      dx =
+          projectBackward(rewriter, loc, e.du, weights.up, layout, accType, dx);
       grads = {dx, weightGradient(rewriter, loc, x2, e.dg, layout, accType),
                weightGradient(rewriter, loc, x2, e.du, layout, accType)};
     }
@@ -717,9 +721,9 @@ struct MLPGradLowering : OpRewritePattern<MLPGradOp> {
                                accType);
     DropoutSpec dropout =
         dropoutOf(rewriter, loc, op.getSeed(), op.getDropoutOrZero());
-    ElementwiseGrads e = elementwiseBackward(
-        rewriter, loc, ActivationSpec::of(op), pre, Value(), preBias, Value(),
-        dh, dropout, accType);
+    ElementwiseGrads e =
+        elementwiseBackward(rewriter, loc, ActivationSpec::of(op), pre, Value(),
+                            preBias, Value(), dh, dropout, accType);
     SmallVector<Value> grads{
         projectBackward(rewriter, loc, e.dg, op.getUpWeight(), layout, accType),
         weightGradient(rewriter, loc, x2, e.dg, layout, accType),
@@ -765,10 +769,10 @@ struct DropoutLowering : OpRewritePattern<DropoutOp> {
         SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
         [&](OpBuilder &b, Location nloc, ValueRange args) {
           ScalarBuilder s(b, nloc, f32);
-          Value index = rank == 0 ? Value(arith::ConstantOp::create(
-                                        b, nloc, b.getI64Type(),
-                                        b.getI64IntegerAttr(0)))
-                                  : linearIndex(b, nloc, sizes);
+          Value index =
+              rank == 0 ? Value(arith::ConstantOp::create(
+                              b, nloc, b.getI64Type(), b.getI64IntegerAttr(0)))
+                        : linearIndex(b, nloc, sizes);
           Value y = s.mul(s.convert(args[0]),
                           dropoutFactor(b, nloc, s, dropout, index));
           linalg::YieldOp::create(b, nloc,
