@@ -13,16 +13,16 @@
 //      for glu.mlp), the dropout mask recomputed from Philox4x32-10;
 //   4. the weight gradients and dx, and the bias gradients as column sums,
 //      each rounded once.
-// Every GEMM is a linalg.generic over (m, k, n) inside an scf.forall over
-// row tiles (see gemm()): the generic path of the CPU pipeline (loops,
-// LLVM's vectorizer, OpenMP) then runs it at ~17 GFLOP/s a core on the
-// development machine, against ~1.7 for a linalg.matmul's (m, n, k) loops.
-//
+// The GEMMs are in GradGemm.cpp: linalg.generics that the generic path
+// (loops, LLVM's vectorizer, OpenMP) runs several times faster than a
+// linalg.matmul.
 //===----------------------------------------------------------------------===//
 
 #include "glu/Conversion/Passes.h"
 #include "glu/Dialect/GLU/IR/GLU.h"
 #include "glu/Dialect/GLU/Utils/Builders.h"
+
+#include "GradGemm.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -37,6 +37,7 @@
 
 using namespace mlir;
 using namespace mlir::glu;
+using namespace mlir::glu::grad;
 
 namespace {
 
@@ -244,200 +245,6 @@ GatingValues gatingWithDerivatives(OpBuilder &b, Location loc, ScalarBuilder &s,
 //===----------------------------------------------------------------------===//
 // Tensor helpers
 //===----------------------------------------------------------------------===//
-
-/// Rows of C a parallel GEMM task computes.
-constexpr int64_t kGemmRows = 32;
-
-/// min(tile, total - iv): the rows of the tile at `iv`.
-OpFoldResult rowTileSize(OpBuilder &b, Location loc, Value iv,
-                         OpFoldResult total, int64_t tile) {
-  std::optional<int64_t> staticTotal = getConstantIntValue(total);
-  if (staticTotal && *staticTotal % tile == 0)
-    return b.getIndexAttr(tile);
-  AffineExpr d0, s0;
-  bindDims(b.getContext(), d0);
-  bindSymbols(b.getContext(), s0);
-  AffineMap map = AffineMap::get(1, 1, {b.getAffineConstantExpr(tile), s0 - d0},
-                                 b.getContext());
-  return affine::makeComposedFoldedAffineMin(b, loc, map, {iv, total});
-}
-
-/// K steps unrolled in the innermost loop of a GEMM.
-constexpr int64_t kGemmUnroll = 4;
-
-/// The multiply-add body of the GEMM generics: acc + a·b in `accType`.
-void multiplyAdd(OpBuilder &b, Location loc, ValueRange args,
-                 FloatType accType) {
-  ScalarBuilder s(b, loc, accType);
-  linalg::YieldOp::create(
-      b, loc, s.add(args[2], s.mul(s.convert(args[0]), s.convert(args[1]))));
-}
-
-/// `c + op(a)·bm` as one linalg.generic over (m, k, n): `a` is `[M, K]`
-/// (`[K, M]` with `aT`), `bm` `[K, N]`, `c` `[M, N]`.
-Value plainProduct(OpBuilder &b, Location loc, Value a, bool aT, Value bm,
-                   Value c, FloatType accType) {
-  MLIRContext *ctx = b.getContext();
-  AffineExpr m, k, n;
-  bindDims(ctx, m, k, n);
-  auto map = [&](ArrayRef<AffineExpr> results) {
-    return AffineMap::get(3, 0, results, ctx);
-  };
-  return linalg::GenericOp::create(
-             b, loc, TypeRange{c.getType()}, ValueRange{a, bm}, ValueRange{c},
-             ArrayRef<AffineMap>{aT ? map({k, m}) : map({m, k}), map({k, n}),
-                                 map({m, n})},
-             {utils::IteratorType::parallel, utils::IteratorType::reduction,
-              utils::IteratorType::parallel},
-             [&](OpBuilder &nb, Location nloc, ValueRange args) {
-               multiplyAdd(nb, nloc, args, accType);
-             })
-      .getResult(0);
-}
-
-/// The same product for K = kBlocks·kGemmUnroll, over (m, kb, n, ki): K
-/// split into blocks whose kGemmUnroll steps are the innermost loop, which
-/// LLVM unrolls, so each vector of a row of C is loaded and stored once per
-/// block rather than once per k (1.5x on the development machine).
-Value blockedProduct(OpBuilder &b, Location loc, Value a, bool aT, Value bm,
-                     OpFoldResult kBlocks, Value c, FloatType accType) {
-  MLIRContext *ctx = b.getContext();
-  OpFoldResult unroll = b.getIndexAttr(kGemmUnroll);
-  auto split = [&](Value t, int64_t dim) {
-    auto type = cast<RankedTensorType>(t.getType());
-    SmallVector<int64_t> shape;
-    SmallVector<OpFoldResult> sizes;
-    SmallVector<ReassociationIndices> groups;
-    for (int64_t i = 0, next = 0; i < type.getRank(); ++i) {
-      if (i == dim) {
-        std::optional<int64_t> blocks = getConstantIntValue(kBlocks);
-        shape.append({blocks ? *blocks : ShapedType::kDynamic, kGemmUnroll});
-        sizes.append({kBlocks, unroll});
-        groups.push_back({next, next + 1});
-        next += 2;
-        continue;
-      }
-      shape.push_back(type.getDimSize(i));
-      sizes.push_back(tensor::getMixedSize(b, loc, t, i));
-      groups.push_back({next++});
-    }
-    return tensor::ExpandShapeOp::create(
-        b, loc, RankedTensorType::get(shape, type.getElementType()), t, groups,
-        sizes);
-  };
-  Value a3 = split(a, aT ? 0 : 1), b3 = split(bm, 0);
-  AffineExpr m, kb, n, ki;
-  bindDims(ctx, m, kb, n, ki);
-  auto map = [&](ArrayRef<AffineExpr> results) {
-    return AffineMap::get(4, 0, results, ctx);
-  };
-  return linalg::GenericOp::create(
-             b, loc, TypeRange{c.getType()}, ValueRange{a3, b3}, ValueRange{c},
-             ArrayRef<AffineMap>{aT ? map({kb, ki, m}) : map({m, kb, ki}),
-                                 map({kb, ki, n}), map({m, n})},
-             {utils::IteratorType::parallel, utils::IteratorType::reduction,
-              utils::IteratorType::parallel, utils::IteratorType::reduction},
-             [&](OpBuilder &nb, Location nloc, ValueRange args) {
-               multiplyAdd(nb, nloc, args, accType);
-             })
-      .getResult(0);
-}
-
-/// `init + op(A)·B` (`init`: zeros in `accType` when null), where op(A) is
-/// `A: [M, K]` or, with `aT`, the transpose of `A: [K, M]`, and B is
-/// `[K, N]` or, with `bT`, the transpose of `B: [N, K]` (copied once into a
-/// `[K, N]` tensor). A linalg.generic over (m, k, n), in that order: once
-/// lowered to loops, the innermost loop runs along a row of B and of C,
-/// contiguous, which LLVM vectorizes (a plain linalg.matmul's innermost loop
-/// is the k reduction: 10x slower here), K unrolled by kGemmUnroll
-/// (blockedProduct); an `scf.forall` over tiles of kGemmRows rows of C runs
-/// them in parallel (OpenMP in the CPU pipeline).
-Value gemm(OpBuilder &b, Location loc, Value a, bool aT, Value bMat, bool bT,
-           FloatType accType, Value init = {}) {
-  MLIRContext *ctx = b.getContext();
-  if (bT) {
-    auto type = cast<RankedTensorType>(bMat.getType());
-    Value empty =
-        tensor::EmptyOp::create(b, loc,
-                                {tensor::getMixedSize(b, loc, bMat, 1),
-                                 tensor::getMixedSize(b, loc, bMat, 0)},
-                                type.getElementType());
-    bMat = linalg::TransposeOp::create(b, loc, bMat, empty,
-                                       ArrayRef<int64_t>{1, 0})
-               ->getResult(0);
-  }
-  OpFoldResult rowsTotal = tensor::getMixedSize(b, loc, a, aT ? 1 : 0);
-  OpFoldResult cols = tensor::getMixedSize(b, loc, bMat, 1);
-  if (!init)
-    init = zeros(b, loc, rowsTotal, cols, accType);
-  auto forall =
-      scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
-                            ArrayRef<OpFoldResult>{rowsTotal},
-                            ArrayRef<OpFoldResult>{b.getIndexAttr(kGemmRows)},
-                            ValueRange{init}, std::nullopt);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPoint(forall.getTerminator());
-  Value iv = forall.getInductionVars()[0];
-  OpFoldResult size = rowTileSize(b, loc, iv, rowsTotal, kGemmRows);
-  Value aTile = sliceFeatures(b, loc, a, aT ? 1 : 0, FeatureRange{iv, size});
-  Value dest = sliceFeatures(b, loc, forall.getRegionIterArgs()[0], 0,
-                             FeatureRange{iv, size});
-  // K in steps of kGemmUnroll (the (m, kb, n, ki) generic), then the rest.
-  OpFoldResult kTotal = tensor::getMixedSize(b, loc, bMat, 0);
-  AffineExpr s0;
-  bindSymbols(ctx, s0);
-  OpFoldResult kBlocks = affine::makeComposedFoldedAffineApply(
-      b, loc, s0.floorDiv(kGemmUnroll), {kTotal});
-  OpFoldResult kMain = affine::makeComposedFoldedAffineApply(
-      b, loc, s0.floorDiv(kGemmUnroll) * kGemmUnroll, {kTotal});
-  Value product = dest;
-  std::optional<int64_t> staticBlocks = getConstantIntValue(kBlocks);
-  if (!staticBlocks || *staticBlocks > 0) {
-    FeatureRange main{b.getIndexAttr(0), kMain};
-    product = blockedProduct(
-        b, loc, sliceFeatures(b, loc, aTile, aT ? 0 : 1, main), aT,
-        sliceFeatures(b, loc, bMat, 0, main), kBlocks, product, accType);
-  }
-  std::optional<int64_t> staticK = getConstantIntValue(kTotal);
-  if (!staticK || *staticK % kGemmUnroll != 0) {
-    OpFoldResult rest = affine::makeComposedFoldedAffineApply(
-        b, loc, s0 % kGemmUnroll, {kTotal});
-    FeatureRange tail{kMain, rest};
-    product =
-        plainProduct(b, loc, sliceFeatures(b, loc, aTile, aT ? 0 : 1, tail), aT,
-                     sliceFeatures(b, loc, bMat, 0, tail), product, accType);
-  }
-  b.setInsertionPointToStart(forall.getTerminator().getBody());
-  tensor::ParallelInsertSliceOp::create(
-      b, loc, product, forall.getRegionIterArgs()[0],
-      ArrayRef<OpFoldResult>{iv, b.getIndexAttr(0)},
-      ArrayRef<OpFoldResult>{size, cols},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
-  return forall.getResult(0);
-}
-
-/// `init + a·W` for `a: [M, K]` and a weight stored with `layout` whose
-/// output features are N: `[N, K]` (out_in) or `[K, N]` (in_out).
-Value projectForward(OpBuilder &b, Location loc, Value a, Value w,
-                     Layout layout, FloatType accType, Value init = {}) {
-  return gemm(b, loc, a, false, w, layout == Layout::out_in, accType, init);
-}
-
-/// `init + d·Wᵀ`-style products back through a weight: `d: [M, N]` (the
-/// gradient of a projection's output) times the weight, giving `[M, K]`.
-Value projectBackward(OpBuilder &b, Location loc, Value d, Value w,
-                      Layout layout, FloatType accType, Value init = {}) {
-  return gemm(b, loc, d, false, w, layout == Layout::in_out, accType, init);
-}
-
-/// The gradient of a weight stored with `layout` whose projection reads
-/// `in: [M, K]` and has output gradient `out: [M, N]`: `[N, K]` (out_in)
-/// or `[K, N]` (in_out).
-Value weightGradient(OpBuilder &b, Location loc, Value in, Value out,
-                     Layout layout, FloatType accType) {
-  return layout == Layout::out_in ? gemm(b, loc, out, true, in, false, accType)
-                                  : gemm(b, loc, in, true, out, false, accType);
-}
 
 /// The sum over rows of `t: [M, N]`: `[N]` in `accType`.
 Value columnSum(OpBuilder &b, Location loc, Value t, FloatType accType) {

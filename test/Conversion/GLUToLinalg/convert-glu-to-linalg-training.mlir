@@ -5,19 +5,22 @@
 // Philox4x32-10 mask (10 rounds of 2 mului_extended; p = 0.25 drops words
 // below 2^30, kept values times 1/(1-p) = 1.33333337), then dx and the weight
 // gradients. Every GEMM is an scf.forall over 32-row tiles of a generic over
-// (m, kb, n, ki), K split in blocks of 4 (expand_shape), plus a plain (m, k, n)
-// generic for the K % 4 rest when K (here the token count) is dynamic.
-// CHECK-DAG: #[[$A4:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
-// CHECK-DAG: #[[$B4:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d3, d2)>
-// CHECK-DAG: #[[$C4:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d2)>
-// CHECK-DAG: #[[$AT4:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d3, d0)>
+// (mb, kb, n, mi, ki): rows in pairs, K in blocks of 4 (expand_shape), then
+// the odd last row, and a plain (m, k, n) generic for the K % 4 rest when K
+// (here the token count) is dynamic.
+// CHECK-DAG: #[[$A5:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d3, d1, d4)>
+// CHECK-DAG: #[[$B5:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d1, d4, d2)>
+// CHECK-DAG: #[[$C5:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d3, d2)>
+// CHECK-DAG: #[[$AT5:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d1, d4, d0, d3)>
 // CHECK-DAG: #[[$AT:.*]] = affine_map<(d0, d1, d2) -> (d1, d0)>
 // CHECK-LABEL: func.func @mlp_dropout
 // CHECK-SAME: (%[[X:.*]]: tensor<?x8xf32>, %[[DY:.*]]: tensor<?x8xf32>, %[[W1:.*]]: tensor<16x8xf32>, %[[W2:.*]]: tensor<8x16xf32>, %[[SEED:.*]]: tensor<i64>)
 // CHECK: linalg.transpose ins(%[[W1]] : tensor<16x8xf32>)
 // CHECK: %[[PRE:.*]] = scf.forall (%{{.*}}) = (0) to (%{{.*}}) step (32)
-// CHECK:   tensor.expand_shape %{{.*}} {{\[}}[0], [1, 2]] output_shape [%{{.*}}, 2, 4] : tensor<?x8xf32> into tensor<?x2x4xf32>
-// CHECK:   linalg.generic {indexing_maps = [#[[$A4]], #[[$B4]], #[[$C4]]], iterator_types = ["parallel", "reduction", "parallel", "reduction"]}
+// CHECK:   tensor.expand_shape %{{.*}} {{\[}}[0, 1], [2, 3]] output_shape [%{{.*}}, 2, 2, 4] : tensor<?x8xf32> into tensor<?x2x2x4xf32>
+// CHECK:   linalg.generic {indexing_maps = [#[[$A5]], #[[$B5]], #[[$C5]]], iterator_types = ["parallel", "reduction", "parallel", "parallel", "reduction"]}
+// CHECK:   tensor.collapse_shape
+// CHECK:   tensor.expand_shape %{{.*}} {{\[}}[0, 1], [2, 3]] output_shape [%{{.*}}, 1, 2, 4] : tensor<?x8xf32> into tensor<?x1x2x4xf32>
 // CHECK:   tensor.parallel_insert_slice
 // CHECK: %[[DH:.*]] = scf.forall
 // CHECK: tensor.extract %[[SEED]][] : tensor<i64>
@@ -26,9 +29,9 @@
 // CHECK: %[[KEEP:.*]] = arith.cmpi uge, %{{.*}}, %c1073741824_i32 : i32
 // CHECK: arith.select %[[KEEP]], %cst{{.*}}, %cst : f32
 // CHECK: scf.forall
-// CHECK:   linalg.generic {indexing_maps = [#[[$A4]], #[[$B4]], #[[$C4]]]
+// CHECK:   linalg.generic {indexing_maps = [#[[$A5]], #[[$B5]], #[[$C5]]]
 // CHECK: scf.forall
-// CHECK:   linalg.generic {indexing_maps = [#[[$AT4]], #[[$B4]], #[[$C4]]]
+// CHECK:   linalg.generic {indexing_maps = [#[[$AT5]], #[[$B5]], #[[$C5]]]
 // CHECK:   linalg.generic {indexing_maps = [#[[$AT]], {{.*}} iterator_types = ["parallel", "reduction", "parallel"]}
 // CHECK: return
 func.func @mlp_dropout(%x: tensor<?x8xf32>, %dy: tensor<?x8xf32>, %w1: tensor<16x8xf32>, %w2: tensor<8x16xf32>, %s: tensor<i64>)
