@@ -44,19 +44,25 @@ func.func @mlp_dropout(%x: tensor<?x8xf32>, %dy: tensor<?x8xf32>, %w1: tensor<16
 
 // Kept pre-activations: no recompute GEMM before dh; a merged interleaved
 // weight's gradient from one product with the merged [M, 2F] gradient
-// (dg at even, du at odd features); bf16 results rounded once.
+// (dg at even, du at odd features); bf16 operands widened to f32 once before
+// the GEMMs, bf16 results rounded once.
 // CHECK-LABEL: func.func @kept_merged
 // CHECK-SAME: (%[[X:.*]]: tensor<?x8xbf16>, %[[DY:.*]]: tensor<?x8xbf16>, %[[W:.*]]: tensor<32x8xbf16>, %[[WD:.*]]: tensor<8x16xbf16>, %[[G:.*]]: tensor<?x16xf32>, %[[U:.*]]: tensor<?x16xf32>)
 // CHECK-NOT: linalg.transpose
+// CHECK: linalg.generic {{.*}} ins(%[[DY]] : tensor<?x8xbf16>) outs(%{{.*}} : tensor<?x8xf32>)
+// CHECK:   arith.extf %{{.*}} : bf16 to f32
+// CHECK: linalg.generic {{.*}} ins(%[[WD]] : tensor<8x16xbf16>) outs(%{{.*}} : tensor<8x16xf32>)
 // CHECK: %[[DH:.*]] = scf.forall
-// CHECK:   tensor.expand_shape %{{.*}} {{\[}}[0, 1], [2]] output_shape [2, 4, 16] : tensor<8x16xbf16> into tensor<2x4x16xbf16>
+// CHECK:   tensor.expand_shape %{{.*}} {{\[}}[0, 1], [2]] output_shape [2, 4, 16] : tensor<8x16xf32> into tensor<2x4x16xf32>
 // CHECK: %[[E:.*]]:3 = linalg.generic {{.*}} ins(%[[G]], %[[DH]], %[[U]] : tensor<?x16xf32>, tensor<?x16xf32>, tensor<?x16xf32>)
 // CHECK: %[[M0:.*]] = tensor.insert_slice %[[E]]#1 into %{{.*}}[0, 0] [%{{.*}}, 16] [1, 2]
 // CHECK: %[[M:.*]] = tensor.insert_slice %[[E]]#2 into %[[M0]][0, 1] [%{{.*}}, 16] [1, 2]
+// CHECK: linalg.generic {{.*}} ins(%[[W]] : tensor<32x8xbf16>) outs(%{{.*}} : tensor<32x8xf32>)
 // CHECK: scf.forall
-// CHECK:   tensor.expand_shape %{{.*}} {{\[}}[0, 1], [2]] output_shape [8, 4, 8] : tensor<32x8xbf16> into tensor<8x4x8xbf16>
+// CHECK:   tensor.expand_shape %{{.*}} {{\[}}[0, 1], [2]] output_shape [8, 4, 8] : tensor<32x8xf32> into tensor<8x4x8xf32>
+// CHECK: linalg.generic {{.*}} ins(%[[X]] : tensor<?x8xbf16>) outs(%{{.*}} : tensor<?x8xf32>)
 // CHECK: scf.forall
-// CHECK:   tensor.expand_shape %{{.*}} : tensor<?x8xbf16> into tensor<?x4x8xbf16>
+// CHECK:   tensor.expand_shape %{{.*}} : tensor<?x8xf32> into tensor<?x4x8xf32>
 // CHECK: arith.truncf %{{.*}} : f32 to bf16
 // CHECK: return %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x8xbf16>, tensor<32x8xbf16>, tensor<8x16xbf16>
 func.func @kept_merged(%x: tensor<?x8xbf16>, %dy: tensor<?x8xbf16>, %w: tensor<32x8xbf16>, %wd: tensor<8x16xbf16>,
