@@ -3,9 +3,11 @@
 #include "Mpi.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
 
 #include "llvm/Support/DynamicLibrary.h"
 
+#include <algorithm>
 #include <cstdint>
 
 using namespace swiglu::mpi;
@@ -16,6 +18,17 @@ std::string swiglu::mpi::calledFunctions(mlir::ModuleOp module) {
     if (func.isExternal() && func.getName().starts_with("MPI_"))
       names += (names.empty() ? "" : ", ") + func.getName().str();
   return names;
+}
+
+int64_t swiglu::mpi::gridRanks(mlir::ModuleOp module) {
+  int64_t ranks = 0;
+  for (auto grid : module.getOps<mlir::shard::GridOp>()) {
+    int64_t n = 1;
+    for (int64_t d : grid.getShape())
+      n *= d;
+    ranks = std::max(ranks, n);
+  }
+  return ranks;
 }
 
 llvm::Expected<std::unique_ptr<Session>>

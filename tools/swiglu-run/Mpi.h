@@ -24,6 +24,10 @@ namespace swiglu::mpi {
 /// separated; empty when it calls none.
 std::string calledFunctions(mlir::ModuleOp module);
 
+/// The number of ranks the module was split for (the product of its
+/// shard.grid's shape; glu-shard makes one 1-D grid), or 0 without grid.
+int64_t gridRanks(mlir::ModuleOp module);
+
 /// An initialized MPI library; finalized when destroyed.
 class Session {
 public:

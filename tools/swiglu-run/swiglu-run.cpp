@@ -951,6 +951,7 @@ static Error runMain() {
   if (!inputs)
     return inputs.takeError();
 
+  int64_t gridRanks = swiglu::mpi::gridRanks(*module);
   if (Error err = lowerToLLVM(*module, *func, *entry))
     return err;
   // Code from glu-cpu-pipeline calls the OpenMP runtime.
@@ -973,6 +974,11 @@ static Error runMain() {
       return session.takeError();
     mpiSession = std::move(*session);
     libs.push_back(mpiLibrary);
+    if (gridRanks && mpiSession->size() != gridRanks)
+      return llvm::createStringError(llvm::formatv(
+          "the module was split for {0} MPI ranks (shard.grid), but this run "
+          "has {1}: run it with mpirun -np {0}",
+          gridRanks, mpiSession->size()));
   }
   bool writer = !mpiSession || mpiSession->rank() == 0;
   Expected<std::unique_ptr<ExecutionEngine>> engine =
