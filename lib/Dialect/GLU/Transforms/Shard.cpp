@@ -115,7 +115,7 @@ struct GLUShardPass : public glu::impl::GLUShardBase<GLUShardPass> {
     ModuleOp module = getOperation();
     if (ranks < 1) {
       module.emitError("glu-shard: ranks must be at least 1 (ranks=")
-          << ranks << ")";
+          << static_cast<int64_t>(ranks) << ")";
       return signalPassFailure();
     }
     if (strategy != "tensor" && strategy != "tokens") {
@@ -230,7 +230,7 @@ struct GLUShardPass : public glu::impl::GLUShardBase<GLUShardPass> {
                              "(the hidden width)");
       if (block.dff < ranks)
         return op->emitError("glu-shard: ranks=")
-               << ranks << " is more than d_ff=" << block.dff
+               << static_cast<int64_t>(ranks) << " is more than d_ff=" << block.dff
                << ": some ranks would own no feature";
     }
     return block;
@@ -243,7 +243,7 @@ struct GLUShardPass : public glu::impl::GLUShardBase<GLUShardPass> {
       if (!grid || grid.getShape() != ArrayRef<int64_t>{ranks})
         return existing->emitError("glu-shard: the symbol @")
                << kGridName << " exists and is not a shard.grid of shape "
-               << ranks;
+               << static_cast<int64_t>(ranks);
     } else {
       shard::GridOp::create(b, module.getLoc(), kGridName,
                             ArrayRef<int64_t>{ranks});
