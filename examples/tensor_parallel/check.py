@@ -1,7 +1,8 @@
-"""Inputs and checks of test/Distributed (a SwiGLU block split over ranks).
+"""Inputs and checks of a SwiGLU block split over MPI ranks (test/Distributed,
+examples/tensor_parallel/run.sh, docs/distributed.md).
 
-  ffn_ref.py inputs --tokens T --d-model D --d-ff F   writes x, wg, wu, wd .npy
-  ffn_ref.py check BASELINE OUT...                     compares each OUT with
+  check.py inputs --tokens T --d-model D --d-ff F   writes x, wg, wu, wd .npy
+  check.py check BASELINE OUT...                     compares each OUT with
       the float64 numpy reference of the formula and with BASELINE (the
       single-process result); prints one MATCH or MISMATCH line per file.
 

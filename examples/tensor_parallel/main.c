@@ -1,7 +1,7 @@
 /* A C program that runs a swiglu-compile'd FFN split over MPI ranks
  * (glu-shard weights=local, or the unsplit block with -DUNSHARDED):
  *
- *   mpirun -np N tp-driver x.npy wg.npy wu.npy wd.npy out.npy [calls]
+ *   mpirun -np N ./tp x.npy wg.npy wu.npy wd.npy out.npy [calls]
  *
  * Every rank reads the full weights, keeps its shard (ffn_shard_weights),
  * packs it once (ffn_pack_weights) and calls the block `calls` times; rank 0
@@ -16,7 +16,7 @@
 #include <string.h>
 
 static void die(const char *what, const char *path) {
-  fprintf(stderr, "tp-driver: %s: %s\n", what, path);
+  fprintf(stderr, "tp: %s: %s\n", what, path);
   MPI_Abort(MPI_COMM_WORLD, 1);
 }
 
@@ -83,7 +83,7 @@ int main(int argc, char **argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   if (argc < 6)
-    die("usage", "tp-driver x.npy wg.npy wu.npy wd.npy out.npy [calls]");
+    die("usage", "tp x.npy wg.npy wu.npy wd.npy out.npy [calls]");
   int calls = argc > 6 ? atoi(argv[6]) : 1;
   swiglu_memref_2d x = load(argv[1]), wg = load(argv[2]), wu = load(argv[3]),
                    wd = load(argv[4]);
@@ -116,7 +116,7 @@ int main(int argc, char **argv) {
   if (rank == 0) {
     save(argv[5], &out);
     qsort(times, calls, sizeof(double), compare);
-    printf("tp-driver: ranks=%d tokens=%ld calls=%d median_ms=%.3f\n", size,
+    printf("tp: ranks=%d tokens=%ld calls=%d median_ms=%.3f\n", size,
            (long)x.sizes[0], calls, times[calls / 2]);
   }
   free(out.allocated);
