@@ -17,17 +17,17 @@ import argparse
 import os
 import time
 
-# Our kernels' OpenMP threads (LLVM's libomp) sleep as soon as a parallel
-# region ends instead of spinning for 200 ms (libomp's default), so that
-# they do not take the cores from PyTorch's threads (GNU libgomp) in the
-# calls interleaved with ours: with the default, PyTorch's per-expert loop
-# ran up to 10x slower here, and ours up to 2x. Set before libomp loads.
+# Torch is imported before anything is compiled, so the compiled code runs
+# its parallel regions on PyTorch's libgomp threads (swiglu.ffn's openmp
+# 'auto': libSwigluGompBridge.so), one pool for both contenders. With
+# SWIGLU_OPENMP=libomp, LLVM's libomp threads sleep at once after a region
+# (KMP_BLOCKTIME=0) rather than spin for 200 ms beside PyTorch's.
 os.environ.setdefault("KMP_BLOCKTIME", "0")
 
 import numpy as np
 import torch
 
-from swiglu.ffn import CompiledFunction, Library, compile_function
+from swiglu.ffn import CompiledFunction, Library, compile_function, openmp_runtime
 
 SHAPES = {  # name: (experts, top_k, d_model, d_ff)
     "mixtral-like": (8, 2, 1024, 2816),
@@ -87,8 +87,9 @@ def main():
     ap.add_argument("--reps", type=int, default=7)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    print("# MoE: ours (glu.route + glu.moe, glu-cpu-pipeline threads=%d) vs PyTorch %s, "
-          "%d threads" % (args.threads, torch.__version__, args.threads))
+    print("# MoE: ours (glu.route + glu.moe, glu-cpu-pipeline threads=%d, OpenMP %s) vs "
+          "PyTorch %s, %d threads" % (args.threads, openmp_runtime(), torch.__version__,
+                                      args.threads))
     print("\n| shape (E, k, D, F) | T | ours ms | per-expert loop ms | batched ms | "
           "× loop | × batched | max rel err |")
     print("|---|--:|--:|--:|--:|--:|--:|--:|")

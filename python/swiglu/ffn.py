@@ -157,13 +157,14 @@ class FFNSpec:
                 % (name, ", ".join(args), y_type, "\n      ".join(pieces), attr_dict,
                    y_type, y_type))
 
-    def compile(self, target="cpu", fuse=True, options=None):
+    def compile(self, target="cpu", fuse=True, options=None, openmp=None):
         """Compiles the block for this CPU. `target` 'cpu' is the fast
         pipeline (--glu-cpu-pipeline: packed weights, vector kernels,
         threads), with its `options` as a string (e.g. 'threads=2
         round-hidden=true'); 'cpu-reference' the reference lowering, where
         `fuse` streams the hidden through the down projection
-        (glu-fuse-ffn)."""
+        (glu-fuse-ffn). `openmp` picks the OpenMP runtime the code runs its
+        threads on (see openmp_runtime: 'auto', 'libomp' or 'gomp')."""
         if target not in ("cpu", "cpu-reference"):
             raise SwigluError("target must be 'cpu' or 'cpu-reference', got %r" % (target,))
         if options and target != "cpu":
@@ -177,7 +178,7 @@ class FFNSpec:
             options = ((options or "") + " tuning-cache=" + cache).strip()
         full = "%s{%s}" % (target, options) if options else target
         return CompiledFFN(self, compile_function(self.mlir("ffn"), "ffn", passes, full),
-                           target)
+                           target, openmp)
 
     def gpu_bundle(self, directory, chip="sm_90"):
         """Writes a GPU kernel bundle for the block to `directory` (created if
@@ -246,22 +247,64 @@ def _linker():
     raise SwigluError("no ld.lld found (install lld-22 or set SWIGLU_LINKER)")
 
 
+OPENMP_RUNTIMES = ("auto", "libomp", "gomp")
+
+
+def _loaded(soname):
+    """Whether a library of this soname is already loaded in the process."""
+    try:
+        ctypes.CDLL(soname, mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
+        return True
+    except OSError:
+        return False
+
+
+def gomp_bridge_path():
+    """libSwigluGompBridge.so, next to libSwigluCAPI.so."""
+    return _capi.library_path().parent / "libSwigluGompBridge.so"
+
+
+def openmp_runtime(choice=None):
+    """The OpenMP runtime compiled code is linked with: `choice`, else
+    $SWIGLU_OPENMP, else 'auto'. 'libomp' is LLVM's runtime (its own thread
+    pool); 'gomp' runs the parallel regions on the threads of the libgomp the
+    process has (PyTorch's), through libSwigluGompBridge.so; 'auto' is
+    'gomp' when libgomp is already loaded (after `import torch`), else
+    'libomp'."""
+    choice = choice or os.environ.get("SWIGLU_OPENMP") or "auto"
+    if choice not in OPENMP_RUNTIMES:
+        raise SwigluError("the OpenMP runtime must be one of %s, got %r" % (
+            ", ".join(repr(r) for r in OPENMP_RUNTIMES), choice))
+    if choice == "auto":
+        choice = "gomp" if _loaded("libgomp.so.1") and gomp_bridge_path().exists() \
+            else "libomp"
+    elif choice == "gomp" and not gomp_bridge_path().exists():
+        raise SwigluError("openmp='gomp' needs %s (build the project)" % gomp_bridge_path())
+    return choice
+
+
 class Library:
     """An object file from swigluCompileModule, linked into a shared library
-    and loaded."""
+    and loaded. `openmp` chooses the OpenMP runtime (openmp_runtime)."""
 
-    def __init__(self, object_code):
+    def __init__(self, object_code, openmp=None):
+        self.openmp = openmp_runtime(openmp)
         self._dir = tempfile.TemporaryDirectory(prefix="swiglu-")
         d = pathlib.Path(self._dir.name)
         (d / "f.o").write_bytes(object_code)
         # libm (expf, erff, tanhf) and libc (malloc, free) resolve from the
         # process at load time; memrefCopy from MLIR's runtime library, the
-        # OpenMP runtime of the fast pipeline from libomp.
+        # OpenMP entry points of the fast pipeline from libomp or the bridge.
         runtime = "/usr/lib/llvm-22/lib"
+        if self.openmp == "gomp":
+            bridge = gomp_bridge_path()
+            openmp_args = [str(bridge), "-rpath", str(bridge.parent)]
+        else:
+            openmp_args = ["-lomp"]
         proc = subprocess.run(
             [_linker(), "-shared", "-o", str(d / "f.so"), str(d / "f.o"),
-             "-L" + runtime, "-rpath", runtime, "--as-needed", "-lmlir_c_runner_utils",
-             "-lomp"],
+             "-L" + runtime, "-rpath", runtime, "--as-needed", "-lmlir_c_runner_utils"]
+            + openmp_args,
             capture_output=True, text=True)
         if proc.returncode != 0:
             raise SwigluError("linking the compiled code failed: " + proc.stderr.strip())
@@ -366,10 +409,11 @@ class CompiledFFN:
     packs them once and returns a callable `y = bound(x)`; calling the
     CompiledFFN itself packs them on every call."""
 
-    def __init__(self, spec, object_code, target="cpu-reference"):
+    def __init__(self, spec, object_code, target="cpu-reference", openmp=None):
         self.spec = spec
         self._operands = spec.operands()
-        library = Library(object_code)
+        library = Library(object_code, openmp)
+        self.openmp = library.openmp  # the OpenMP runtime it was linked with
         # convert-glu-to-cpu-kernels packs every weight matrix (rank 2) in
         # @ffn_pack_weights; the function takes the panels (rank 3) first.
         self._matrices = [i for i, (_, shape, _, _) in enumerate(self._operands)

@@ -23,6 +23,7 @@ The same blocks inside `torch.compile`: `swiglu.torch_backend`.
 from ._torch.activations import QUICK_GELU_BETA
 from ._torch.kernel import DISPATCH_MODES
 from ._torch.module import PATHS, CompiledMLP, Report, compile_mlps
+from ._torch.moe import CompiledMoE
 
-__all__ = ["CompiledMLP", "DISPATCH_MODES", "PATHS", "QUICK_GELU_BETA", "Report",
+__all__ = ["CompiledMLP", "CompiledMoE", "DISPATCH_MODES", "PATHS", "QUICK_GELU_BETA", "Report",
            "compile_mlps"]

@@ -13,7 +13,9 @@
 // the caller runs once (see convert-glu-to-cpu-kernels). The library needs
 // libc, libm and libomp.so.5 (glu-cpu-pipeline; any LLVM OpenMP runtime,
 // e.g. Debian's libomp5), found on the loader's default path, and nothing
-// else: that is checked when it is linked. Outputs are written to temporary files
+// else: that is checked when it is linked. `--openmp=gomp` links
+// libSwigluGompBridge.so instead of libomp, for hosts whose threads are
+// GCC's libgomp (the regions then run on the host's OpenMP threads). Outputs are written to temporary files
 // and renamed, so a failed run leaves no partial file.
 //
 //===----------------------------------------------------------------------===//
@@ -69,6 +71,13 @@ static cl::opt<std::string> pipelineOptions(
     "options",
     cl::desc("Options of glu-cpu-pipeline, e.g. 'threads=2 tile-tokens=64'"),
     cl::init(""), cl::cat(category));
+
+static cl::opt<std::string> openmpRuntime(
+    "openmp",
+    cl::desc("OpenMP runtime to link: libomp (default, LLVM's) or gomp "
+             "(libSwigluGompBridge.so: the regions run on the threads of the "
+             "host's libgomp)"),
+    cl::init("libomp"), cl::cat(category));
 
 /// Reports an error and returns 1.
 static int fail(const llvm::Twine &message) {
@@ -152,6 +161,9 @@ int main(int argc, char **argv) {
       "Compile the public functions of an MLIR file into a shared library\n");
   if (emitKind != "so" && emitKind != "obj" && emitKind != "llvm")
     return fail("--emit must be so, obj or llvm, not '" + emitKind + "'");
+  if (openmpRuntime != "libomp" && openmpRuntime != "gomp")
+    return fail("--openmp must be libomp or gomp, not '" + openmpRuntime +
+                "'");
   StringRef outDir = llvm::sys::path::parent_path(outputFilename);
   if (!outDir.empty() && !llvm::sys::fs::is_directory(outDir))
     return fail("output directory '" + outDir + "' does not exist");
@@ -182,15 +194,20 @@ int main(int argc, char **argv) {
     OwningOpRef<ModuleOp> signatures = module->clone();
     PassManager pm(&context);
     pm.addPass(glu::createGLURaise());
-    if (!useReference && options->shardRanks) {
-      glu::GLUShardOptions shard;
-      shard.ranks = options->shardRanks;
-      shard.strategy = options->shardStrategy;
-      shard.weights = options->shardWeights;
-      pm.addPass(glu::createGLUShard(shard));
-    }
-    if (!useReference)
+    if (!useReference) {
+      // As glu-cpu-pipeline does: blocks split over MPI ranks (shard-ranks),
+      // then experts become glu.ffn ops on slices of the stacked weights,
+      // which the kernels pass packs at load time.
+      if (options->shardRanks) {
+        glu::GLUShardOptions shard;
+        shard.ranks = options->shardRanks;
+        shard.strategy = options->shardStrategy;
+        shard.weights = options->shardWeights;
+        pm.addPass(glu::createGLUShard(shard));
+      }
+      pm.addPass(glu::createGLUMoEToExperts());
       pm.addPass(glu::createCPUKernelsPass(*options));
+    }
     if (failed(pm.run(*signatures)))
       return 1;
     header = makeHeader(*signatures);
@@ -232,8 +249,21 @@ int main(int argc, char **argv) {
   SmallVector<StringRef> args{linker,         "-shared",         "-fuse-ld=lld",
                               "-o",           library,           object,
                               "-L",           libDir,            "-Wl,-z,defs",
-                              "-Wl,--as-needed", "-lomp",        "-lm"};
-  // ... and the MPI library (libmpi.so.40 for OpenMPI) for code from
+                              "-Wl,--as-needed", "-lm"};
+  // The bridge sits in lib/ beside bin/, in the build tree as installed.
+  std::string bridge;
+  if (openmpRuntime == "gomp") {
+    SmallString<256> path(llvm::sys::path::parent_path(llvm::sys::path::parent_path(
+        llvm::sys::fs::getMainExecutable(argv[0], (void *)&fail))));
+    llvm::sys::path::append(path, "lib", "libSwigluGompBridge.so");
+    bridge = std::string(path);
+    if (!llvm::sys::fs::exists(bridge))
+      return fail("--openmp=gomp needs '" + bridge + "', which does not exist");
+    args.push_back(bridge);
+  } else {
+    args.push_back("-lomp");
+  }
+  // The MPI library (libmpi.so.40 for OpenMPI) for code from
   // glu-shard, which the caller initializes (MPI_Init) before any call.
   std::string mpiLibrary;
 #ifdef SWIGLU_MPI_LIBRARY

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from ..ffn import FFNSpec, numpy_dtype
+from ..moe import MoESpec
 from . import activations
 
 log = logging.getLogger("swiglu.torch")
@@ -274,6 +275,10 @@ def dispatch_for(mode, spec, options, ours, theirs):
 
 
 def spec_summary(spec):
+    if isinstance(spec, MoESpec):
+        return "moe %s E=%d top_k=%d%s d_model=%d d_ff=%d %s" % (
+            activations.describe(spec.activation, spec.beta), spec.experts, spec.top_k,
+            " renormalized" if spec.renormalize else "", spec.d_model, spec.d_ff, spec.dtype)
     return "%s %s d_model=%d d_ff=%d d_out=%d %s%s" % (
         "ffn" if spec.gated else "mlp", activations.describe(spec.activation, spec.beta),
         spec.d_model, spec.d_ff, spec.out_features, spec.dtype, " bias" if spec.bias else "")

@@ -17,7 +17,7 @@ import logging
 import torch
 from torch import nn
 
-from . import activations, kernel, match
+from . import activations, kernel, match, moe
 
 log = logging.getLogger("swiglu.torch")
 
@@ -171,7 +171,10 @@ def _probe_ours(module, compiled, spec):
 
 def compile_mlps(model, options=None, dispatch="auto"):
     """Replaces, in place, every MLP of `model` the dialect has by a
-    CompiledMLP. `options`: the CPU pipeline's options (e.g. 'threads=2');
+    CompiledMLP, and every mixture-of-experts block of softmax top-k routed
+    gated experts (Mixtral, Qwen-MoE, OLMoE) by a CompiledMoE (moe.py); an
+    MoE block left alone keeps its experts, which are then replaced one by
+    one. `options`: the CPU pipeline's options (e.g. 'threads=2');
     `dispatch`: 'auto' (time ours and PyTorch's per shape, run the faster),
     'always' (ours whenever it can) or 'never'. Returns a Report."""
     kernel.check_dispatch(dispatch)
@@ -179,9 +182,27 @@ def compile_mlps(model, options=None, dispatch="auto"):
         raise TypeError("compile_mlps takes an nn.Module, got %s" % type(model).__name__)
     report = Report()
     for name, module in list(model.named_modules()):
-        if isinstance(module, CompiledMLP) or any(
+        if isinstance(module, (CompiledMLP, moe.CompiledMoE)) or any(
                 name.startswith(done + ".") for done, status in report
                 if status == "replaced"):
+            continue
+        found_moe = moe.match_moe(module) if name else None
+        if isinstance(found_moe, str):
+            report.append((name, "left alone: " + found_moe))
+            continue
+        if found_moe is not None:
+            compiled = moe.CompiledMoE(module, found_moe, options, dispatch)
+            if moe.probe(module, compiled):
+                compiled.train(module.training)
+                parent_name, _, child = name.rpartition(".")
+                setattr(model.get_submodule(parent_name), child, compiled)
+                report.append((name, "replaced"))
+                report.details[name] = "%s from %s (experts %s); %s" % (
+                    moe.describe(found_moe.spec), type(module).__name__,
+                    found_moe.layout.describe(), compiled.dispatch_description())
+                continue
+            report.append((name, "left alone: the compiled MoE block's output differs "
+                           "from the module's"))
             continue
         found = match.match(module)
         if found is None:

@@ -1,0 +1,229 @@
+"""Mixture-of-experts blocks: MoESpec against the numpy reference, and the
+PyTorch front end on Mixtral's and Qwen-MoE's sparse blocks written from
+their published definitions (Hugging Face transformers' forward: softmax in
+f32, top-k, renormalized or not, the per-expert loop with index_add_)."""
+
+import io
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+
+import swiglu.torch_frontend as stf  # noqa: E402
+from swiglu import SwigluError  # noqa: E402
+from swiglu.moe import MoESpec  # noqa: E402
+from swiglu.reference_moe import moe as moe_reference, route as route_reference  # noqa: E402
+
+D, FF, E = 64, 96, 8
+
+
+# -- MoESpec against numpy ------------------------------------------------
+
+@pytest.mark.parametrize("renormalize", [True, False])
+def test_moe_spec_matches_numpy(renormalize):
+    spec = MoESpec(d_model=D, d_ff=FF, experts=E, top_k=2, renormalize=renormalize)
+    rng = np.random.default_rng(3)
+    f32 = lambda *s: (rng.standard_normal(s) / np.sqrt(s[-1])).astype(np.float32)  # noqa: E731
+    wg, wu, wd = f32(E, FF, D), f32(E, FF, D), f32(E, D, FF)
+    bound = spec.compile().bind(w_gate=wg, w_up=wu, w_down=wd)
+    for tokens in (1, 7, 33):
+        x = rng.standard_normal((tokens, D)).astype(np.float32)
+        logits = rng.standard_normal((tokens, E)).astype(np.float32)
+        ids, w = route_reference(logits, 2, "softmax", renormalize=renormalize)
+        want = moe_reference(x, ids, w, "silu", w_gate=wg, w_up=wu, w_down=wd)
+        got = bound(x, logits)
+        assert got.shape == (tokens, D)
+        assert np.abs(got - want).max() <= 1e-5 * np.abs(want).max()
+
+
+def test_moe_spec_errors():
+    with pytest.raises(SwigluError, match="top_k .3. cannot exceed experts .2."):
+        MoESpec(d_model=8, d_ff=8, experts=2, top_k=3)
+    with pytest.raises(SwigluError, match="unknown scoring"):
+        MoESpec(d_model=8, d_ff=8, experts=2, top_k=1, scoring="argmax")
+    compiled = MoESpec(d_model=8, d_ff=16, experts=2, top_k=1).compile()
+    w = np.zeros((2, 16, 8), np.float32)
+    with pytest.raises(ValueError, match=r"w_down must have shape \(2, 8, 16\)"):
+        compiled.bind(w_gate=w, w_up=w, w_down=w)
+    with pytest.raises(TypeError, match="missing: w_down"):
+        compiled.bind(w_gate=w, w_up=w)
+
+
+# -- Hugging Face's blocks --------------------------------------------------
+
+class MixtralBlockSparseTop2MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w1 = nn.Linear(D, FF, bias=False)
+        self.w2 = nn.Linear(FF, D, bias=False)
+        self.w3 = nn.Linear(D, FF, bias=False)
+        self.act_fn = nn.SiLU()
+
+    def forward(self, hidden_states):
+        return self.w2(self.act_fn(self.w1(hidden_states)) * self.w3(hidden_states))
+
+
+class Qwen3MoeMLP(nn.Module):
+    def __init__(self, d_ff=FF):
+        super().__init__()
+        self.gate_proj = nn.Linear(D, d_ff, bias=False)
+        self.up_proj = nn.Linear(D, d_ff, bias=False)
+        self.down_proj = nn.Linear(d_ff, D, bias=False)
+        self.act_fn = nn.SiLU()
+
+    def forward(self, x):
+        return self.down_proj(self.act_fn(self.gate_proj(x)) * self.up_proj(x))
+
+
+class SparseMoeBlock(nn.Module):
+    """Mixtral's MixtralSparseMoeBlock.forward (Qwen3-MoE's with
+    norm_topk_prob), as published."""
+
+    def __init__(self, expert, top_k=2, norm_topk_prob=None):
+        super().__init__()
+        self.num_experts, self.top_k = E, top_k
+        if norm_topk_prob is not None:
+            self.norm_topk_prob = norm_topk_prob
+        self.gate = nn.Linear(D, E, bias=False)
+        self.experts = nn.ModuleList([expert() for _ in range(E)])
+
+    def forward(self, hidden_states):
+        batch_size, sequence_length, hidden_dim = hidden_states.shape
+        hidden_states = hidden_states.view(-1, hidden_dim)
+        router_logits = self.gate(hidden_states)
+        routing_weights = F.softmax(router_logits, dim=1, dtype=torch.float)
+        routing_weights, selected_experts = torch.topk(routing_weights, self.top_k, dim=-1)
+        if getattr(self, "norm_topk_prob", True):
+            routing_weights /= routing_weights.sum(dim=-1, keepdim=True)
+        routing_weights = routing_weights.to(hidden_states.dtype)
+        final = torch.zeros((batch_size * sequence_length, hidden_dim),
+                            dtype=hidden_states.dtype, device=hidden_states.device)
+        expert_mask = F.one_hot(selected_experts, num_classes=self.num_experts).permute(2, 1, 0)
+        for expert_idx in range(self.num_experts):
+            idx, top_x = torch.where(expert_mask[expert_idx])
+            current_state = hidden_states[None, top_x].reshape(-1, hidden_dim)
+            current = self.experts[expert_idx](current_state) * routing_weights[top_x, idx, None]
+            final.index_add_(0, top_x, current.to(hidden_states.dtype))
+        return final.reshape(batch_size, sequence_length, hidden_dim), router_logits
+
+
+class SharedExpertMoeBlock(SparseMoeBlock):
+    """Qwen2-MoE: a shared expert beside the routed ones."""
+
+    def __init__(self):
+        super().__init__(Qwen3MoeMLP, norm_topk_prob=False)
+        self.shared_expert = Qwen3MoeMLP(2 * FF)
+        self.shared_expert_gate = nn.Linear(D, 1, bias=False)
+
+    def forward(self, hidden_states):
+        out, logits = super().forward(hidden_states)
+        shared = torch.sigmoid(self.shared_expert_gate(hidden_states)) * \
+            self.shared_expert(hidden_states)
+        return out + shared, logits
+
+
+class Layer(nn.Module):
+    """Norm, MoE block, residual: the block among other torch ops."""
+
+    def __init__(self, block):
+        super().__init__()
+        self.norm = nn.LayerNorm(D)
+        self.block_sparse_moe = block
+
+    def forward(self, x):
+        y, logits = self.block_sparse_moe(self.norm(x))
+        return x + y, logits
+
+
+def model_of(make_block, seed=0):
+    torch.manual_seed(seed)
+    return Layer(make_block()).eval()
+
+
+BLOCKS = {
+    "mixtral": lambda: SparseMoeBlock(MixtralBlockSparseTop2MLP),
+    "qwen3-moe-norm": lambda: SparseMoeBlock(Qwen3MoeMLP, top_k=4, norm_topk_prob=True),
+    "qwen3-moe-raw": lambda: SparseMoeBlock(Qwen3MoeMLP, top_k=4, norm_topk_prob=False),
+}
+
+
+@pytest.mark.parametrize("family", sorted(BLOCKS))
+def test_block_replaced_and_matches(family):
+    model = model_of(BLOCKS[family])
+    x = torch.randn(3, 11, D)
+    with torch.inference_mode():
+        want, want_logits = model(x)
+    keys = list(model.state_dict())
+    with torch.no_grad():
+        report = stf.compile_mlps(model, dispatch="always")
+    assert ("block_sparse_moe", "replaced") in list(report), str(report)
+    assert isinstance(model.block_sparse_moe, stf.CompiledMoE)
+    assert list(model.state_dict()) == keys
+    with torch.inference_mode():
+        got, logits = model(x)
+    assert model.block_sparse_moe.last_path == "ours"
+    assert torch.allclose(logits, want_logits)
+    assert (got - want).abs().max() <= 1e-5 * want.abs().max()
+
+
+def test_weight_update_repacks_and_state_dict_round_trip():
+    model = model_of(BLOCKS["mixtral"])
+    with torch.no_grad():
+        stf.compile_mlps(model, dispatch="always")
+    block = model.block_sparse_moe
+    x = torch.randn(2, 5, D)
+    with torch.no_grad():
+        block.experts[3].w2.weight.mul_(2.0)  # an optimizer step, in place
+        reference = model_of(BLOCKS["mixtral"])
+        reference.block_sparse_moe.experts[3].w2.weight.mul_(2.0)
+        got, want = model(x)[0], reference(x)[0]
+    assert (got - want).abs().max() <= 1e-5 * want.abs().max()
+    assert block._runtime[0].packs == 2
+    # state_dict into a fresh uncompiled model, and torch.save / torch.load.
+    fresh = model_of(BLOCKS["mixtral"], seed=1)
+    fresh.load_state_dict(model.state_dict())
+    buffer = io.BytesIO()
+    torch.save(model, buffer)
+    buffer.seek(0)
+    loaded = torch.load(buffer, weights_only=False)
+    with torch.no_grad():
+        want = fresh(x)[0]
+        assert (model(x)[0] - want).abs().max() <= 1e-5 * want.abs().max()
+        assert (loaded(x)[0] - want).abs().max() <= 1e-5 * want.abs().max()
+    assert loaded.block_sparse_moe.last_path == "ours"
+
+
+def test_auto_dispatch_measures_and_reports():
+    model = model_of(BLOCKS["qwen3-moe-norm"])
+    with torch.no_grad():
+        report = stf.compile_mlps(model)  # dispatch="auto": timed at bind
+    assert "dispatch auto (1 tokens: ours" in report.details["block_sparse_moe"]
+    assert "moe silu E=8 top_k=4 renormalized" in report.details["block_sparse_moe"]
+    x = torch.randn(1, 16, D)
+    with torch.inference_mode():
+        model(x)
+    assert model.block_sparse_moe.last_path in ("ours", "dispatch")
+
+
+def test_gradients_take_pytorch_path():
+    model = model_of(BLOCKS["mixtral"])
+    with torch.no_grad():
+        stf.compile_mlps(model, dispatch="always")
+    x = torch.randn(2, 5, D, requires_grad=True)
+    model(x)[0].sum().backward()
+    assert model.block_sparse_moe.last_path == "grad"
+    assert x.grad is not None and model.block_sparse_moe.experts[0].w1.weight.grad is not None
+
+
+def test_shared_expert_block_left_alone_with_reason():
+    model = model_of(SharedExpertMoeBlock)
+    with torch.no_grad():
+        report = stf.compile_mlps(model)
+    status = dict(report)
+    assert status["block_sparse_moe"].startswith(
+        "left alone: MoE block with a shared expert (shared_expert)")
+    # Its experts are still compiled one by one.
+    assert status["block_sparse_moe.experts.0"] == "replaced"
