@@ -40,9 +40,13 @@ class MoESpec:
     top_k: int
     activation: str = "silu"
     dtype: str = "f32"          # x, the weights and the result; logits are f32
-    scoring: str = "softmax"
+    routing: str = "logits"     # or "precomputed": (expert ids, weights) per token
+    scoring: str = "softmax"    # glu.route's, with routing "logits"
     renormalize: bool = False
     scaling: float = None
+    layout: str = "out_in"      # each expert's matrices: [out, in] or [in, out]
+    packing: str = None         # None: separate gate/up; "concat"/"interleaved": merged
+    bias: bool = False
     beta: float = None
     alpha: float = None
     limit: float = None
@@ -64,38 +68,74 @@ class MoESpec:
         if self.scoring not in SCORINGS:
             raise SwigluError("unknown scoring %r (expected one of %s)" % (
                 self.scoring, ", ".join(SCORINGS)))
+        if self.routing not in ("logits", "precomputed"):
+            raise SwigluError("routing must be 'logits' or 'precomputed', got %r" % (
+                self.routing,))
+        if self.layout not in ("out_in", "in_out"):
+            raise SwigluError("layout must be 'out_in' or 'in_out', got %r" % (self.layout,))
+        if self.packing not in (None, "concat", "interleaved"):
+            raise SwigluError("packing must be None, 'concat' or 'interleaved', got %r" % (
+                self.packing,))
+
+    def operands(self):
+        """(name, shape, glu keyword) of the stacked weights and biases, in
+        the order the compiled function takes them (matrices, then biases)."""
+        E, F, D = self.experts, self.d_ff, self.d_model
+        m = lambda n_out, n_in: (E, n_out, n_in) if self.layout == "out_in" \
+            else (E, n_in, n_out)  # noqa: E731
+        if self.packing:
+            ops = [("w_gate_up", m(2 * F, D), "gate_up")]
+        else:
+            ops = [("w_gate", m(F, D), "gate"), ("w_up", m(F, D), "up")]
+        ops.append(("w_down", m(D, F), "down"))
+        if self.bias:
+            if self.packing:
+                ops.append(("b_gate_up", (E, 2 * F), "gate_up_bias"))
+            else:
+                ops += [("b_gate", (E, F), "gate_bias"), ("b_up", (E, F), "up_bias")]
+            ops.append(("b_down", (E, D), "down_bias"))
+        return ops
 
     def weight_shapes(self):
-        E, F, D = self.experts, self.d_ff, self.d_model
-        return {"w_gate": (E, F, D), "w_up": (E, F, D), "w_down": (E, D, F)}
+        return {n: shape for n, shape, _ in self.operands()}
 
     def mlir(self, name="moe"):
-        """`@name(x: [?, D], logits: [?, E] f32, w_gate, w_up, w_down) -> [?, D]`."""
+        """`@name(x: [?, D], routing..., weights...) -> [?, D]`, routing
+        being the router logits `[?, E]` f32, or expert ids `[?, k]` i64
+        and their weights `[?, k]` f32 (routing 'precomputed')."""
         dt, D, E, k = self.dtype, self.d_model, self.experts, self.top_k
-        t = lambda shape, ty: "tensor<%sx%s>" % ("x".join(map(str, shape)), ty)
-        x_type, l_type = "tensor<?x%dx%s>" % (D, dt), "tensor<?x%dxf32>" % E
-        ids_type, w_type = "tensor<?x%dxi32>" % k, "tensor<?x%dxf32>" % k
-        shapes = self.weight_shapes()
-        route_attrs = []
-        if self.renormalize:
-            route_attrs.append("renormalize")
-        if self.scaling is not None:
-            route_attrs.append("scaling = %r : f32" % float(self.scaling))
+        t = lambda shape: "tensor<%sx%s>" % ("x".join(map(str, shape)), dt)  # noqa: E731
+        x_type = "tensor<?x%dx%s>" % (D, dt)
+        braces = lambda attrs: (" {%s}" % ", ".join(attrs)) if attrs else ""  # noqa: E731
+        if self.routing == "logits":
+            ids_type, w_type = "tensor<?x%dxi32>" % k, "tensor<?x%dxf32>" % k
+            l_type = "tensor<?x%dxf32>" % E
+            route_attrs = ["renormalize"] if self.renormalize else []
+            if self.scaling is not None:
+                route_attrs.append("scaling = %r : f32" % float(self.scaling))
+            args = ["%%x: %s" % x_type, "%%logits: %s" % l_type]
+            route = "  %%ids, %%w = glu.route %s %%logits : %s top_k %d%s -> %s, %s\n" % (
+                self.scoring, l_type, k, braces(route_attrs), ids_type, w_type)
+        else:
+            ids_type, w_type = "tensor<?x%dxi64>" % k, "tensor<?x%dxf32>" % k
+            args = ["%%x: %s" % x_type, "%%ids: %s" % ids_type, "%%w: %s" % w_type]
+            route = ""
+        ops = self.operands()
+        args += ["%%%s: %s" % (n, t(shape)) for n, shape, _ in ops]
+        pieces = ["%s %%%s : %s" % (kw, n, t(shape)) for n, shape, kw in ops]
+        if self.packing:
+            pieces.append("packing " + self.packing)
+        if self.layout != "out_in":
+            pieces.append("layout " + self.layout)
         act_attrs = ["%s = %r : f32" % (a, float(v)) for a, v in
                      (("beta", self.beta), ("alpha", self.alpha), ("limit", self.limit))
                      if v is not None]
-        braces = lambda attrs: (" {%s}" % ", ".join(attrs)) if attrs else ""
-        return (
-            "func.func @{name}(%x: {x}, %logits: {l}, %w_gate: {g}, %w_up: {u}, %w_down: {d})"
-            " -> {x} {{\n"
-            "  %ids, %w = glu.route {scoring} %logits : {l} top_k {k}{ra} -> {it}, {wt}\n"
-            "  %y = glu.moe {act} %x : {x} experts %ids : {it} weights %w : {wt}\n"
-            "      gate %w_gate : {g} up %w_up : {u} down %w_down : {d}{aa} -> {x}\n"
-            "  return %y : {x}\n}}\n").format(
-                name=name, x=x_type, l=l_type, g=t(shapes["w_gate"], dt),
-                u=t(shapes["w_up"], dt), d=t(shapes["w_down"], dt), scoring=self.scoring,
-                k=k, ra=braces(route_attrs), it=ids_type, wt=w_type, act=self.activation,
-                aa=braces(act_attrs))
+        return ("func.func @%s(%s) -> %s {\n%s"
+                "  %%y = glu.moe %s %%x : %s experts %%ids : %s weights %%w : %s\n"
+                "      %s%s -> %s\n  return %%y : %s\n}\n") % (
+                    name, ", ".join(args), x_type, route, self.activation, x_type,
+                    ids_type, w_type, "\n      ".join(pieces), braces(act_attrs),
+                    x_type, x_type)
 
     def compile(self, options=None, openmp=None):
         """Compiles the block with the fast CPU pipeline (`options`: its
@@ -116,8 +156,9 @@ def _descriptor_at(type_, address, rows, cols):
 
 
 class CompiledMoE:
-    """A compiled MoESpec: `bind(w_gate=..., w_up=..., w_down=...)` packs
-    every expert's weights once and returns a BoundMoE."""
+    """A compiled MoESpec: `bind(**weights)` (the names of
+    `spec.operands()`) packs every expert's matrices once and returns a
+    BoundMoE."""
 
     def __init__(self, spec, object_code, openmp=None):
         self.spec = spec
@@ -125,52 +166,61 @@ class CompiledMoE:
         self.openmp = library.openmp
         if not library.has("moe_pack_weights"):
             raise SwigluError("the compiled MoE block has no moe_pack_weights")
-        self._pack = CompiledFunction(library, "moe_pack_weights", [3, 3, 3], [4, 4])
-        self._function = CompiledFunction(library, "moe", [2, 2, 4, 4], 2)
+        ops = spec.operands()
+        self._matrices = [n for n, shape, _ in ops if n.startswith("w_")]
+        self._biases = [n for n, shape, _ in ops if n.startswith("b_")]
+        self._pack = CompiledFunction(library, "moe_pack_weights",
+                                      [3] * len(self._matrices), [4, 4])
+        routing = [2, 2] if spec.routing == "logits" else [2, 2, 2]
+        self._function = CompiledFunction(library, "moe", routing[:1] + routing[1:] +
+                                          [4, 4] + [2] * len(self._biases), 2)
 
     def bind(self, **weights):
         spec = self.spec
         shapes = spec.weight_shapes()
-        unknown, missing = sorted(set(weights) - set(shapes)), sorted(set(shapes) - set(weights))
+        unknown, missing = sorted(set(weights) - set(shapes)), [
+            n for n in shapes if n not in weights]
         if unknown or missing:
-            raise TypeError("expected the arrays w_gate, w_up, w_down; %s" % "; ".join(
+            raise TypeError("expected the arrays %s; %s" % (", ".join(shapes), "; ".join(
                 filter(None, ["missing: " + ", ".join(missing) if missing else "",
-                              "unexpected: " + ", ".join(unknown) if unknown else ""])))
+                              "unexpected: " + ", ".join(unknown) if unknown else ""]))))
         want = numpy_dtype(spec.dtype)
-        arrays = []
-        for name in ("w_gate", "w_up", "w_down"):
+        arrays = {}
+        for name, shape in shapes.items():
             a = weights[name]
             if not isinstance(a, np.ndarray):
                 raise TypeError("%s must be a numpy array, got %s" % (name, type(a).__name__))
             if a.dtype != want:
                 raise TypeError("%s must have dtype %s (%s), got %s" % (
                     name, want, spec.dtype, a.dtype))
-            if tuple(a.shape) != shapes[name]:
-                raise ValueError("%s must have shape %s ([experts, out, in]), got %s" % (
-                    name, shapes[name], tuple(a.shape)))
-            arrays.append(np.ascontiguousarray(a))
-        panels = self._pack.call(arrays, [want, want])
-        return BoundMoE(self, panels)
+            if tuple(a.shape) != shape:
+                raise ValueError("%s must have shape %s (layout %s), got %s" % (
+                    name, shape, spec.layout, tuple(a.shape)))
+            arrays[name] = np.ascontiguousarray(a)
+        panels = self._pack.call([arrays[n] for n in self._matrices], [want, want])
+        return BoundMoE(self, panels, [arrays[n] for n in self._biases])
 
 
 class BoundMoE:
-    """A CompiledMoE with its experts packed: `y = bound(x, logits)` on numpy
-    arrays, or `bound.call_pointer(x_address, logits_address, tokens)` on
+    """A CompiledMoE with its experts packed: `y = bound(x, logits)` (or
+    `bound(x, ids, weights)` with routing 'precomputed') on numpy arrays, or
+    `bound.call_pointer(tokens, x_address, *routing_addresses)` on
     C-contiguous buffers the caller keeps alive during the call (x of the
-    spec's dtype, logits f32): returns a new [tokens, d_model] array over the
-    buffer the compiled code allocated."""
+    spec's dtype, logits and weights f32, ids int64): returns a new
+    [tokens, d_model] array over the buffer the compiled code allocated."""
 
-    def __init__(self, compiled, panels):
+    def __init__(self, compiled, panels, biases):
         self.compiled = compiled
         self.spec = compiled.spec
-        self._panels = panels  # keeps the packed weights alive
+        self._arrays = panels + biases  # keeps them alive
         fn = compiled._function
         self._fn = fn
-        self._panel_refs = [ctypes.byref(fn._describe(p, t))
-                            for p, t in zip(panels, fn._arg_types[2:])]
+        routing = 1 if self.spec.routing == "logits" else 2
+        self._weight_refs = [ctypes.byref(fn._describe(a, t)) for a, t in
+                             zip(self._arrays, fn._arg_types[1 + routing:])]
         self._dtype = numpy_dtype(self.spec.dtype)
 
-    def __call__(self, x, logits):
+    def __call__(self, x, *routing):
         spec = self.spec
         if not isinstance(x, np.ndarray) or x.ndim != 2 or x.shape[1] != spec.d_model:
             raise ValueError("x must be a [tokens, %d] array, got %s" % (
@@ -178,22 +228,34 @@ class BoundMoE:
         if x.dtype != self._dtype:
             raise TypeError("x must have dtype %s (%s), got %s" % (self._dtype, spec.dtype,
                                                                    x.dtype))
-        if not isinstance(logits, np.ndarray) or logits.shape != (x.shape[0], spec.experts) \
-                or logits.dtype != np.float32:
-            raise ValueError("logits must be a float32 [%d, %d] array, got %s %s" % (
-                x.shape[0], spec.experts, getattr(logits, "dtype", ""),
-                getattr(logits, "shape", type(logits).__name__)))
-        x, logits = np.ascontiguousarray(x), np.ascontiguousarray(logits)
-        return self.call_pointer(x.ctypes.data, logits.ctypes.data, x.shape[0])
+        t = x.shape[0]
+        if spec.routing == "logits":
+            want = [("logits", (t, spec.experts), np.float32)]
+        else:
+            want = [("ids", (t, spec.top_k), np.int64), ("weights", (t, spec.top_k),
+                                                          np.float32)]
+        if len(routing) != len(want):
+            raise TypeError("routing %r takes %s after x" % (
+                spec.routing, ", ".join(n for n, _, _ in want)))
+        for a, (name, shape, dtype) in zip(routing, want):
+            if not isinstance(a, np.ndarray) or a.shape != shape or a.dtype != dtype:
+                raise ValueError("%s must be a %s %s array, got %s %s" % (
+                    name, np.dtype(dtype), list(shape), getattr(a, "dtype", ""),
+                    getattr(a, "shape", type(a).__name__)))
+        x = np.ascontiguousarray(x)
+        routing = [np.ascontiguousarray(a) for a in routing]
+        return self.call_pointer(t, x.ctypes.data, *[a.ctypes.data for a in routing])
 
-    def call_pointer(self, x_address, logits_address, tokens):
+    def call_pointer(self, tokens, x_address, *routing_addresses):
         spec = self.spec
         types = self._fn._arg_types
-        x = _descriptor_at(types[0], x_address, tokens, spec.d_model)
-        logits = _descriptor_at(types[1], logits_address, tokens, spec.experts)
+        cols = [spec.d_model] + ([spec.experts] if spec.routing == "logits"
+                                 else [spec.top_k, spec.top_k])
+        descs = [_descriptor_at(types[i], address, tokens, cols[i])
+                 for i, address in enumerate((x_address,) + routing_addresses)]
         result = self._fn._result_type()
-        self._fn._fn(ctypes.byref(result), ctypes.byref(x), ctypes.byref(logits),
-                     *self._panel_refs)
+        self._fn._fn(ctypes.byref(result), *[ctypes.byref(d) for d in descs],
+                     *self._weight_refs)
         return self._fn._take(result, self._dtype, ())
 
 

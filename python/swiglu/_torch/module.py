@@ -197,9 +197,9 @@ def compile_mlps(model, options=None, dispatch="auto"):
                 parent_name, _, child = name.rpartition(".")
                 setattr(model.get_submodule(parent_name), child, compiled)
                 report.append((name, "replaced"))
-                report.details[name] = "%s from %s (experts %s); %s" % (
-                    moe.describe(found_moe.spec), type(module).__name__,
-                    found_moe.layout.describe(), compiled.dispatch_description())
+                report.details[name] = "%s from %s; %s" % (
+                    compiled.describe(), type(module).__name__,
+                    compiled.dispatch_description())
                 continue
             report.append((name, "left alone: the compiled MoE block's output differs "
                            "from the module's"))
