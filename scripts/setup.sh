@@ -18,6 +18,8 @@ APT_PACKAGES=(
   # which compiles its CPU kernels with g++ against Python.h
   # (test/Python/torch-backend.mlir)
   g++ python3-dev
+  # tensor-parallel runs on MPI (docs/distributed.md, test/Distributed)
+  libopenmpi-dev openmpi-bin
 )
 
 apt_ensure "${APT_PACKAGES[@]}"

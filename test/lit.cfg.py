@@ -13,6 +13,9 @@ one and libcuda.so.1 loads): test/GPU's execution tests need it. `numpy` when %p
 tests compare against numpy references and need it); `torch_mlir` when it can
 import torch and torch_mlir as well (test/Frontend exports PyTorch modules);
 `torch` when it can import torch (PyTorch as a reference: test/Execution/extremes).
+`mpi` when mpirun and mpicc (OpenMPI, scripts/setup.sh) are on PATH:
+test/Distributed runs blocks split over 2 and 4 ranks (%mpirun: mpirun
+--oversubscribe, allowed to run as root; %mpicc).
 """
 
 import os
@@ -136,3 +139,17 @@ def _cuda_gpu_usable():
 
 if _cuda_gpu_usable():
     config.available_features.add("cuda-gpu")
+
+
+# MPI (OpenMPI from scripts/setup.sh): test/Distributed runs tensor-parallel
+# blocks on 2 and 4 ranks of this machine, oversubscribed where it has fewer
+# cores; as root, mpirun needs the two OMPI_ALLOW_RUN_AS_ROOT variables.
+_mpirun = lit.util.which("mpirun")
+_mpicc = lit.util.which("mpicc")
+if _mpirun and _mpicc:
+    config.available_features.add("mpi")
+    config.substitutions.append(
+        ("%mpirun", _mpirun + " --oversubscribe --bind-to none"))
+    config.substitutions.append(("%mpicc", _mpicc))
+    config.environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+    config.environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"

@@ -223,6 +223,8 @@ void addBufferization(OpPassManager &pm) {
 /// flow to the LLVM dialect.
 void addFinalLLVMLowering(OpPassManager &pm) {
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  // glu-shard's MPI calls (nothing without mpi ops).
+  pm.addPass(glu::createGLUConvertMPIToLLVM());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
@@ -334,12 +336,21 @@ void mlir::glu::buildCPUPipeline(OpPassManager &pm,
   GLURaiseOptions raise;
   raise.allowRoundingChanges = options.allowRoundingChanges;
   pm.addPass(createGLURaise(raise));
+  if (options.shardRanks) {
+    GLUShardOptions shard;
+    shard.ranks = options.shardRanks;
+    shard.strategy = options.shardStrategy;
+    shard.weights = options.shardWeights;
+    pm.addPass(createGLUShard(shard));
+  }
   addTosaLowering(pm);
   // Each expert of a glu.moe as a glu.ffn on its tokens (fast kernels).
   pm.addPass(createGLUMoEToExperts());
   pm.addPass(kernelsPassFor(options, *target));
   pm.addNestedPass<func::FuncOp>(glu::createConvertGLUToLinalg());
   pm.addPass(createCanonicalizerPass());
+  // glu-shard's collectives to MPI (nothing without shard ops).
+  pm.addPass(glu::createGLUShardToMPI());
   addBufferization(pm);
 
   // Loops: the workers' scf.forall → scf.parallel → OpenMP.
@@ -376,6 +387,8 @@ void mlir::glu::buildCPUReferencePipeline(OpPassManager &pm) {
   // glu → linalg/arith/math/tensor: the reference semantics.
   pm.addNestedPass<func::FuncOp>(glu::createConvertGLUToLinalg());
   pm.addPass(createCanonicalizerPass());
+  // glu-shard's collectives to MPI (nothing without shard ops).
+  pm.addPass(glu::createGLUShardToMPI());
   // Tensors → buffers. Function arguments and results become plain
   // (identity-layout) memrefs; results are fresh allocations the caller owns.
   addBufferization(pm);

@@ -26,6 +26,7 @@
 #include "glu/Pipelines/Pipelines.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
@@ -194,8 +195,16 @@ int main(int argc, char **argv) {
     PassManager pm(&context);
     pm.addPass(glu::createGLURaise());
     if (!useReference) {
-      // As glu-cpu-pipeline does: experts become glu.ffn ops on slices of
-      // the stacked weights, which the kernels pass packs at load time.
+      // As glu-cpu-pipeline does: blocks split over MPI ranks (shard-ranks),
+      // then experts become glu.ffn ops on slices of the stacked weights,
+      // which the kernels pass packs at load time.
+      if (options->shardRanks) {
+        glu::GLUShardOptions shard;
+        shard.ranks = options->shardRanks;
+        shard.strategy = options->shardStrategy;
+        shard.weights = options->shardWeights;
+        pm.addPass(glu::createGLUShard(shard));
+      }
       pm.addPass(glu::createGLUMoEToExperts());
       pm.addPass(glu::createCPUKernelsPass(*options));
     }
@@ -208,6 +217,11 @@ int main(int argc, char **argv) {
   if (failed(glu::compileForCPU(*module, useReference, emitKind == "llvm",
                                  artifact, options.get())))
     return 1;
+  // Code from glu-shard calls MPI (the module is now in the LLVM dialect).
+  bool callsMPI = false;
+  module->walk([&](LLVM::LLVMFuncOp f) {
+    callsMPI |= f.isExternal() && f.getName().starts_with("MPI_");
+  });
   if (!headerFilename.empty())
     if (int rc = writeAtomically(headerFilename, header))
       return rc;
@@ -248,6 +262,19 @@ int main(int argc, char **argv) {
     args.push_back(bridge);
   } else {
     args.push_back("-lomp");
+  }
+  // The MPI library (libmpi.so.40 for OpenMPI) for code from
+  // glu-shard, which the caller initializes (MPI_Init) before any call.
+  std::string mpiLibrary;
+#ifdef SWIGLU_MPI_LIBRARY
+  mpiLibrary = SWIGLU_MPI_LIBRARY;
+#endif
+  if (callsMPI) {
+    if (mpiLibrary.empty())
+      return fail("the module calls MPI (glu-shard), but no MPI library was "
+                  "found when swiglu-compile was built (install "
+                  "libopenmpi-dev: scripts/setup.sh, and rebuild)");
+    args.push_back(mpiLibrary);
   }
   std::string message;
   if (llvm::sys::ExecuteAndWait(linker, args, std::nullopt, {}, 0, 0,

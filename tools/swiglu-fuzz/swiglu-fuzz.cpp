@@ -177,6 +177,12 @@ const PipelineEntry kPipelines[] = {
     {"glu-moe-to-experts", "glu-moe-to-experts", false},
     {"glu-moe-to-experts then kernels",
      "glu-moe-to-experts,convert-glu-to-cpu-kernels{threads=2}", false},
+    // Split over MPI ranks (glu-shard), then lowered to MPI calls.
+    {"glu-shard", "glu-shard{ranks=3}", false},
+    {"glu-shard tokens local",
+     "glu-shard{ranks=2 strategy=tokens},canonicalize", false},
+    {"glu-shard local then reference",
+     "glu-shard{ranks=3 weights=local},glu-cpu-reference-pipeline", false},
 };
 constexpr size_t kNumPipelines = sizeof(kPipelines) / sizeof(kPipelines[0]);
 

@@ -78,6 +78,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Mpi.h"
 #include "Npy.h"
 
 #include "glu/InitAll.h"
@@ -219,6 +220,17 @@ static cl::list<std::string> sharedLibs(
              "from (comma separated). Not needed for glu programs: libm and "
              "the rest of this process are searched already"),
     cl::value_desc("lib.so,..."), cl::CommaSeparated, cl::cat(runnerCategory));
+
+#ifndef SWIGLU_MPI_LIBRARY
+#define SWIGLU_MPI_LIBRARY "libmpi.so.40"
+#endif
+static cl::opt<std::string> mpiLibrary(
+    "mpi-library",
+    cl::desc("MPI library that code from glu-shard calls, loaded only for "
+             "such modules (default: the OpenMPI found at build time); run "
+             "under mpirun, rank 0 writes the outputs and the timing line"),
+    cl::value_desc("libmpi.so"), cl::init(SWIGLU_MPI_LIBRARY),
+    cl::cat(runnerCategory));
 
 static constexpr const char *kOverview =
     R"(JIT-compile one function of an MLIR file for this CPU and run it on .npy arrays
@@ -939,6 +951,7 @@ static Error runMain() {
   if (!inputs)
     return inputs.takeError();
 
+  int64_t gridRanks = swiglu::mpi::gridRanks(*module);
   if (Error err = lowerToLLVM(*module, *func, *entry))
     return err;
   // Code from glu-cpu-pipeline calls the OpenMP runtime.
@@ -952,6 +965,22 @@ static Error runMain() {
   if (usesOpenMP)
     libs.push_back(SWIGLU_LIBOMP_PATH);
 #endif
+  // Code from glu-shard calls MPI: load and initialize the library first.
+  std::unique_ptr<swiglu::mpi::Session> mpiSession;
+  if (std::string calls = swiglu::mpi::calledFunctions(*module);
+      !calls.empty()) {
+    auto session = swiglu::mpi::Session::start(mpiLibrary, calls);
+    if (!session)
+      return session.takeError();
+    mpiSession = std::move(*session);
+    libs.push_back(mpiLibrary);
+    if (gridRanks && mpiSession->size() != gridRanks)
+      return llvm::createStringError(llvm::formatv(
+          "the module was split for {0} MPI ranks (shard.grid), but this run "
+          "has {1}: run it with mpirun -np {0}",
+          gridRanks, mpiSession->size()));
+  }
+  bool writer = !mpiSession || mpiSession->rank() == 0;
   Expected<std::unique_ptr<ExecutionEngine>> engine =
       createExecutionEngine(*module, optLevel, libs);
   if (!engine)
@@ -974,6 +1003,8 @@ static Error runMain() {
   Invocation invocation(*entry, *inputs);
   Timings timings =
       callRepeatedly(invocation, *packedFn, warmupCount, repeatCount);
+  if (!writer) // another rank of an MPI run: rank 0 has the same results
+    return Error::success();
   if (Error err = writeOutputs(invocation, *entry, outputFiles))
     return err;
   if (repeatCount > 1 || printTime)

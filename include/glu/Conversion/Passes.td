@@ -233,4 +233,42 @@ def Float16StorageAsI16 : Pass<"glu-float16-storage-as-i16", "::mlir::ModuleOp">
   }];
 }
 
+
+def GLUShardToMPI : Pass<"glu-shard-to-mpi", "::mlir::ModuleOp"> {
+  let summary = "Lower the shard dialect's ops of glu-shard to the mpi dialect";
+  let description = [{
+    `shard.all_reduce` over a 1-D grid (the grid of glu-shard, which checks
+    at run time that it spans MPI_COMM_WORLD) becomes an in-place
+    `mpi.allreduce` on MPI_COMM_WORLD, for any shape, static or dynamic; the
+    rest (`shard.process_linear_index`, ...) goes through upstream's
+    `convert-shard-to-mpi`; the `shard.grid`s left without users are
+    erased. Upstream's own all_reduce lowering (LLVM 22.1) is not used: it
+    creates a communicator with MPI_Comm_split on every call and never
+    frees it, and it reads a dynamic dim of the tensor at the index
+    ShapedType::kDynamic instead of the dim's position.
+    A module without shard ops is left as it is.
+  }];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::mpi::MPIDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
+def GLUConvertMPIToLLVM : Pass<"glu-convert-mpi-to-llvm", "::mlir::ModuleOp"> {
+  let summary = "Lower the mpi dialect to calls of an MPI library";
+  let description = [{
+    Upstream's MPI-to-LLVM patterns (the ABI from the module's DLTI entry
+    "MPI:Implementation": OpenMPI or MPICH), which LLVM 22 offers only
+    through --convert-to-llvm, plus `mpi.comm_size`, which they lack
+    (`MPI_Comm_size`). Run it after the memrefs are lowered
+    (finalize-memref-to-llvm); the DLTI entry is removed afterwards.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // GLU_CONVERSION_PASSES_TD

@@ -100,6 +100,19 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
                           llvm::cl::desc("pack argument weights once in "
                                          "@<func>_pack_weights"),
                           llvm::cl::init(true)};
+  Option<int64_t> shardRanks{
+      *this, "shard-ranks",
+      llvm::cl::desc("split every FFN block over this many MPI ranks "
+                     "(glu-shard after glu-raise; 0: no split)"),
+      llvm::cl::init(0)};
+  Option<std::string> shardStrategy{
+      *this, "shard-strategy",
+      llvm::cl::desc("glu-shard's strategy: tensor or tokens"),
+      llvm::cl::init("tensor")};
+  Option<std::string> shardWeights{
+      *this, "shard-weights",
+      llvm::cl::desc("glu-shard's weights: full or local"),
+      llvm::cl::init("full")};
 };
 
 /// The fast CPU pipeline: glu-raise, convert-glu-to-cpu-kernels, the

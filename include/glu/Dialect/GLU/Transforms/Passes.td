@@ -205,4 +205,58 @@ def GLUMoEToExperts : Pass<"glu-moe-to-experts"> {
   ];
 }
 
+def GLUShard : Pass<"glu-shard", "::mlir::ModuleOp"> {
+  let summary = "Split every FFN block over MPI ranks (tensor- or token-parallel) with the shard dialect";
+  let description = [{
+    Rewrites each public function with `glu.ffn` / `glu.mlp` ops so that it
+    runs SPMD on `ranks` MPI processes (a 1-D `shard.grid @glu_ranks`; every
+    rank calls the function with the same arguments):
+
+    * `strategy=tensor` (Megatron): rank r keeps its features of d_ff, the
+      rows of `gate`/`up` (and their biases) and the columns of `down`
+      (column-parallel, then row-parallel); the op computes a partial
+      output on them and one `shard.all_reduce` (sum) adds the partials.
+      The down bias is added by rank 0 only. When `ranks` does not divide
+      d_ff, the first `d_ff mod ranks` ranks own one feature more, and
+      every shard is zero-padded to `ceil(d_ff / ranks)` features so all
+      ranks have the same static shapes (padded features contribute 0).
+    * `strategy=tokens`: every rank has all weights and computes its share
+      of the leading dimension of x (balanced, dynamic sizes allowed); the
+      rows are placed in a zero output that one `shard.all_reduce` fills.
+
+    `weights=full` keeps the signature: the function takes the full weights
+    and each rank slices its shard on every call. `weights=local` (tensor
+    only) makes the function take this rank's padded shards (argument
+    attribute `glu.shard_of`) and adds `@<f>_shard_weights(full weights) ->
+    shards`, so a caller packs only its shard, once (glu-cpu-pipeline's
+    `@<f>_pack_weights` then takes the shards).
+
+    Every sharded function first checks that the MPI world has `ranks`
+    processes (`cf.assert`). The module gets the DLTI entry
+    `"MPI:Implementation"` (`mpi=OpenMPI` or `MPICH`) that the MPI lowering
+    reads. The CPU pipelines lower the result: shard → mpi
+    (`glu-shard-to-mpi`), mpi → calls of the MPI library.
+  }];
+  let options = [
+    Option<"ranks", "ranks", "int64_t", "0", "number of MPI ranks (>= 1)">,
+    Option<"strategy", "strategy", "std::string", "\"tensor\"",
+           "tensor (split d_ff, all-reduce the output) or tokens (split the "
+           "leading dimension of x)">,
+    Option<"weights", "weights", "std::string", "\"full\"",
+           "full (the function takes the full weights and slices them) or "
+           "local (it takes this rank's shards; tensor only)">,
+    Option<"mpi", "mpi", "std::string", "\"OpenMPI\"",
+           "the MPI library's ABI: OpenMPI or MPICH">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::cf::ControlFlowDialect",
+    "::mlir::DLTIDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::mpi::MPIDialect",
+    "::mlir::shard::ShardDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 #endif // GLU_DIALECT_GLU_TRANSFORMS_PASSES_TD
