@@ -195,6 +195,19 @@ def test_block_replaced_and_matches(family):
     assert (got - want).abs().max() <= 1e-5 * want.abs().max()
 
 
+def test_compiled_moe_inside_torch_compile():
+    model = model_of(BLOCKS["mixtral"])
+    x = torch.randn(2, 5, D)
+    with torch.inference_mode():
+        want = model(x)[0]
+    with torch.no_grad():
+        stf.compile_mlps(model, dispatch="always")
+    with torch.inference_mode():
+        got = torch.compile(model, backend="eager")(x)[0]
+    assert model.block_sparse_moe.last_path == "ours"
+    assert (got - want).abs().max() <= 1e-5 * want.abs().max()
+
+
 def test_weight_update_repacks_and_state_dict_round_trip():
     model = model_of(BLOCKS["mixtral"])
     with torch.no_grad():

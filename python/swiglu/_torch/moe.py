@@ -372,6 +372,9 @@ class CompiledMoE(nn.Module):
         k.bind(self, self.found)
         return "ours"
 
+    # Opaque to torch.compile: Dynamo runs the module as it is (a graph
+    # break) instead of tracing ctypes calls and numpy-backed results.
+    @torch.compiler.disable
     def forward(self, x, *args, **kwargs):
         from .module import PATHS
         path = self._path(x, args, kwargs)
