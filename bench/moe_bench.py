@@ -91,8 +91,8 @@ def main():
           "PyTorch %s, %d threads" % (args.threads, openmp_runtime(), torch.__version__,
                                       args.threads))
     print("\n| shape (E, k, D, F) | T | ours ms | per-expert loop ms | batched ms | "
-          "× loop | × batched | max rel err |")
-    print("|---|--:|--:|--:|--:|--:|--:|--:|")
+          "× loop | × batched | ours GB/s (decode) | max rel err |")
+    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
     for name in args.shapes.split(","):
         e, k, d, f = SHAPES[name]
         rng = np.random.default_rng(0)
@@ -109,27 +109,45 @@ def main():
         pack_s = time.perf_counter() - t0
         fn = CompiledFunction(lib, "moe", [2, 2, 4, 4], 2)
         tw = [torch.from_numpy(a) for a in (wg, wu, wd)]
-        print("| %s: all experts packed once in %.2f s | | | | | | | |" % (name, pack_s))
+        print("| %s: all experts packed once in %.2f s | | | | | | | | |" % (name, pack_s))
         for tokens in [int(t) for t in args.tokens.split(",")]:
             x = rng.standard_normal((tokens, d)).astype(np.float32)
-            logits = rng.standard_normal((tokens, e)).astype(np.float32)
-            tx, tl = torch.from_numpy(x), torch.from_numpy(logits)
-            impls = [lambda: fn.call([x, logits] + panels, f32),
-                     lambda: torch_loop(tx, tl, *tw, k),
-                     lambda: torch_batched(tx, tl, *tw, k)]
+            # Routings, one per timed call in turn. For decode (1 token) they
+            # walk through all the experts, k at a time, so that consecutive
+            # calls read different experts' weights from memory, as the
+            # layers of a model do, rather than the last call's from the
+            # caches; larger batches route at random.
+            if tokens == 1:
+                variants = []
+                for v in range(e // k):
+                    logits = rng.standard_normal((1, e)).astype(np.float32)
+                    logits[0, v * k:(v + 1) * k] += 20.0
+                    variants.append(logits)
+            else:
+                variants = [rng.standard_normal((tokens, e)).astype(np.float32)]
+            tx = torch.from_numpy(x)
+            tls = [torch.from_numpy(v) for v in variants]
+            impls = [lambda v: fn.call([x, variants[v]] + panels, f32),
+                     lambda v: torch_loop(tx, tls[v], *tw, k),
+                     lambda v: torch_batched(tx, tls[v], *tw, k)]
             with torch.inference_mode():
-                ref = torch_loop(tx, tl, *tw, k).numpy()
-                err = float(np.abs(impls[0]() - ref).max() / np.abs(ref).max())
+                err = 0.0
+                for v in range(len(variants)):
+                    ref = torch_loop(tx, tls[v], *tw, k).numpy()
+                    err = max(err, float(np.abs(impls[0](v) - ref).max() / np.abs(ref).max()))
                 times = [[] for _ in impls]
-                for _ in range(args.reps):
+                for r in range(args.reps * len(variants)):
                     for i, run in enumerate(impls):
                         t0 = time.perf_counter()
-                        run()
+                        run(r % len(variants))
                         times[i].append(time.perf_counter() - t0)
             ms = [float(np.median(t)) * 1e3 for t in times]
-            print("| %s (%d, %d, %d, %d) | %d | %.2f | %.2f | %.2f | %.2f× | %.2f× | %.1e |" % (
-                name, e, k, d, f, tokens, ms[0], ms[1], ms[2], ms[1] / ms[0], ms[2] / ms[0], err),
-                flush=True)
+            # Decode: GB/s of the active experts' weights (k experts' gate,
+            # up and down, f32) read by ours.
+            gbs = "%.1f" % (k * 3 * d * f * 4 / (ms[0] * 1e-3) / 1e9) if tokens == 1 else ""
+            print("| %s (%d, %d, %d, %d) | %d | %.2f | %.2f | %.2f | %.2f× | %.2f× | %s | %.1e |" % (
+                name, e, k, d, f, tokens, ms[0], ms[1], ms[2], ms[1] / ms[0], ms[2] / ms[0],
+                gbs, err), flush=True)
 
 
 if __name__ == "__main__":

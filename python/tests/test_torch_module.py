@@ -57,6 +57,19 @@ def test_family_outputs_and_report(family):
     assert mlp.last_path == "ours" and close(got, expected)
 
 
+def test_compiled_model_inside_torch_compile():
+    """compile_mlps, then torch.compile of the model: Dynamo runs the
+    compiled modules as they are (graph breaks) instead of tracing their
+    ctypes calls, which failed in its guards."""
+    eager, model, _ = compiled("llama")
+    x = families.inputs()
+    with torch.inference_mode():
+        expected = eager(x)
+        got = torch.compile(model, backend="eager")(x)
+    assert model.layers[0].mlp.last_path == "ours"
+    assert close(got, expected)
+
+
 def test_state_dict_round_trip_and_repack():
     eager, model, _ = compiled("llama")
     keys = list(eager.state_dict())

@@ -195,6 +195,19 @@ def test_block_replaced_and_matches(family):
     assert (got - want).abs().max() <= 1e-5 * want.abs().max()
 
 
+def test_compiled_moe_inside_torch_compile():
+    model = model_of(BLOCKS["mixtral"])
+    x = torch.randn(2, 5, D)
+    with torch.inference_mode():
+        want = model(x)[0]
+    with torch.no_grad():
+        stf.compile_mlps(model, dispatch="always")
+    with torch.inference_mode():
+        got = torch.compile(model, backend="eager")(x)[0]
+    assert model.block_sparse_moe.last_path == "ours"
+    assert (got - want).abs().max() <= 1e-5 * want.abs().max()
+
+
 def test_weight_update_repacks_and_state_dict_round_trip():
     model = model_of(BLOCKS["mixtral"])
     with torch.no_grad():
@@ -232,6 +245,25 @@ def test_auto_dispatch_measures_and_reports():
     with torch.inference_mode():
         model(x)
     assert model.block_sparse_moe.last_path in ("ours", "dispatch")
+
+
+def test_dtype_round_trip():
+    """model.to(bfloat16) compiles the bf16 block; back to float32 the f32
+    one again (each compiled once per process)."""
+    model = model_of(BLOCKS["mixtral"])
+    with torch.no_grad():
+        stf.compile_mlps(model, dispatch="always")
+    block = model.block_sparse_moe
+    x = torch.randn(2, 6, D)
+    for dtype, glu, tol in ((torch.bfloat16, "bf16", 3e-2), (torch.float32, "f32", 1e-5)):
+        model.to(dtype)
+        with torch.inference_mode():
+            h = model.norm(x.to(dtype))
+            want = block._original(h)[0].float()
+            got = block(h)[0]
+        assert block.last_path == "ours" and block.found.spec.dtype == glu
+        assert got.dtype == dtype
+        assert (got.float() - want).abs().max() <= tol * want.abs().max()
 
 
 def test_gradients_take_pytorch_path():

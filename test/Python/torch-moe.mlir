@@ -6,6 +6,6 @@
 // RUN: env SWIGLU_CAPI_LIBRARY=%swiglu_obj/lib/libSwigluCAPI.so \
 // RUN:   %python -m pytest -q -p no:cacheprovider \
 // RUN:   %swiglu_src/python/tests/test_torch_moe.py | FileCheck %s
-// CHECK: 14 passed
+// CHECK: 16 passed
 // CHECK-NOT: failed
 // CHECK-NOT: skipped

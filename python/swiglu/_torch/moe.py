@@ -353,10 +353,15 @@ class CompiledMoE(nn.Module):
             return "grad"
         if x.device.type != "cpu":
             return "device"
-        want = kernel.GLU_TO_TORCH[self.found.spec.dtype]
-        if any(t.dtype != want or t.device.type != "cpu"
-               for t in weight_tensors(self, self.found)):
+        tensors = weight_tensors(self, self.found)
+        dtype = kernel.TORCH_TO_GLU.get(tensors[0].dtype)
+        if dtype is None or any(t.dtype != tensors[0].dtype or t.device.type != "cpu"
+                                for t in tensors):
             return "weights"
+        if dtype != self.found.spec.dtype:  # model.to(dtype): the block of that dtype
+            self.found = dataclasses.replace(
+                self.found, spec=dataclasses.replace(self.found.spec, dtype=dtype))
+            self._runtime = None
         if self._runtime is None:
             self._build()
         k, dispatch = self._runtime
@@ -367,6 +372,9 @@ class CompiledMoE(nn.Module):
         k.bind(self, self.found)
         return "ours"
 
+    # Opaque to torch.compile: Dynamo runs the module as it is (a graph
+    # break) instead of tracing ctypes calls and numpy-backed results.
+    @torch.compiler.disable
     def forward(self, x, *args, **kwargs):
         from .module import PATHS
         path = self._path(x, args, kwargs)
