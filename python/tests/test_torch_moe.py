@@ -12,6 +12,7 @@ torch = pytest.importorskip("torch")
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
+import families  # noqa: E402
 import swiglu.torch_frontend as stf  # noqa: E402
 from swiglu import SwigluError  # noqa: E402
 from swiglu.moe import MoESpec  # noqa: E402
@@ -92,16 +93,9 @@ class MixtralBlockSparseTop2MLP(nn.Module):
         return self.w2(self.act_fn(self.w1(hidden_states)) * self.w3(hidden_states))
 
 
-class Qwen3MoeMLP(nn.Module):
-    def __init__(self, d_ff=FF):
-        super().__init__()
-        self.gate_proj = nn.Linear(D, d_ff, bias=False)
-        self.up_proj = nn.Linear(D, d_ff, bias=False)
-        self.down_proj = nn.Linear(d_ff, D, bias=False)
-        self.act_fn = nn.SiLU()
-
-    def forward(self, x):
-        return self.down_proj(self.act_fn(self.gate_proj(x)) * self.up_proj(x))
+def Qwen3MoeMLP(d_ff=None):
+    """Qwen3-MoE's expert: LLaMA's SwiGLU MLP (families.LlamaMLP)."""
+    return families.LlamaMLP(D, d_ff or FF)
 
 
 class SparseMoeBlock(nn.Module):
