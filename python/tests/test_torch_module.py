@@ -154,7 +154,7 @@ def test_dtype_round_trip():
 
 
 def test_gradients_run_the_compiled_backward(caplog):
-    eager, model, _ = compiled("phi3")
+    eager, model, _ = compiled("phi3", backward="compiled")
     mlp = model.layers[0].mlp
     x = families.inputs().requires_grad_()
     x_eager = x.detach().clone().requires_grad_()
@@ -175,6 +175,24 @@ def test_gradients_run_the_compiled_backward(caplog):
     model(families.inputs())
     assert mlp.last_path == "autograd"
     assert mlp.stats["grad"] == 0 and mlp.stats["training"] == 0 and mlp.stats["autograd"] == 2
+
+
+def test_gradients_default_to_pytorch_autograd():
+    """backward='pytorch' (the default): gradients and training mode run the
+    original module under PyTorch's autograd, and say so."""
+    eager, model, _ = compiled("llama")
+    mlp = model.layers[0].mlp
+    x = families.inputs().requires_grad_()
+    x_eager = x.detach().clone().requires_grad_()
+    model(x).square().sum().backward()
+    eager(x_eager).square().sum().backward()
+    assert mlp.last_path == "grad"
+    assert torch.allclose(x.grad, x_eager.grad, rtol=1e-4, atol=1e-5)
+    model.train()
+    model(families.inputs())
+    assert mlp.last_path == "training"
+    with pytest.raises(ValueError, match="backward must be one of 'pytorch', 'compiled'"):
+        stf.compile_mlps(families.make("llama"), backward="fused")
 
 
 class Tanhed(families.LlamaMLP):

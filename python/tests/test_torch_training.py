@@ -123,7 +123,7 @@ def test_compiled_backward_llama_shape(activation, act, dtype, keep_pre):
 def _model(family, seed=0):
     eager = families.make(family, seed)
     model = copy.deepcopy(eager)
-    report = stf.compile_mlps(model, options=OPTIONS, dispatch="always")
+    report = stf.compile_mlps(model, options=OPTIONS, dispatch="always", backward="compiled")
     assert ("layers.0.mlp", "replaced") in list(report)
     return eager, model
 
@@ -185,7 +185,7 @@ def test_unknown_dropout_place_runs_the_original():
             return super().forward(self.drop(x))
 
     model = torch.nn.Sequential(torch.nn.Identity(), InputDropout(16, 40))
-    assert list(stf.compile_mlps(model, options=OPTIONS, dispatch="always")) == [("1", "replaced")]
+    assert list(stf.compile_mlps(model, options=OPTIONS, dispatch="always", backward="compiled")) == [("1", "replaced")]
     assert model[1].dropout_p is None
     model.train()
     model(torch.randn(3, 16))
@@ -216,7 +216,7 @@ def test_training_follows_pytorch_loss_curve():
     torch.manual_seed(0)
     eager = TinyLlama()
     model = copy.deepcopy(eager)
-    report = stf.compile_mlps(model, options=OPTIONS, dispatch="always")
+    report = stf.compile_mlps(model, options=OPTIONS, dispatch="always", backward="compiled")
     assert [n for n, s in report if s == "replaced"] == ["mlps.0", "mlps.1"]
     gen = torch.Generator().manual_seed(5)
     losses = {}

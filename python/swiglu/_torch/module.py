@@ -28,12 +28,23 @@ PATHS = {
                 "training mode; dropout after the gating from Philox)",
     "dispatch": "PyTorch (measured faster at this token count)",
     "grad": "PyTorch (gradients are required: autograd on the original math)",
-    "training": "PyTorch (training mode: a dropout the compiled block does not have)",
+    "training": "PyTorch (training mode: backward='pytorch', or a dropout the compiled "
+                "block does not have)",
     "device": "PyTorch (the input is not on the CPU)",
     "dtype": "PyTorch (the input's dtype differs from the weights')",
     "weights": "PyTorch (the weights' dtype or device is not compiled)",
     "signature": "PyTorch (called with more than one argument)",
 }
+
+
+BACKWARDS = ("pytorch", "compiled")
+
+
+def check_backward(mode):
+    if mode not in BACKWARDS:
+        raise ValueError("backward must be one of %s, got %r" % (
+            ", ".join(repr(m) for m in BACKWARDS), mode))
+    return mode
 
 
 class CompiledMLP(nn.Module):
@@ -42,11 +53,12 @@ class CompiledMLP(nn.Module):
     `stats` counts the calls by path (PATHS); `last_path` is the last one.
     """
 
-    def __init__(self, original, found, options=None, dispatch="auto"):
+    def __init__(self, original, found, options=None, dispatch="auto", backward="pytorch"):
         super().__init__()
         for name, child in original.named_children():
             self.add_module(name, child)
         object.__setattr__(self, "_original", original)
+        self.backward_mode = check_backward(backward)
         self.layout = found.layout
         self.activation, self.beta = found.activation, found.beta
         self.options = options
@@ -102,7 +114,7 @@ class CompiledMLP(nn.Module):
     def _path(self, x, args, kwargs):
         if args or kwargs or not isinstance(x, torch.Tensor):
             return "signature"
-        if self.training and self.dropout_p is None:
+        if self.training and (self.dropout_p is None or self.backward_mode == "pytorch"):
             return "training"
         weights = self.layout.weights(self)
         wants_grad = torch.is_grad_enabled() and (x.requires_grad or any(
@@ -120,7 +132,7 @@ class CompiledMLP(nn.Module):
         if x.dtype != k.torch_dtype or x.shape[-1] != k.spec.d_model:
             return "dtype"
         if wants_grad or self.training:
-            return "autograd"
+            return "autograd" if self.backward_mode == "compiled" else "grad"
         if not dispatch.use_ours(x.numel() // k.spec.d_model):
             return "dispatch"
         k.bind(weights)  # repacks if a weight changed
@@ -187,15 +199,21 @@ def _probe_ours(module, compiled, spec):
     return match._close(got, expected, spec.dtype)
 
 
-def compile_mlps(model, options=None, dispatch="auto"):
+def compile_mlps(model, options=None, dispatch="auto", backward="pytorch"):
     """Replaces, in place, every MLP of `model` the dialect has by a
     CompiledMLP, and every mixture-of-experts block of softmax top-k routed
     gated experts (Mixtral, Qwen-MoE, OLMoE) by a CompiledMoE (moe.py); an
     MoE block left alone keeps its experts, which are then replaced one by
     one. `options`: the CPU pipeline's options (e.g. 'threads=2');
     `dispatch`: 'auto' (time ours and PyTorch's per shape, run the faster),
-    'always' (ours whenever it can) or 'never'. Returns a Report."""
+    'always' (ours whenever it can) or 'never'; `backward`: what runs when
+    gradients are required or in training mode: 'pytorch' (PyTorch's
+    autograd on the original math: faster on the CPU today) or 'compiled'
+    (the compiled forward and the compiled backward, which recomputes the
+    hidden: about 8 % of the activation memory; docs/training.md). Returns a
+    Report."""
     kernel.check_dispatch(dispatch)
+    check_backward(backward)
     if not isinstance(model, nn.Module):
         raise TypeError("compile_mlps takes an nn.Module, got %s" % type(model).__name__)
     report = Report()
@@ -231,7 +249,7 @@ def compile_mlps(model, options=None, dispatch="auto"):
         if not name:
             report.append((name, "left alone: the root module cannot be replaced"))
             continue
-        compiled = CompiledMLP(module, found, options, dispatch)
+        compiled = CompiledMLP(module, found, options, dispatch, backward)
         if not _probe_ours(module, compiled, found.spec):
             report.append((name, "left alone: the compiled %s block's output differs "
                            "from the module's" % activations.describe(found.activation,
