@@ -12,30 +12,12 @@ unpickling or after a dtype change.
 """
 
 import collections
-import logging
 
 import torch
 from torch import nn
 
-from . import activations, autograd, kernel, match, moe
-
-log = logging.getLogger("swiglu.torch")
-
-# Why a call ran PyTorch's math instead of the compiled block.
-PATHS = {
-    "ours": "the compiled block",
-    "autograd": "the compiled block and its compiled backward (gradients required or "
-                "training mode; dropout after the gating from Philox)",
-    "dispatch": "PyTorch (measured faster at this token count)",
-    "grad": "PyTorch (gradients are required: autograd on the original math)",
-    "training": "PyTorch (training mode: backward='pytorch', or a dropout the compiled "
-                "block does not have)",
-    "device": "PyTorch (the input is not on the CPU)",
-    "dtype": "PyTorch (the input's dtype differs from the weights')",
-    "weights": "PyTorch (the weights' dtype or device is not compiled)",
-    "signature": "PyTorch (called with more than one argument)",
-}
-
+from . import activations, autograd, kernel, match, moe, paths
+from .paths import PATHS  # noqa: F401  (swiglu.torch_frontend.PATHS)
 
 BACKWARDS = ("pytorch", "compiled")
 
@@ -143,10 +125,7 @@ class CompiledMLP(nn.Module):
     @torch.compiler.disable
     def forward(self, x, *args, **kwargs):
         path = self._path(x, args, kwargs)
-        self.stats[path] += 1
-        if path != self.last_path and path not in ("ours", "dispatch"):
-            log.info("swiglu: %s runs %s", self.original_type, PATHS[path])
-        self.last_path = path
+        paths.note(self, path)
         if path == "ours":
             return self._runtime[0](x)
         if path == "autograd":
@@ -158,10 +137,7 @@ class CompiledMLP(nn.Module):
                     spec, self.options, p)
             return autograd.apply(block, x, self.layout.weights(self),
                                   autograd.draw_seed() if p else 0)
-        original = self._original
-        if original.training != self.training:
-            original.train(self.training)
-        return original(x, *args, **kwargs)
+        return paths.run_original(self, x, args, kwargs)
 
     def extra_repr(self):
         spec = self.spec

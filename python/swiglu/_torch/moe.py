@@ -34,16 +34,13 @@ experts' weights are packed once and repacked when one of them changes.
 
 import collections
 import dataclasses
-import logging
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..moe import MoESpec
-from . import activations, kernel, match
-
-log = logging.getLogger("swiglu.torch")
+from . import activations, kernel, match, paths
 
 ROUTER_NAMES = ("gate", "router")
 TOPK_ATTRS = ("top_k", "num_experts_per_tok")
@@ -376,18 +373,11 @@ class CompiledMoE(nn.Module):
     # break) instead of tracing ctypes calls and numpy-backed results.
     @torch.compiler.disable
     def forward(self, x, *args, **kwargs):
-        from .module import PATHS
         path = self._path(x, args, kwargs)
-        self.stats[path] += 1
-        if path != self.last_path and path not in ("ours", "dispatch"):
-            log.info("swiglu: %s runs %s", self.original_type, PATHS[path])
-        self.last_path = path
+        paths.note(self, path)
         if path == "ours":
             return self._ours(self._runtime[0], x)
-        original = self._original
-        if original.training != self.training:
-            original.train(self.training)
-        return original(x, *args, **kwargs)
+        return paths.run_original(self, x, args, kwargs)
 
     def describe(self):
         f = self.found
