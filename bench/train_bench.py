@@ -71,6 +71,10 @@ def main():
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--shapes", default=None, help="comma-separated indices into SHAPES")
+    ap.add_argument("--reference-gemms", action="store_true",
+                    help="also time ours with the backward's GEMMs of the reference "
+                         "lowering (grad-kernels=false): the before/after of issue 14's "
+                         "CPU kernels")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     dtype = torch.float32 if args.dtype == "f32" else torch.bfloat16
@@ -97,6 +101,9 @@ def main():
             "ours": lambda x: sag.apply(block, x, weights()),
             "ours-keep": lambda x: sag.apply(keep, x, weights()),
         }
+        if args.reference_gemms:
+            ref = sag.TrainingBlock(spec, "threads=%d grad-kernels=false" % args.threads)
+            contenders["ours-refgemm"] = lambda x: sag.apply(ref, x, weights())
         times = {k: [] for k in contenders}
         memory = {}
         for r in range(args.reps + 1):

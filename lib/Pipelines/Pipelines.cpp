@@ -303,6 +303,7 @@ kernelsPassFor(const glu::CPUPipelineOptions &options,
   kernels.threads = options.threads;
   kernels.packAtLoad = options.packAtLoad;
   kernels.roundHidden = options.roundHidden;
+  kernels.gradKernels = options.gradKernels;
   kernels.tuningCache = options.tuningCache;
   kernels.cpuKey = target.cpu;
   using Switch = CPUPipelineOptions::Switch;

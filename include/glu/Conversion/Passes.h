@@ -25,6 +25,8 @@
 #include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/Pass/Pass.h"
 
+#include <functional>
+
 namespace mlir {
 class RewritePatternSet;
 
@@ -40,6 +42,18 @@ void populateMoEToLinalgPatterns(RewritePatternSet &patterns);
 /// glu.ffn_grad, glu.mlp_grad and glu.dropout's reference lowering (part of
 /// the above).
 void populateGradToLinalgPatterns(RewritePatternSet &patterns);
+
+/// How the backward's lowering computes `init + op(A)·op(B)` in `accType`:
+/// `op(A)` is `A: [M, K]` or, with `aT`, the transpose of `A: [K, M]`;
+/// `op(B)` is `B: [K, N]` or, with `bT`, the transpose of `B: [N, K]`;
+/// `init` (`[M, N]`) is zeros when null. Returns `[M, N]` in `accType`.
+using GradGemmBuilder =
+    std::function<Value(OpBuilder &, Location, Value a, bool aT, Value b,
+                        bool bT, FloatType accType, Value init)>;
+/// The same patterns with every GEMM built by `gemm` instead of the
+/// reference's linalg.generics (the CPU kernels' packed micro-kernels).
+void populateGradToLinalgPatterns(RewritePatternSet &patterns,
+                                  GradGemmBuilder gemm);
 
 /// Adds the patterns of glu-expand-float-conversions: f32/f64 <-> bf16
 /// (and, with `f16`, f32 <-> f16) conversions and bf16 selects as integer

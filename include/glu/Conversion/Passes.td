@@ -50,6 +50,13 @@ def ConvertGLUToCPUKernels : Pass<"convert-glu-to-cpu-kernels", "ModuleOp"> {
     runs on every call. Ops accumulating in another type are left for
     `convert-glu-to-linalg`.
 
+    `glu.ffn_grad` and `glu.mlp_grad` with f32 accumulation are lowered as
+    `convert-glu-to-linalg` lowers them (recompute, derivative, merges,
+    bias sums, rounding), except that every GEMM packs its operands
+    (`[ceil(N/NR)][K][NR]` panels, `[ceil(M/MR)][K][MR]` strips) and runs
+    the `MR x NR` micro-kernel on workers (`grad-kernels=false`: left
+    for `convert-glu-to-linalg`).
+
     The result is tensor IR around `bufferization.to_buffer`/`to_tensor`;
     `--glu-cpu-pipeline` runs this pass and the lowering to LLVM.
   }];
@@ -77,6 +84,11 @@ def ConvertGLUToCPUKernels : Pass<"convert-glu-to-cpu-kernels", "ModuleOp"> {
            "keep the hidden in acc_type; needs bf16-dot)">,
     Option<"packAtLoad", "pack-at-load", "bool", "true",
            "Pack argument weights once in @<func>_pack_weights">,
+    Option<"gradKernels", "grad-kernels", "bool", "true",
+           "Lower glu.ffn_grad and glu.mlp_grad (f32 accumulation) here too: "
+           "the reference lowering's structure with every GEMM on packed "
+           "operands and the micro-kernel (false: left to "
+           "convert-glu-to-linalg)">,
     Option<"tuningCache", "tuning-cache", "std::string", "\"\"",
            "JSON file of measured kernel configurations (swiglu-tune): an "
            "entry for an op's CPU, types and shape replaces micro-rows, "

@@ -69,6 +69,11 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
           clEnumValN(Switch::Auto, "auto", "if this host has avx512_bf16"),
           clEnumValN(Switch::On, "on", "always (the CPU must have it)"),
           clEnumValN(Switch::Off, "off", "never"))};
+  Option<bool> gradKernels{
+      *this, "grad-kernels",
+      llvm::cl::desc("run the GEMMs of glu.ffn_grad/glu.mlp_grad on the "
+                     "packed micro-kernels (false: the reference lowering)"),
+      llvm::cl::init(true)};
   Option<bool> roundHidden{
       *this, "round-hidden",
       llvm::cl::desc("round a bf16 block's hidden to bf16 (PyTorch's bf16 "

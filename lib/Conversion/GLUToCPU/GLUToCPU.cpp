@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include "llvm/ADT/MapVector.h"
 #include "llvm/TargetParser/Host.h"
@@ -116,6 +117,47 @@ struct ConvertGLUToCPUKernels
     for (auto &[func, group] : atLoad)
       if (failed(lowerAtLoad(cast<func::FuncOp>(func), group, panels)))
         return signalPassFailure();
+    if (gradKernels && failed(lowerGradients(module, t)))
+      return signalPassFailure();
+  }
+
+  /// glu.ffn_grad and glu.mlp_grad accumulating in f32: the reference
+  /// lowering's patterns with their GEMMs on the micro-kernels
+  /// (GradKernels.cpp); the others stay for convert-glu-to-linalg.
+  LogicalResult lowerGradients(ModuleOp module, const Tiling &t) {
+    SmallVector<Operation *> grads;
+    module.walk([&](Operation *op) {
+      FloatType acc;
+      if (auto g = dyn_cast<FFNGradOp>(op))
+        acc = g.getAccumulatorType();
+      else if (auto g = dyn_cast<MLPGradOp>(op))
+        acc = g.getAccumulatorType();
+      if (acc && acc.isF32())
+        grads.push_back(op);
+      else if (acc && remarks)
+        op->emitRemark("convert-glu-to-cpu-kernels: left to the reference "
+                       "lowering: acc_type ")
+            << acc << " (the kernels accumulate in f32)";
+    });
+    if (grads.empty())
+      return success();
+    llvm::StringMap<func::FuncOp> gemmPanels;
+    RewritePatternSet patterns(module.getContext());
+    populateGradToLinalgPatterns(
+        patterns, [t, &gemmPanels](OpBuilder &b, Location loc, Value a, bool aT,
+                                   Value bMat, bool bT, FloatType,
+                                   Value init) -> Value {
+          return emitGradGemm(b, loc, t, a, aT, bMat, bT, init, gemmPanels);
+        });
+    GreedyRewriteConfig config;
+    config.setStrictness(GreedyRewriteStrictness::ExistingOps);
+    bool allErased = false;
+    (void)applyOpPatternsGreedily(grads, std::move(patterns), config,
+                                  /*changed=*/nullptr, &allErased);
+    if (!allErased)
+      return module.emitError("convert-glu-to-cpu-kernels: a training op "
+                              "could not be lowered");
+    return success();
   }
 
   bool valid(const Tiling &t) const {

@@ -38,7 +38,9 @@
 //    functions);
 //  * Compute.cpp: an op's buffers and how its work is split between workers;
 //  * GLUToCPU.cpp: the pass (options, tuning cache, which ops, where the
-//    weights are packed).
+//    weights are packed);
+//  * GradKernels.cpp: the GEMMs of the training ops (glu.ffn_grad,
+//    glu.mlp_grad), whose other parts are the reference lowering's.
 // This header declares what they share.
 //
 //===----------------------------------------------------------------------===//
@@ -299,6 +301,14 @@ struct Operands {
 SmallVector<Value> packConstants(OpBuilder &b, Location loc, const Tiling &t,
                                  const OpShape &s, ArrayRef<Value> mats,
                                  ArrayRef<Type> packedTypes);
+
+/// `init + op(A)·op(B)` in f32 (`init`: zeros when null; see
+/// glu::GradGemmBuilder) on packed operands and the register-tiled
+/// micro-kernel: the GEMMs of glu.ffn_grad and glu.mlp_grad
+/// (GradKernels.cpp). `panels` shares the micro-kernel functions.
+Value emitGradGemm(OpBuilder &b, Location loc, const Tiling &t, Value a,
+                   bool aT, Value bMat, bool bT, Value init,
+                   llvm::StringMap<func::FuncOp> &panels);
 
 } // namespace mlir::glu::cpu
 

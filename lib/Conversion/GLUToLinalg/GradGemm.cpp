@@ -133,20 +133,6 @@ Value blockedProduct(OpBuilder &b, Location loc, Value a, bool aT, Value bm,
       ArrayRef<ReassociationIndices>{{0, 1}, {2}});
 }
 
-/// min(tile, total - iv): the rows of the tile at `iv`.
-OpFoldResult rowTileSize(OpBuilder &b, Location loc, Value iv,
-                         OpFoldResult total, int64_t tile) {
-  std::optional<int64_t> staticTotal = getConstantIntValue(total);
-  if (staticTotal && *staticTotal % tile == 0)
-    return b.getIndexAttr(tile);
-  AffineExpr d0, s0;
-  bindDims(b.getContext(), d0);
-  bindSymbols(b.getContext(), s0);
-  AffineMap map = AffineMap::get(1, 1, {b.getAffineConstantExpr(tile), s0 - d0},
-                                 b.getContext());
-  return affine::makeComposedFoldedAffineMin(b, loc, map, {iv, total});
-}
-
 /// Whether a size may be nonzero.
 bool mayBeNonZero(OpFoldResult size) {
   std::optional<int64_t> value = getConstantIntValue(size);
@@ -241,7 +227,7 @@ Value grad::gemm(OpBuilder &b, Location loc, Value a, bool aT, Value bMat,
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(forall.getTerminator());
   Value iv = forall.getInductionVars()[0];
-  OpFoldResult size = rowTileSize(b, loc, iv, rowsTotal, kRowTile);
+  OpFoldResult size = tileSize(b, loc, iv, rowsTotal, kRowTile);
   FeatureRange tile{iv, size};
   Value product = tileProduct(
       b, loc, sliceFeatures(b, loc, a, aT ? 1 : 0, tile), aT, bMat,
@@ -255,18 +241,22 @@ Value grad::gemm(OpBuilder &b, Location loc, Value a, bool aT, Value bMat,
   return forall.getResult(0);
 }
 
-Value grad::projectForward(OpBuilder &b, Location loc, Value a, Value w,
-                           Layout layout, FloatType accType, Value init) {
+Value grad::projectForward(const GradGemmBuilder &gemm, OpBuilder &b,
+                           Location loc, Value a, Value w, Layout layout,
+                           FloatType accType, Value init) {
   return gemm(b, loc, a, false, w, layout == Layout::out_in, accType, init);
 }
 
-Value grad::projectBackward(OpBuilder &b, Location loc, Value d, Value w,
-                            Layout layout, FloatType accType, Value init) {
+Value grad::projectBackward(const GradGemmBuilder &gemm, OpBuilder &b,
+                            Location loc, Value d, Value w, Layout layout,
+                            FloatType accType, Value init) {
   return gemm(b, loc, d, false, w, layout == Layout::in_out, accType, init);
 }
 
-Value grad::weightGradient(OpBuilder &b, Location loc, Value in, Value out,
-                           Layout layout, FloatType accType) {
-  return layout == Layout::out_in ? gemm(b, loc, out, true, in, false, accType)
-                                  : gemm(b, loc, in, true, out, false, accType);
+Value grad::weightGradient(const GradGemmBuilder &gemm, OpBuilder &b,
+                           Location loc, Value in, Value out, Layout layout,
+                           FloatType accType) {
+  return layout == Layout::out_in
+             ? gemm(b, loc, out, true, in, false, accType, Value())
+             : gemm(b, loc, in, true, out, false, accType, Value());
 }

@@ -9,6 +9,7 @@
 #ifndef GLU_LIB_CONVERSION_GLUTOLINALG_GRADGEMM_H
 #define GLU_LIB_CONVERSION_GLUTOLINALG_GRADGEMM_H
 
+#include "glu/Conversion/Passes.h"
 #include "glu/Dialect/GLU/IR/GLU.h"
 
 #include "mlir/IR/Builders.h"
@@ -21,20 +22,26 @@ namespace mlir::glu::grad {
 Value gemm(OpBuilder &b, Location loc, Value a, bool aT, Value bMat, bool bT,
            FloatType accType, Value init = {});
 
+/// The helpers below build their product with `gemm` (grad::gemm, or the
+/// CPU kernels').
+
 /// `init + a·W` for `a: [M, K]` and a weight stored with `layout` whose
 /// output features are N: `[N, K]` (out_in) or `[K, N]` (in_out).
-Value projectForward(OpBuilder &b, Location loc, Value a, Value w,
+Value projectForward(const GradGemmBuilder &gemm, OpBuilder &b, Location loc,
+                     Value a, Value w,
                      Layout layout, FloatType accType, Value init = {});
 
 /// `init + d·W` back through a weight stored with `layout`: `d: [M, N]`
 /// (the gradient of the projection's output), giving `[M, K]`.
-Value projectBackward(OpBuilder &b, Location loc, Value d, Value w,
+Value projectBackward(const GradGemmBuilder &gemm, OpBuilder &b, Location loc,
+                      Value d, Value w,
                       Layout layout, FloatType accType, Value init = {});
 
 /// The gradient of a weight stored with `layout` whose projection reads
 /// `in: [M, K]` and has output gradient `out: [M, N]`: `[N, K]` (out_in)
 /// or `[K, N]` (in_out).
-Value weightGradient(OpBuilder &b, Location loc, Value in, Value out,
+Value weightGradient(const GradGemmBuilder &gemm, OpBuilder &b, Location loc,
+                     Value in, Value out,
                      Layout layout, FloatType accType);
 
 } // namespace mlir::glu::grad

@@ -397,7 +397,8 @@ Value mergeGateUp(OpBuilder &b, Location loc, Value dg, Value du,
 
 /// The gate and up pre-activations (before their biases) of `x2: [M, D]`,
 /// as projectGateUp computes them, with the GEMMs above.
-GateUpValues recomputeGateUp(OpBuilder &b, Location loc, Value x2,
+GateUpValues recomputeGateUp(const GradGemmBuilder &gemm, OpBuilder &b,
+                             Location loc, Value x2,
                              const GateUpWeights &w, Layout layout,
                              FloatType accType) {
   GateUpValues r;
@@ -414,8 +415,8 @@ GateUpValues recomputeGateUp(OpBuilder &b, Location loc, Value x2,
       r.upBias = sliceMergedFeatures(b, loc, w.mergedBias, 0, w.packing, 1, {});
     }
   }
-  r.gate = projectForward(b, loc, x2, gate, layout, accType);
-  r.up = projectForward(b, loc, x2, up, layout, accType);
+  r.gate = projectForward(gemm, b, loc, x2, gate, layout, accType);
+  r.up = projectForward(gemm, b, loc, x2, up, layout, accType);
   return r;
 }
 
@@ -445,7 +446,9 @@ void replaceWithGradients(PatternRewriter &rewriter, Operation *op, Value input,
 }
 
 struct FFNGradLowering : OpRewritePattern<FFNGradOp> {
-  using OpRewritePattern::OpRewritePattern;
+  FFNGradLowering(MLIRContext *ctx, GradGemmBuilder gemm)
+      : OpRewritePattern(ctx), gemm(std::move(gemm)) {}
+  GradGemmBuilder gemm;
 
   LogicalResult matchAndRewrite(FFNGradOp op,
                                 PatternRewriter &rewriter) const override {
@@ -469,9 +472,9 @@ struct FFNGradLowering : OpRewritePattern<FFNGradOp> {
       gu.gate = flattenTokens(rewriter, loc, op.getGatePre());
       gu.up = flattenTokens(rewriter, loc, op.getUpPre());
     } else {
-      gu = recomputeGateUp(rewriter, loc, x2, weights, layout, accType);
+      gu = recomputeGateUp(gemm, rewriter, loc, x2, weights, layout, accType);
     }
-    Value dh = projectBackward(rewriter, loc, dy2, op.getDownWeight(), layout,
+    Value dh = projectBackward(gemm, rewriter, loc, dy2, op.getDownWeight(), layout,
                                accType);
     DropoutSpec dropout =
         dropoutOf(rewriter, loc, op.getSeed(), op.getDropoutOrZero());
@@ -484,18 +487,18 @@ struct FFNGradLowering : OpRewritePattern<FFNGradOp> {
     if (op.isMerged()) {
       dMerged =
           mergeGateUp(rewriter, loc, e.dg, e.du, weights.packing, accType);
-      dx = projectBackward(rewriter, loc, dMerged, weights.merged, layout,
+      dx = projectBackward(gemm, rewriter, loc, dMerged, weights.merged, layout,
                            accType);
-      grads = {dx, weightGradient(rewriter, loc, x2, dMerged, layout, accType)};
+      grads = {dx, weightGradient(gemm, rewriter, loc, x2, dMerged, layout, accType)};
     } else {
-      dx = projectBackward(rewriter, loc, e.dg, weights.gate, layout, accType);
+      dx = projectBackward(gemm, rewriter, loc, e.dg, weights.gate, layout, accType);
       dx =
-          projectBackward(rewriter, loc, e.du, weights.up, layout, accType, dx);
-      grads = {dx, weightGradient(rewriter, loc, x2, e.dg, layout, accType),
-               weightGradient(rewriter, loc, x2, e.du, layout, accType)};
+          projectBackward(gemm, rewriter, loc, e.du, weights.up, layout, accType, dx);
+      grads = {dx, weightGradient(gemm, rewriter, loc, x2, e.dg, layout, accType),
+               weightGradient(gemm, rewriter, loc, x2, e.du, layout, accType)};
     }
     grads.push_back(
-        weightGradient(rewriter, loc, e.hidden, dy2, layout, accType));
+        weightGradient(gemm, rewriter, loc, e.hidden, dy2, layout, accType));
     if (weights.gateBias)
       grads.push_back(columnSum(rewriter, loc, e.dg, accType));
     if (weights.upBias)
@@ -510,7 +513,9 @@ struct FFNGradLowering : OpRewritePattern<FFNGradOp> {
 };
 
 struct MLPGradLowering : OpRewritePattern<MLPGradOp> {
-  using OpRewritePattern::OpRewritePattern;
+  MLPGradLowering(MLIRContext *ctx, GradGemmBuilder gemm)
+      : OpRewritePattern(ctx), gemm(std::move(gemm)) {}
+  GradGemmBuilder gemm;
 
   LogicalResult matchAndRewrite(MLPGradOp op,
                                 PatternRewriter &rewriter) const override {
@@ -521,10 +526,10 @@ struct MLPGradLowering : OpRewritePattern<MLPGradOp> {
     Value dy2 = flattenTokens(rewriter, loc, op.getGradOutput());
     Value pre = op.getUpPre()
                     ? flattenTokens(rewriter, loc, op.getUpPre())
-                    : projectForward(rewriter, loc, x2, op.getUpWeight(),
+                    : projectForward(gemm, rewriter, loc, x2, op.getUpWeight(),
                                      layout, accType);
     Value preBias = op.getUpPre() ? Value() : op.getUpBias();
-    Value dh = projectBackward(rewriter, loc, dy2, op.getDownWeight(), layout,
+    Value dh = projectBackward(gemm, rewriter, loc, dy2, op.getDownWeight(), layout,
                                accType);
     DropoutSpec dropout =
         dropoutOf(rewriter, loc, op.getSeed(), op.getDropoutOrZero());
@@ -532,9 +537,9 @@ struct MLPGradLowering : OpRewritePattern<MLPGradOp> {
         elementwiseBackward(rewriter, loc, ActivationSpec::of(op), pre, Value(),
                             preBias, Value(), dh, dropout, accType);
     SmallVector<Value> grads{
-        projectBackward(rewriter, loc, e.dg, op.getUpWeight(), layout, accType),
-        weightGradient(rewriter, loc, x2, e.dg, layout, accType),
-        weightGradient(rewriter, loc, e.hidden, dy2, layout, accType)};
+        projectBackward(gemm, rewriter, loc, e.dg, op.getUpWeight(), layout, accType),
+        weightGradient(gemm, rewriter, loc, x2, e.dg, layout, accType),
+        weightGradient(gemm, rewriter, loc, e.hidden, dy2, layout, accType)};
     if (op.getUpBias())
       grads.push_back(columnSum(rewriter, loc, e.dg, accType));
     if (op.getDownBias())
@@ -592,7 +597,13 @@ struct DropoutLowering : OpRewritePattern<DropoutOp> {
 
 } // namespace
 
+void mlir::glu::populateGradToLinalgPatterns(RewritePatternSet &patterns,
+                                             GradGemmBuilder gemm) {
+  MLIRContext *ctx = patterns.getContext();
+  patterns.add<FFNGradLowering, MLPGradLowering>(ctx, gemm);
+  patterns.add<DropoutLowering>(ctx);
+}
+
 void mlir::glu::populateGradToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<FFNGradLowering, MLPGradLowering, DropoutLowering>(
-      patterns.getContext());
+  populateGradToLinalgPatterns(patterns, grad::gemm);
 }

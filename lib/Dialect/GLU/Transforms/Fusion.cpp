@@ -40,23 +40,6 @@ using namespace mlir::glu;
 
 namespace {
 
-/// The extent of one tile starting at `iv` along a dim of size `total`:
-/// `tile`, or `min(tile, total - iv)` when the last tile may be partial.
-OpFoldResult tileSize(OpBuilder &b, Location loc, Value iv,
-                      OpFoldResult total, int64_t tile) {
-  std::optional<int64_t> staticTotal = getConstantIntValue(total);
-  if (staticTotal && *staticTotal <= tile)
-    return b.getIndexAttr(*staticTotal); // a single tile
-  if (staticTotal && *staticTotal % tile == 0)
-    return b.getIndexAttr(tile);
-  AffineExpr d0, s0;
-  bindDims(b.getContext(), d0);
-  bindSymbols(b.getContext(), s0);
-  AffineMap map = AffineMap::get(1, 1, {b.getAffineConstantExpr(tile), s0 - d0},
-                                 b.getContext());
-  return affine::makeComposedFoldedAffineMin(b, loc, map, {iv, total});
-}
-
 /// Rows `[offset, offset + size)` of a 2-D tensor.
 Value rows(OpBuilder &b, Location loc, Value t, OpFoldResult offset,
            OpFoldResult size) {

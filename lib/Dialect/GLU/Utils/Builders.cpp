@@ -212,6 +212,21 @@ static Value sliceAlong(OpBuilder &b, Location loc, Value t, int64_t dim,
   return tensor::ExtractSliceOp::create(b, loc, t, offsets, sizes, strides);
 }
 
+OpFoldResult tileSize(OpBuilder &b, Location loc, Value iv, OpFoldResult total,
+                      int64_t tile) {
+  std::optional<int64_t> staticTotal = getConstantIntValue(total);
+  if (staticTotal && *staticTotal <= tile)
+    return b.getIndexAttr(*staticTotal); // a single tile
+  if (staticTotal && *staticTotal % tile == 0)
+    return b.getIndexAttr(tile);
+  AffineExpr d0, s0;
+  bindDims(b.getContext(), d0);
+  bindSymbols(b.getContext(), s0);
+  AffineMap map = AffineMap::get(1, 1, {b.getAffineConstantExpr(tile), s0 - d0},
+                                 b.getContext());
+  return affine::makeComposedFoldedAffineMin(b, loc, map, {iv, total});
+}
+
 Value sliceFeatures(OpBuilder &b, Location loc, Value t, int64_t dim,
                     std::optional<FeatureRange> range) {
   if (!range)

@@ -86,6 +86,13 @@ Value zeros(OpBuilder &b, Location loc, OpFoldResult rows, OpFoldResult cols,
 Value project(OpBuilder &b, Location loc, Value a, Value w, Layout layout,
               FloatType accType, Value init = {});
 
+/// The extent of one tile starting at `iv` along a dim of size `total`:
+/// `tile`, or `min(tile, total - iv)` when the last tile may be partial
+/// (folded to a constant when `total` is static and a multiple of `tile`,
+/// or at most one tile).
+OpFoldResult tileSize(OpBuilder &b, Location loc, Value iv, OpFoldResult total,
+                      int64_t tile);
+
 /// A range of output features `[offset, offset + size)`.
 struct FeatureRange {
   OpFoldResult offset, size;

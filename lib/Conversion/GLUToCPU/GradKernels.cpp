@@ -1,0 +1,373 @@
+//===- GradKernels.cpp - the backward's GEMMs on packed micro-kernels -----===//
+//
+// glu.ffn_grad and glu.mlp_grad keep the structure of their reference
+// lowering (GradToLinalg.cpp: the recompute, the elementwise derivative, the
+// merges, the bias sums, the rounding), but each of their GEMMs
+// `init + op(A)·op(B)` comes from here, written as a BLAS library writes one:
+//
+//  * op(B) ([K, N]: a weight, x, dy or the dropped-out hidden, transposed or
+//    not) is packed into f32 panels `[ceil(N/NR)][K][NR]`, zero-padded, by
+//    all workers; 16-bit operands are widened there, once.
+//  * op(A) ([M, K], transposed for the weight gradients `xᵀ·dg`) is packed
+//    into row strips `[ceil(M/MR)][K][MR]`: the micro-kernel broadcasts its
+//    MR values of a k from one cache line whatever A's layout, and reads
+//    them in order.
+//  * The micro-kernel is the forward's (MicroKernel.cpp): MR x NR f32
+//    accumulators in vector registers, K in chunks of KC so that a panel's
+//    chunk stays in L2 while the strips of a row block use it; here always
+//    MR rows (the strips are zero-padded), the rows past M dropped by the
+//    epilogue, which adds `init` and stores with a mask for the last panel.
+//  * Workers (scf.forall, OpenMP later) take contiguous row ranges when each
+//    gets a few strips, else they split the panels (short or few rows).
+//
+// The micro-kernel runs in a private function per configuration
+// (`__glu_cpu_gemm_panel`), shared by every GEMM of the module.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Kernels.h"
+
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/SymbolTable.h"
+
+using namespace mlir;
+using namespace mlir::glu;
+using namespace mlir::glu::cpu;
+
+namespace {
+
+/// A memref type of `rank` dynamic sizes and strides: the buffer of any
+/// tensor, strided slices (an interleaved gate/up weight's half) included.
+MemRefType anyStridedType(MLIRContext *ctx, int64_t rank, Type elem) {
+  SmallVector<int64_t> shape(rank, ShapedType::kDynamic);
+  SmallVector<int64_t> strides(rank, ShapedType::kDynamic);
+  auto layout = StridedLayoutAttr::get(ctx, ShapedType::kDynamic, strides);
+  return MemRefType::get(shape, elem, layout);
+}
+
+/// The buffer of a 2-D tensor operand, read only.
+Value readBuffer(OpBuilder &b, Location loc, Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  auto dynamic = RankedTensorType::get(
+      {ShapedType::kDynamic, ShapedType::kDynamic}, type.getElementType());
+  if (type != dynamic)
+    tensor = tensor::CastOp::create(b, loc, dynamic, tensor);
+  return bufferization::ToBufferOp::create(
+      b, loc, anyStridedType(b.getContext(), 2, type.getElementType()), tensor,
+      /*read_only=*/true);
+}
+
+/// `body(i)` for i in [0, n) on all workers (scf.forall).
+void parallelFor(OpBuilder &b, Location loc, Value n,
+                 function_ref<void(OpBuilder &, Value)> body) {
+  scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{n}, ValueRange{},
+                        std::nullopt,
+                        [&](OpBuilder &fb, Location, ValueRange ivs) {
+                          body(fb, ivs[0]);
+                          scf::InParallelOp::create(fb, loc);
+                        });
+}
+
+class GemmEmitter {
+public:
+  GemmEmitter(OpBuilder &b, Location loc, const Tiling &t)
+      : b(b), loc(loc), t(t), ib{b, loc} {}
+
+  Value emit(Value a, bool aT, Value bMat, bool bT, Value init,
+             llvm::StringMap<func::FuncOp> &panels);
+
+private:
+  OpBuilder &b;
+  Location loc;
+  const Tiling &t;
+  IB ib;
+
+  /// The element (row, col) of op(X) for X's buffer `x`, as f32.
+  Value element(OpBuilder &ob, Value x, bool transposed, Value row,
+                Value col) {
+    ValueRange at = transposed ? ValueRange{col, row} : ValueRange{row, col};
+    Value idx[2] = {at[0], at[1]};
+    return toF32(ob, loc, memref::LoadOp::create(ob, loc, x, idx));
+  }
+  void packB(Value packed, Value bBuf, bool bT, Value k, Value n);
+  void packA(Value packed, Value aBuf, bool aT, Value m, Value k);
+  func::FuncOp panelFunction(ModuleOp module, TypeRange types, bool hasInit,
+                             llvm::StringMap<func::FuncOp> &panels);
+  static void emitPanelBody(OpBuilder &b, Location loc, const Tiling &t,
+                            Block *entry, bool hasInit);
+};
+
+/// Panels of op(B) `[P][K][NR]`: panel p, column j is output n = p·NR + j
+/// (zero for n >= N). K goes in blocks of 16 within each column, so a
+/// transposed B ([N, K]: each column a contiguous row) and a plain one
+/// ([K, N]: 16 rows shared by the panel's columns) are both read from few
+/// cache lines while the block is written.
+void GemmEmitter::packB(Value packed, Value bBuf, bool bT, Value k, Value n) {
+  constexpr int64_t kBlock = 16;
+  Type f32 = b.getF32Type();
+  Value zero = arith::ConstantOp::create(b, loc, f32, b.getZeroAttr(f32));
+  Value last = ib.sub(n, ib.c(1));
+  parallelFor(b, loc, ib.dim(packed, 0), [&](OpBuilder &b1, Value p) {
+    IB i1{b1, loc};
+    i1.loop(i1.c(0), k, i1.c(kBlock), [&](OpBuilder &b2, Value k0) {
+      IB i2{b2, loc};
+      Value kEnd = i2.min(i2.add(k0, i2.c(kBlock)), k);
+      i2.loop(i2.c(0), i2.c(t.nr()), i2.c(1), [&](OpBuilder &b3, Value j) {
+        IB i3{b3, loc};
+        Value col = i3.add(i3.mul(p, i3.c(t.nr())), j);
+        Value valid = i3.lt(col, n);
+        Value src = i3.min(col, last);
+        i3.loop(k0, kEnd, i3.c(1), [&](OpBuilder &b4, Value kk) {
+          Value v = element(b4, bBuf, bT, kk, src);
+          v = arith::SelectOp::create(b4, loc, valid, v, zero);
+          memref::StoreOp::create(b4, loc, v, packed, ValueRange{p, kk, j});
+        });
+      });
+    });
+  });
+}
+
+/// Row strips of op(A) `[RB][K][MR]`: strip s, lane r is row m = s·MR + r
+/// (zero for m >= M).
+void GemmEmitter::packA(Value packed, Value aBuf, bool aT, Value m, Value k) {
+  Type f32 = b.getF32Type();
+  Value zero = arith::ConstantOp::create(b, loc, f32, b.getZeroAttr(f32));
+  Value last = ib.sub(m, ib.c(1));
+  parallelFor(b, loc, ib.dim(packed, 0), [&](OpBuilder &b1, Value s) {
+    IB i1{b1, loc};
+    i1.loop(i1.c(0), k, i1.c(1), [&](OpBuilder &b2, Value kk) {
+      IB i2{b2, loc};
+      for (int64_t r = 0; r < t.mr; ++r) {
+        Value row = i2.add(i2.mul(s, i2.c(t.mr)), i2.c(r));
+        Value valid = i2.lt(row, m);
+        Value v = element(b2, aBuf, aT, i2.min(row, last), kk);
+        v = arith::SelectOp::create(b2, loc, valid, v, zero);
+        memref::StoreOp::create(b2, loc, v, packed,
+                                ValueRange{s, kk, i2.c(r)});
+      }
+    });
+  });
+}
+
+/// The body of `__glu_cpu_gemm_panel(apack, bpack, acc, out, [init,] m, n,
+/// k, w, p, rowBegin, rows)`: panel p of C for the rows [rowBegin, rowBegin
+/// + rows) (rowBegin a multiple of MR), in worker w's accumulators.
+void GemmEmitter::emitPanelBody(OpBuilder &b, Location loc, const Tiling &t,
+                                Block *entry, bool hasInit) {
+  IB ib{b, loc};
+  auto arg = [&](unsigned i) -> Value { return entry->getArgument(i); };
+  unsigned next = 0;
+  Value apack = arg(next++), bpack = arg(next++), acc = arg(next++),
+        out = arg(next++);
+  Value init = hasInit ? arg(next++) : Value();
+  Value n = arg(next++), k = arg(next++);
+  ++next; // m: the epilogue's rows are bounded by `rows` already
+  Value w = arg(next++), p = arg(next++), rowBegin = arg(next++),
+        rows = arg(next++);
+  Type f32 = b.getF32Type();
+  auto vt = VectorType::get({t.vec}, f32);
+  Value zero = arith::ConstantOp::create(b, loc, vt, b.getZeroAttr(vt));
+  Value strips = ib.ceilDiv(rows, ib.c(t.mr));
+  Value firstStrip = arith::DivUIOp::create(b, loc, rowBegin, ib.c(t.mr));
+  SmallVector<Value> cols;
+  for (int64_t j = 0; j < t.nrv; ++j)
+    cols.push_back(ib.c(j * t.vec));
+
+  // Clear the accumulators of the block's strips.
+  ib.loop(ib.c(0), ib.mul(strips, ib.c(t.mr)), ib.c(1),
+          [&](OpBuilder &lb, Value r) {
+            for (Value col : cols)
+              vector::StoreOp::create(lb, loc, zero, acc,
+                                      ValueRange{w, r, col});
+          });
+  ib.loop(ib.c(0), k, ib.c(t.kc), [&](OpBuilder &b1, Value k0) {
+    IB i1{b1, loc};
+    Value k1 = i1.min(i1.add(k0, i1.c(t.kc)), k);
+    i1.loop(i1.c(0), strips, i1.c(1), [&](OpBuilder &b2, Value s) {
+      IB i2{b2, loc};
+      Value strip = i2.add(firstStrip, s);
+      SmallVector<Value> accRows, lanes;
+      for (int64_t r = 0; r < t.mr; ++r) {
+        accRows.push_back(i2.add(i2.mul(s, i2.c(t.mr)), i2.c(r)));
+        lanes.push_back(i2.c(r));
+      }
+      SmallVector<Value> initAcc;
+      for (int64_t r = 0; r < t.mr; ++r)
+        for (Value col : cols)
+          initAcc.push_back(vector::LoadOp::create(
+              b2, loc, vt, acc, ValueRange{w, accRows[r], col}));
+      auto loop = scf::ForOp::create(
+          b2, loc, k0, k1, i2.c(1), initAcc,
+          [&](OpBuilder &lb, Location, Value kk, ValueRange accs) {
+            SmallVector<Value> bv;
+            for (Value col : cols)
+              bv.push_back(vector::LoadOp::create(lb, loc, vt, bpack,
+                                                  ValueRange{p, kk, col}));
+            SmallVector<Value> nextAcc;
+            for (int64_t r = 0; r < t.mr; ++r) {
+              Value av = memref::LoadOp::create(
+                  lb, loc, apack, ValueRange{strip, kk, lanes[r]});
+              av = vector::BroadcastOp::create(lb, loc, vt, av);
+              for (int64_t j = 0; j < t.nrv; ++j)
+                nextAcc.push_back(vector::FMAOp::create(
+                    lb, loc, av, bv[j], accs[r * t.nrv + j]));
+            }
+            scf::YieldOp::create(lb, loc, nextAcc);
+          });
+      for (int64_t r = 0; r < t.mr; ++r)
+        for (auto [j, col] : llvm::enumerate(cols))
+          vector::StoreOp::create(b2, loc, loop.getResult(r * t.nrv + j), acc,
+                                  ValueRange{w, accRows[r], col});
+    });
+  });
+
+  // Epilogue: the block's rows of the panel's columns (masked past N),
+  // plus `init`.
+  Value colBase = ib.mul(p, ib.c(t.nr()));
+  auto maskType = VectorType::get({t.vec}, b.getI1Type());
+  ib.loop(ib.c(0), rows, ib.c(1), [&](OpBuilder &lb, Value r) {
+    IB il{lb, loc};
+    Value row = il.add(rowBegin, r);
+    for (Value col : cols) {
+      Value v = vector::LoadOp::create(lb, loc, vt, acc, ValueRange{w, r, col});
+      Value c = il.add(colBase, col);
+      Value mask = vector::CreateMaskOp::create(lb, loc, maskType,
+                                                ValueRange{il.sub(n, c)});
+      if (init)
+        v = arith::AddFOp::create(
+            lb, loc, v,
+            vector::MaskedLoadOp::create(lb, loc, vt, init, ValueRange{row, c},
+                                         mask, zero));
+      vector::MaskedStoreOp::create(lb, loc, out, ValueRange{row, c}, mask, v);
+    }
+  });
+}
+
+func::FuncOp GemmEmitter::panelFunction(ModuleOp module, TypeRange types,
+                                        bool hasInit,
+                                        llvm::StringMap<func::FuncOp> &panels) {
+  // Everything the body depends on: the tiling and the operand types.
+  std::string key;
+  llvm::raw_string_ostream os(key);
+  os << "gemm " << t.vec << ' ' << t.nrv << ' ' << t.mr << ' ' << t.kc << ' '
+     << hasInit << ' ' << b.getFunctionType(types, {}) << ' '
+     << reinterpret_cast<uintptr_t>(module.getOperation());
+  auto it = panels.find(key);
+  if (it != panels.end())
+    return it->second;
+  OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
+  auto fn = func::FuncOp::create(mb, loc, "__glu_cpu_gemm_panel",
+                                 b.getFunctionType(types, {}));
+  SymbolTable(module).insert(fn); // unique name
+  fn.setPrivate();
+  panels[key] = fn;
+  Block *entry = fn.addEntryBlock();
+  OpBuilder fb = OpBuilder::atBlockEnd(entry);
+  emitPanelBody(fb, loc, t, entry, hasInit);
+  func::ReturnOp::create(fb, loc);
+  return fn;
+}
+
+Value GemmEmitter::emit(Value a, bool aT, Value bMat, bool bT, Value init,
+                        llvm::StringMap<func::FuncOp> &panels) {
+  Type f32 = b.getF32Type();
+  Value aBuf = readBuffer(b, loc, a), bBuf = readBuffer(b, loc, bMat);
+  Value m = ib.dim(aBuf, aT ? 1 : 0), k = ib.dim(aBuf, aT ? 0 : 1);
+  Value n = ib.dim(bBuf, bT ? 0 : 1);
+  Value nr = ib.c(t.nr()), mr = ib.c(t.mr);
+  Value numPanels = ib.ceilDiv(n, nr), numStrips = ib.ceilDiv(m, mr);
+  Value bpack = allocBuffer(b, loc, {numPanels, k, nr}, f32);
+  Value apack = allocBuffer(b, loc, {numStrips, k, mr}, f32);
+  packB(bpack, bBuf, bT, k, n);
+  packA(apack, aBuf, aT, m, k);
+
+  // Row blocks of MB rows, a whole number of strips.
+  int64_t mb = llvm::divideCeil(t.mb, t.mr) * t.mr;
+  Value workers = ib.c(t.workers);
+  Value acc = allocBuffer(b, loc, {workers, ib.c(mb), nr}, f32);
+  Value out = allocBuffer(b, loc, {m, n}, f32);
+  SmallVector<Value> operands{apack, bpack, acc, out};
+  if (init) {
+    auto type = cast<RankedTensorType>(init.getType());
+    auto dynamic = RankedTensorType::get(
+        {ShapedType::kDynamic, ShapedType::kDynamic}, type.getElementType());
+    Value t2 = type == dynamic ? init
+                               : tensor::CastOp::create(b, loc, dynamic, init);
+    operands.push_back(bufferization::ToBufferOp::create(
+        b, loc, operandMemRefType(b.getContext(), 2, f32), t2,
+        /*read_only=*/true));
+  }
+  operands.append({n, k, m});
+  SmallVector<Type> types(ValueRange(operands).getTypes());
+  types.append(4, b.getIndexType()); // w, p, rowBegin, rows
+  auto module =
+      b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
+  func::FuncOp fn = panelFunction(module, types, bool(init), panels);
+  auto call = [&](OpBuilder &cb, Value w, Value p, Value rowBegin,
+                  Value rows) {
+    SmallVector<Value> args(operands);
+    args.append({w, p, rowBegin, rows});
+    func::CallOp::create(cb, loc, fn, args);
+  };
+
+  // Row-parallel when every worker gets a few strips, panel-parallel
+  // otherwise (the weight gradients of a short batch, decode).
+  Value perWorker = ib.ceilDiv(m, workers);
+  Value rowParallel = ib.ge(perWorker, ib.c(std::min<int64_t>(4 * t.mr, mb)));
+  auto ifOp = scf::IfOp::create(b, loc, TypeRange{}, rowParallel,
+                                /*withElse=*/true);
+  {
+    // Each worker takes a contiguous range of rows (whole strips).
+    OpBuilder tb = ifOp.getThenBodyBuilder();
+    IB it{tb, loc};
+    Value range = it.mul(it.ceilDiv(perWorker, mr), mr);
+    parallelFor(tb, loc, workers, [&](OpBuilder &fb, Value w) {
+      IB iw{fb, loc};
+      Value begin = iw.min(iw.mul(w, range), m);
+      Value end = iw.min(iw.add(begin, range), m);
+      iw.loop(begin, end, iw.c(mb), [&](OpBuilder &lb, Value rowBegin) {
+        IB il{lb, loc};
+        Value rows = il.min(il.c(mb), il.sub(end, rowBegin));
+        il.loop(il.c(0), numPanels, il.c(1), [&](OpBuilder &pb, Value p) {
+          call(pb, w, p, rowBegin, rows);
+        });
+      });
+    });
+  }
+  {
+    // All rows for each worker, the panels dealt round robin.
+    OpBuilder eb = ifOp.getElseBodyBuilder();
+    parallelFor(eb, loc, workers, [&](OpBuilder &fb, Value w) {
+      IB iw{fb, loc};
+      iw.loop(iw.c(0), m, iw.c(mb), [&](OpBuilder &lb, Value rowBegin) {
+        IB il{lb, loc};
+        Value rows = il.min(il.c(mb), il.sub(m, rowBegin));
+        il.loop(w, numPanels, workers, [&](OpBuilder &pb, Value p) {
+          call(pb, w, p, rowBegin, rows);
+        });
+      });
+    });
+  }
+  b.setInsertionPointAfter(ifOp);
+
+  auto dynamicType = RankedTensorType::get(
+      {ShapedType::kDynamic, ShapedType::kDynamic}, f32);
+  Value c = bufferization::ToTensorOp::create(b, loc, dynamicType, out,
+                                              b.getUnitAttr(), b.getUnitAttr());
+  // As static as the operands' types say.
+  auto aType = cast<RankedTensorType>(a.getType());
+  auto bType = cast<RankedTensorType>(bMat.getType());
+  auto staticType = RankedTensorType::get(
+      {aType.getDimSize(aT ? 1 : 0), bType.getDimSize(bT ? 0 : 1)}, f32);
+  if (staticType != dynamicType)
+    c = tensor::CastOp::create(b, loc, staticType, c);
+  return c;
+}
+
+} // namespace
+
+Value cpu::emitGradGemm(OpBuilder &b, Location loc, const Tiling &t, Value a,
+                        bool aT, Value bMat, bool bT, Value init,
+                        llvm::StringMap<func::FuncOp> &panels) {
+  return GemmEmitter(b, loc, t).emit(a, aT, bMat, bT, init, panels);
+}
