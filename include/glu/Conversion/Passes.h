@@ -3,6 +3,8 @@
 #ifndef GLU_CONVERSION_PASSES_H
 #define GLU_CONVERSION_PASSES_H
 
+#include "glu/Dialect/GLU/Utils/Builders.h"
+
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -50,10 +52,25 @@ void populateGradToLinalgPatterns(RewritePatternSet &patterns);
 using GradGemmBuilder =
     std::function<Value(OpBuilder &, Location, Value a, bool aT, Value b,
                         bool bT, FloatType accType, Value init)>;
+/// The dropped-out hidden and the gradients of the pre-activations
+/// (`[M, F]` in acc_type; `du` null for glu.mlp_grad).
+struct GradElementwise {
+  Value hidden, dg, du;
+};
+/// `dh = dy·Wdᵀ` (`down` stored with `layout`) with the elementwise
+/// backward in its epilogue: from the pre-activations `g`, `u` (before
+/// their biases; `u` null for glu.mlp_grad) and the biases (null when
+/// absent). Used without dropout only; null results: not fused here (the
+/// GEMM and the elementwise generic instead).
+using GradFusedBackward = std::function<GradElementwise(
+    OpBuilder &, Location, const ActivationSpec &, Value g, Value u,
+    Value gateBias, Value upBias, Value dy, Value down, Layout layout)>;
 /// The same patterns with every GEMM built by `gemm` instead of the
-/// reference's linalg.generics (the CPU kernels' packed micro-kernels).
+/// reference's linalg.generics (the CPU kernels' packed micro-kernels), and
+/// the dh GEMM and the derivative by `fused` when it is given.
 void populateGradToLinalgPatterns(RewritePatternSet &patterns,
-                                  GradGemmBuilder gemm);
+                                  GradGemmBuilder gemm,
+                                  GradFusedBackward fused = nullptr);
 
 /// Adds the patterns of glu-expand-float-conversions: f32/f64 <-> bf16
 /// (and, with `f16`, f32 <-> f16) conversions and bf16 selects as integer

@@ -142,12 +142,35 @@ struct ConvertGLUToCPUKernels
     if (grads.empty())
       return success();
     llvm::StringMap<func::FuncOp> gemmPanels;
+    llvm::DenseMap<Operation *, GradWorkspace> workspaces;
+    // The patterns build before the op they replace: its GEMMs share one
+    // workspace, made at the first.
+    auto workspaceAt = [t, &workspaces](OpBuilder &b, Location loc) {
+      Block::iterator at = b.getInsertionPoint();
+      if (at == b.getInsertionBlock()->end() ||
+          !isa<FFNGradOp, MLPGradOp>(*at))
+        return GradWorkspace();
+      auto [it, inserted] = workspaces.try_emplace(&*at);
+      if (inserted)
+        it->second = emitGradWorkspace(b, loc, t, &*at);
+      return it->second;
+    };
     RewritePatternSet patterns(module.getContext());
     populateGradToLinalgPatterns(
-        patterns, [t, &gemmPanels](OpBuilder &b, Location loc, Value a, bool aT,
-                                   Value bMat, bool bT, FloatType,
-                                   Value init) -> Value {
-          return emitGradGemm(b, loc, t, a, aT, bMat, bT, init, gemmPanels);
+        patterns,
+        [t, &gemmPanels, workspaceAt](OpBuilder &b, Location loc, Value a,
+                                      bool aT, Value bMat, bool bT, FloatType,
+                                      Value init) -> Value {
+          return emitGradGemm(b, loc, t, a, aT, bMat, bT, init,
+                              workspaceAt(b, loc), gemmPanels);
+        },
+        [t, &gemmPanels, workspaceAt](
+            OpBuilder &b, Location loc, const ActivationSpec &spec, Value g,
+            Value u, Value gateBias, Value upBias, Value dy, Value down,
+            Layout layout) -> GradElementwise {
+          return emitFusedGradDown(b, loc, t, spec, g, u, gateBias, upBias, dy,
+                                   down, layout, workspaceAt(b, loc),
+                                   gemmPanels);
         });
     GreedyRewriteConfig config;
     config.setStrictness(GreedyRewriteStrictness::ExistingOps);

@@ -27,6 +27,7 @@
 
 #include "Kernels.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/SymbolTable.h"
 
@@ -68,13 +69,42 @@ void parallelFor(OpBuilder &b, Location loc, Value n,
                         });
 }
 
+/// What the epilogue does with a finished tile of C: store it (plus
+/// `init`), or, for `dh = dy·Wdᵀ` fused with the elementwise backward, take
+/// the pre-activations at the same place and store the hidden and the
+/// gradients of the pre-activations instead of dh.
+struct Epilogue {
+  bool init = false;
+  bool fused = false;
+  ActivationSpec spec{};
+  bool gated = false, gateBias = false, upBias = false;
+
+  /// The operands it adds to the panel function, in order: init; or g, u,
+  /// the biases, then the dg and du results (the hidden goes to `out`).
+  unsigned extraOperands() const {
+    return init + (fused ? 2 + 2 * gated + gateBias + upBias : 0);
+  }
+  void print(llvm::raw_ostream &os) const {
+    auto bits = [](float f) { return llvm::bit_cast<uint32_t>(f); };
+    os << init << ' ' << fused << ' ' << static_cast<int>(spec.kind) << ' '
+       << bits(spec.beta) << ' ' << bits(spec.alpha) << ' '
+       << bits(spec.limit) << ' ' << gated << ' ' << gateBias << ' '
+       << upBias;
+  }
+};
+
 class GemmEmitter {
 public:
   GemmEmitter(OpBuilder &b, Location loc, const Tiling &t)
       : b(b), loc(loc), t(t), ib{b, loc} {}
 
-  Value emit(Value a, bool aT, Value bMat, bool bT, Value init,
-             llvm::StringMap<func::FuncOp> &panels);
+  /// C's tensor (f32); with a fused epilogue, the hidden, then dg and du
+  /// (`extra`: its operands, tensors, as Epilogue::extraOperands orders them
+  /// without the results).
+  SmallVector<Value> emit(Value a, bool aT, Value bMat, bool bT,
+                          const Epilogue &epi, ArrayRef<Value> extra,
+                          const GradWorkspace &ws,
+                          llvm::StringMap<func::FuncOp> &panels);
 
 private:
   OpBuilder &b;
@@ -85,16 +115,18 @@ private:
   /// The element (row, col) of op(X) for X's buffer `x`, as f32.
   Value element(OpBuilder &ob, Value x, bool transposed, Value row,
                 Value col) {
-    ValueRange at = transposed ? ValueRange{col, row} : ValueRange{row, col};
-    Value idx[2] = {at[0], at[1]};
+    Value idx[2] = {row, col};
+    if (transposed)
+      std::swap(idx[0], idx[1]);
     return toF32(ob, loc, memref::LoadOp::create(ob, loc, x, idx));
   }
   void packB(Value packed, Value bBuf, bool bT, Value k, Value n);
   void packA(Value packed, Value aBuf, bool aT, Value m, Value k);
-  func::FuncOp panelFunction(ModuleOp module, TypeRange types, bool hasInit,
+  func::FuncOp panelFunction(ModuleOp module, TypeRange types,
+                             const Epilogue &epi,
                              llvm::StringMap<func::FuncOp> &panels);
   static void emitPanelBody(OpBuilder &b, Location loc, const Tiling &t,
-                            Block *entry, bool hasInit);
+                            Block *entry, const Epilogue &epi);
 };
 
 /// Panels of op(B) `[P][K][NR]`: panel p, column j is output n = p·NR + j
@@ -153,13 +185,22 @@ void GemmEmitter::packA(Value packed, Value aBuf, bool aT, Value m, Value k) {
 /// k, w, p, rowBegin, rows)`: panel p of C for the rows [rowBegin, rowBegin
 /// + rows) (rowBegin a multiple of MR), in worker w's accumulators.
 void GemmEmitter::emitPanelBody(OpBuilder &b, Location loc, const Tiling &t,
-                                Block *entry, bool hasInit) {
+                                Block *entry, const Epilogue &epi) {
   IB ib{b, loc};
   auto arg = [&](unsigned i) -> Value { return entry->getArgument(i); };
   unsigned next = 0;
   Value apack = arg(next++), bpack = arg(next++), acc = arg(next++),
         out = arg(next++);
-  Value init = hasInit ? arg(next++) : Value();
+  Value init = epi.init ? arg(next++) : Value();
+  Value g, u, gateBias, upBias, dgOut, duOut;
+  if (epi.fused) {
+    g = arg(next++);
+    u = epi.gated ? arg(next++) : Value();
+    gateBias = epi.gateBias ? arg(next++) : Value();
+    upBias = epi.upBias ? arg(next++) : Value();
+    dgOut = arg(next++);
+    duOut = epi.gated ? arg(next++) : Value();
+  }
   Value n = arg(next++), k = arg(next++);
   ++next; // m: the epilogue's rows are bounded by `rows` already
   Value w = arg(next++), p = arg(next++), rowBegin = arg(next++),
@@ -233,24 +274,53 @@ void GemmEmitter::emitPanelBody(OpBuilder &b, Location loc, const Tiling &t,
       Value c = il.add(colBase, col);
       Value mask = vector::CreateMaskOp::create(lb, loc, maskType,
                                                 ValueRange{il.sub(n, c)});
+      auto load = [&](Value buf, ValueRange at) -> Value {
+        return vector::MaskedLoadOp::create(lb, loc, vt, buf, at, mask, zero);
+      };
+      auto store = [&](Value buf, Value x) {
+        vector::MaskedStoreOp::create(lb, loc, buf, ValueRange{row, c}, mask,
+                                      x);
+      };
       if (init)
-        v = arith::AddFOp::create(
-            lb, loc, v,
-            vector::MaskedLoadOp::create(lb, loc, vt, init, ValueRange{row, c},
-                                         mask, zero));
-      vector::MaskedStoreOp::create(lb, loc, out, ValueRange{row, c}, mask, v);
+        v = arith::AddFOp::create(lb, loc, v, load(init, {row, c}));
+      if (!epi.fused) {
+        store(out, v);
+        continue;
+      }
+      // v is dh: the reference's elementwise backward (GradToLinalg.cpp)
+      // on vectors, the pre-activations read where dh is.
+      ScalarBuilder sb(lb, loc, vt);
+      Value gv = load(g, {row, c});
+      if (gateBias)
+        gv = sb.add(gv, load(gateBias, {c}));
+      if (!epi.gated) {
+        store(out, sb.activation(epi.spec, gv));
+        store(dgOut,
+              sb.mul(v, activationDerivative(lb, loc, sb, epi.spec, gv)));
+        continue;
+      }
+      Value uv = load(u, {row, c});
+      if (upBias)
+        uv = sb.add(uv, load(upBias, {c}));
+      GatingValues gating =
+          gatingWithDerivatives(lb, loc, sb, epi.spec, gv, uv);
+      store(out, gating.h);
+      store(dgOut, sb.mul(v, gating.dg));
+      store(duOut, sb.mul(v, gating.du));
     }
   });
 }
 
 func::FuncOp GemmEmitter::panelFunction(ModuleOp module, TypeRange types,
-                                        bool hasInit,
+                                        const Epilogue &epi,
                                         llvm::StringMap<func::FuncOp> &panels) {
   // Everything the body depends on: the tiling and the operand types.
   std::string key;
   llvm::raw_string_ostream os(key);
   os << "gemm " << t.vec << ' ' << t.nrv << ' ' << t.mr << ' ' << t.kc << ' '
-     << hasInit << ' ' << b.getFunctionType(types, {}) << ' '
+     << b.getFunctionType(types, {}) << ' ';
+  epi.print(os);
+  os << ' '
      << reinterpret_cast<uintptr_t>(module.getOperation());
   auto it = panels.find(key);
   if (it != panels.end())
@@ -263,21 +333,86 @@ func::FuncOp GemmEmitter::panelFunction(ModuleOp module, TypeRange types,
   panels[key] = fn;
   Block *entry = fn.addEntryBlock();
   OpBuilder fb = OpBuilder::atBlockEnd(entry);
-  emitPanelBody(fb, loc, t, entry, hasInit);
+  emitPanelBody(fb, loc, t, entry, epi);
   func::ReturnOp::create(fb, loc);
   return fn;
 }
 
-Value GemmEmitter::emit(Value a, bool aT, Value bMat, bool bT, Value init,
-                        llvm::StringMap<func::FuncOp> &panels) {
+/// A fresh f32 buffer of `sizes` whose 2 MB-aligned extents are advised to
+/// be backed by transparent huge pages (madvise(MADV_HUGEPAGE), libc): the
+/// backward's buffers are tens of MB, allocated and freed on every call,
+/// and faulting them in 4 KB pages (a fault and a zeroed page each) took
+/// 15 % of its time here, where THP is on `madvise` (Debian's default).
+/// Elsewhere the advice fails harmlessly (EINVAL) and changes nothing.
+Value allocLarge(OpBuilder &b, Location loc, ArrayRef<Value> sizes) {
+  constexpr int64_t kHuge = 2 << 20, kAdviseHugePage = 14;
+  IB ib{b, loc};
+  Type f32 = b.getF32Type();
+  Value buf = allocBuffer(b, loc, sizes, f32);
+  Value bytes = ib.c(4);
+  for (Value s : sizes)
+    bytes = ib.mul(bytes, s);
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buf);
+  Value mask = ib.c(~(kHuge - 1));
+  Value begin = arith::AndIOp::create(b, loc, ib.add(base, ib.c(kHuge - 1)),
+                                      mask);
+  Value end = arith::AndIOp::create(b, loc, ib.add(base, bytes), mask);
+  auto ifOp = scf::IfOp::create(
+      b, loc, TypeRange{},
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, end, begin),
+      /*withElse=*/false);
+  OpBuilder tb = ifOp.getThenBodyBuilder();
+  Type i64 = tb.getI64Type(), i32 = tb.getI32Type();
+  auto module =
+      b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
+  auto madvise = module.lookupSymbol<func::FuncOp>("madvise");
+  if (!madvise) {
+    OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
+    madvise = func::FuncOp::create(
+        mb, loc, "madvise", mb.getFunctionType({i64, i64, i32}, {i32}));
+    madvise.setPrivate();
+  }
+  auto toI64 = [&](Value v) -> Value {
+    return arith::IndexCastOp::create(tb, loc, i64, v);
+  };
+  func::CallOp::create(
+      tb, loc, madvise,
+      ValueRange{toI64(begin), toI64(IB{tb, loc}.sub(end, begin)),
+                 arith::ConstantOp::create(
+                     tb, loc, i32, tb.getI32IntegerAttr(kAdviseHugePage))});
+  return buf;
+}
+
+/// `[d0][d1][d2]` (row-major) at the start of the 1-D buffer `ws`.
+Value view3D(OpBuilder &b, Location loc, Value ws, Value d0, Value d1,
+             int64_t d2) {
+  IB ib{b, loc};
+  auto type = MemRefType::get(
+      {ShapedType::kDynamic, ShapedType::kDynamic, d2}, b.getF32Type(),
+      StridedLayoutAttr::get(b.getContext(), 0,
+                             {ShapedType::kDynamic, d2, 1}));
+  return memref::ReinterpretCastOp::create(
+      b, loc, type, ws, b.getIndexAttr(0),
+      ArrayRef<OpFoldResult>{d0, d1, b.getIndexAttr(d2)},
+      ArrayRef<OpFoldResult>{ib.mul(d1, ib.c(d2)), b.getIndexAttr(d2),
+                             b.getIndexAttr(1)});
+}
+
+SmallVector<Value> GemmEmitter::emit(Value a, bool aT, Value bMat, bool bT,
+                                     const Epilogue &epi,
+                                     ArrayRef<Value> extra,
+                                     const GradWorkspace &ws,
+                                     llvm::StringMap<func::FuncOp> &panels) {
   Type f32 = b.getF32Type();
   Value aBuf = readBuffer(b, loc, a), bBuf = readBuffer(b, loc, bMat);
   Value m = ib.dim(aBuf, aT ? 1 : 0), k = ib.dim(aBuf, aT ? 0 : 1);
   Value n = ib.dim(bBuf, bT ? 0 : 1);
   Value nr = ib.c(t.nr()), mr = ib.c(t.mr);
   Value numPanels = ib.ceilDiv(n, nr), numStrips = ib.ceilDiv(m, mr);
-  Value bpack = allocBuffer(b, loc, {numPanels, k, nr}, f32);
-  Value apack = allocBuffer(b, loc, {numStrips, k, mr}, f32);
+  Value bpack = ws.b ? view3D(b, loc, ws.b, numPanels, k, t.nr())
+                     : allocBuffer(b, loc, {numPanels, k, nr}, f32);
+  Value apack = ws.a ? view3D(b, loc, ws.a, numStrips, k, t.mr)
+                     : allocBuffer(b, loc, {numStrips, k, mr}, f32);
   packB(bpack, bBuf, bT, k, n);
   packA(apack, aBuf, aT, m, k);
 
@@ -285,24 +420,44 @@ Value GemmEmitter::emit(Value a, bool aT, Value bMat, bool bT, Value init,
   int64_t mb = llvm::divideCeil(t.mb, t.mr) * t.mr;
   Value workers = ib.c(t.workers);
   Value acc = allocBuffer(b, loc, {workers, ib.c(mb), nr}, f32);
-  Value out = allocBuffer(b, loc, {m, n}, f32);
-  SmallVector<Value> operands{apack, bpack, acc, out};
-  if (init) {
-    auto type = cast<RankedTensorType>(init.getType());
+  SmallVector<Value> results{allocLarge(b, loc, {m, n})};
+  SmallVector<Value> operands{apack, bpack, acc, results[0]};
+  // The epilogue's inputs: f32 with a unit inner stride, as its vector
+  // loads need (a bias of another type, or an interleaved half of a merged
+  // one, copied: F values).
+  for (Value v : extra) {
+    auto type = cast<RankedTensorType>(v.getType());
+    int64_t rank = type.getRank();
+    if (rank == 1) {
+      v = type.getElementType() == f32
+              ? linalg::CopyOp::create(
+                    b, loc, ValueRange{v},
+                    ValueRange{tensor::EmptyOp::create(
+                        b, loc, tensor::getMixedSizes(b, loc, v), f32)})
+                    .getResult(0)
+              : widenToF32(b, loc, v);
+      type = cast<RankedTensorType>(v.getType());
+    }
     auto dynamic = RankedTensorType::get(
-        {ShapedType::kDynamic, ShapedType::kDynamic}, type.getElementType());
-    Value t2 = type == dynamic ? init
-                               : tensor::CastOp::create(b, loc, dynamic, init);
+        SmallVector<int64_t>(rank, ShapedType::kDynamic), f32);
+    if (type != dynamic)
+      v = tensor::CastOp::create(b, loc, dynamic, v);
     operands.push_back(bufferization::ToBufferOp::create(
-        b, loc, operandMemRefType(b.getContext(), 2, f32), t2,
+        b, loc, operandMemRefType(b.getContext(), rank, f32), v,
         /*read_only=*/true));
+  }
+  if (epi.fused) {
+    for (int i = 0, e = epi.gated ? 2 : 1; i < e; ++i) {
+      results.push_back(allocLarge(b, loc, {m, n}));
+      operands.push_back(results.back());
+    }
   }
   operands.append({n, k, m});
   SmallVector<Type> types(ValueRange(operands).getTypes());
   types.append(4, b.getIndexType()); // w, p, rowBegin, rows
   auto module =
       b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
-  func::FuncOp fn = panelFunction(module, types, bool(init), panels);
+  func::FuncOp fn = panelFunction(module, types, epi, panels);
   auto call = [&](OpBuilder &cb, Value w, Value p, Value rowBegin,
                   Value rows) {
     SmallVector<Value> args(operands);
@@ -352,22 +507,83 @@ Value GemmEmitter::emit(Value a, bool aT, Value bMat, bool bT, Value init,
 
   auto dynamicType = RankedTensorType::get(
       {ShapedType::kDynamic, ShapedType::kDynamic}, f32);
-  Value c = bufferization::ToTensorOp::create(b, loc, dynamicType, out,
-                                              b.getUnitAttr(), b.getUnitAttr());
   // As static as the operands' types say.
   auto aType = cast<RankedTensorType>(a.getType());
   auto bType = cast<RankedTensorType>(bMat.getType());
   auto staticType = RankedTensorType::get(
       {aType.getDimSize(aT ? 1 : 0), bType.getDimSize(bT ? 0 : 1)}, f32);
-  if (staticType != dynamicType)
-    c = tensor::CastOp::create(b, loc, staticType, c);
-  return c;
+  SmallVector<Value> tensors;
+  for (Value r : results) {
+    Value c = bufferization::ToTensorOp::create(
+        b, loc, dynamicType, r, b.getUnitAttr(), b.getUnitAttr());
+    if (staticType != dynamicType)
+      c = tensor::CastOp::create(b, loc, staticType, c);
+    tensors.push_back(c);
+  }
+  return tensors;
 }
 
 } // namespace
 
 Value cpu::emitGradGemm(OpBuilder &b, Location loc, const Tiling &t, Value a,
                         bool aT, Value bMat, bool bT, Value init,
+                        const GradWorkspace &ws,
                         llvm::StringMap<func::FuncOp> &panels) {
-  return GemmEmitter(b, loc, t).emit(a, aT, bMat, bT, init, panels);
+  Epilogue epi;
+  epi.init = static_cast<bool>(init);
+  SmallVector<Value> extra;
+  if (init)
+    extra.push_back(init);
+  return GemmEmitter(b, loc, t).emit(a, aT, bMat, bT, epi, extra, ws,
+                                     panels)[0];
+}
+
+GradElementwise cpu::emitFusedGradDown(OpBuilder &b, Location loc,
+                                       const Tiling &t,
+                                       const ActivationSpec &spec, Value g,
+                                       Value u, Value gateBias, Value upBias,
+                                       Value dy, Value down, Layout layout,
+                                       const GradWorkspace &ws,
+                                       llvm::StringMap<func::FuncOp> &panels) {
+  Epilogue epi;
+  epi.fused = true;
+  epi.spec = spec;
+  epi.gated = static_cast<bool>(u);
+  epi.gateBias = static_cast<bool>(gateBias);
+  epi.upBias = static_cast<bool>(upBias);
+  SmallVector<Value> extra{g};
+  for (Value v : {u, gateBias, upBias})
+    if (v)
+      extra.push_back(v);
+  // dh = dy·Wdᵀ: Wd is [D, F] (out_in) or [F, D] (in_out).
+  SmallVector<Value> r =
+      GemmEmitter(b, loc, t).emit(dy, false, down, layout == Layout::in_out,
+                                  epi, extra, ws, panels);
+  return {r[0], r[1], epi.gated ? r[2] : Value()};
+}
+
+GradWorkspace cpu::emitGradWorkspace(OpBuilder &b, Location loc,
+                                     const Tiling &t, Operation *op) {
+  // Every M, N and K of the op's GEMMs is a dim of one of its operands (the
+  // tokens: x's leading dims together), so d = the largest bounds them all.
+  IB ib{b, loc};
+  Value d = ib.c(1);
+  for (Value v : op->getOperands()) {
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    if (!type || type.getRank() == 0)
+      continue;
+    Value tokens = ib.c(1);
+    for (int64_t i = 0; i < type.getRank(); ++i) {
+      Value size = tensor::DimOp::create(b, loc, v, i);
+      d = ib.max(d, size);
+      if (i + 1 < type.getRank())
+        tokens = ib.mul(tokens, size);
+    }
+    d = ib.max(d, tokens);
+  }
+  Type f32 = b.getF32Type();
+  GradWorkspace ws;
+  ws.a = allocLarge(b, loc, {ib.mul(ib.add(d, ib.c(t.mr)), d)});
+  ws.b = allocLarge(b, loc, {ib.mul(ib.add(d, ib.c(t.nr())), d)});
+  return ws;
 }

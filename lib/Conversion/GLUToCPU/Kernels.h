@@ -49,6 +49,7 @@
 #define GLU_LIB_CONVERSION_GLUTOCPU_KERNELS_H
 
 #include "glu/Dialect/GLU/IR/GLU.h"
+#include "glu/Conversion/Passes.h"
 #include "glu/Dialect/GLU/Utils/Builders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -308,7 +309,32 @@ SmallVector<Value> packConstants(OpBuilder &b, Location loc, const Tiling &t,
 /// (GradKernels.cpp). `panels` shares the micro-kernel functions.
 Value emitGradGemm(OpBuilder &b, Location loc, const Tiling &t, Value a,
                    bool aT, Value bMat, bool bT, Value init,
+                   const struct GradWorkspace &ws,
                    llvm::StringMap<func::FuncOp> &panels);
+
+/// Buffers (1-D f32) that the GEMMs of one training op pack their A strips
+/// and B panels into, one GEMM after the other: a few fresh pages per op
+/// rather than per GEMM (a page fault and a zeroed page each: 20 % of the
+/// backward's time when every GEMM allocated its own). Null: each GEMM
+/// allocates its own.
+struct GradWorkspace {
+  Value a, b;
+};
+
+/// `dh = dy·Wdᵀ` with the elementwise backward in the GEMM's epilogue
+/// (glu::GradFusedBackward): dh never leaves the registers; the epilogue
+/// reads the pre-activations and stores the hidden, dg and du.
+GradElementwise emitFusedGradDown(OpBuilder &b, Location loc, const Tiling &t,
+                                  const ActivationSpec &spec, Value g, Value u,
+                                  Value gateBias, Value upBias, Value dy,
+                                  Value down, Layout layout,
+                                  const GradWorkspace &ws,
+                                  llvm::StringMap<func::FuncOp> &panels);
+
+/// The workspace of training op `op`, sized for any GEMM of its operands'
+/// dims (pages not touched are not faulted).
+GradWorkspace emitGradWorkspace(OpBuilder &b, Location loc, const Tiling &t,
+                                Operation *op);
 
 } // namespace mlir::glu::cpu
 

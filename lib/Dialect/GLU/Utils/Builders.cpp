@@ -212,6 +212,95 @@ static Value sliceAlong(OpBuilder &b, Location loc, Value t, int64_t dim,
   return tensor::ExtractSliceOp::create(b, loc, t, offsets, sizes, strides);
 }
 
+//===----------------------------------------------------------------------===//
+// Derivatives (the training ops; scalars or vectors)
+//===----------------------------------------------------------------------===//
+
+/// act'(x) for an activation of one value (not clamped_swiglu).
+Value activationDerivative(OpBuilder &b, Location loc, ScalarBuilder &s,
+                           const ActivationSpec &spec, Value x) {
+  Value one = s.constant(1.0);
+  auto swishDerivative = [&](double beta) {
+    // d/dx x·σ(βx) = σ(βx)·(1 + βx·(1 - σ(βx)))
+    Value bx = s.mul(s.constant(beta), x);
+    Value sig = s.sigmoid(bx);
+    Value oneMinus = arith::SubFOp::create(b, loc, one, sig);
+    return s.mul(sig, s.add(one, s.mul(bx, oneMinus)));
+  };
+  switch (spec.kind) {
+  case Activation::sigmoid: {
+    Value sig = s.sigmoid(x);
+    return s.mul(sig, arith::SubFOp::create(b, loc, one, sig));
+  }
+  case Activation::identity:
+    return one;
+  case Activation::relu: {
+    Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x,
+                                           s.constant(0.0));
+    return arith::SelectOp::create(b, loc, positive, one, s.constant(0.0));
+  }
+  case Activation::gelu_erf: {
+    // Φ(x) + x·φ(x), φ(x) = exp(-x²/2)/√(2π)
+    Value erf = math::ErfOp::create(b, loc, s.mul(x, s.constant(M_SQRT1_2)));
+    Value cdf = s.mul(s.constant(0.5), s.add(one, erf));
+    Value pdf = s.mul(
+        s.constant(0.5 * M_2_SQRTPI * M_SQRT1_2),
+        math::ExpOp::create(b, loc, s.mul(s.constant(-0.5), s.mul(x, x))));
+    return s.add(cdf, s.mul(x, pdf));
+  }
+  case Activation::gelu_tanh: {
+    // t = tanh(k(x + c·x³)): ½(1 + t) + ½x(1 - t²)·k(1 + 3c·x²)
+    double k = std::sqrt(2.0 / M_PI), c = 0.044715;
+    Value x2 = s.mul(x, x);
+    Value inner =
+        s.mul(s.constant(k), s.add(x, s.mul(s.constant(c), s.mul(x2, x))));
+    Value t = math::TanhOp::create(b, loc, inner);
+    Value dInner =
+        s.mul(s.constant(k), s.add(one, s.mul(s.constant(3 * c), x2)));
+    Value sech2 = arith::SubFOp::create(b, loc, one, s.mul(t, t));
+    return s.add(s.mul(s.constant(0.5), s.add(one, t)),
+                 s.mul(s.mul(s.constant(0.5), x), s.mul(sech2, dInner)));
+  }
+  case Activation::silu:
+    return swishDerivative(1.0);
+  case Activation::swish:
+    return swishDerivative(spec.beta);
+  case Activation::clamped_swiglu:
+    llvm_unreachable("clamped_swiglu gates a pair");
+  }
+  llvm_unreachable("unknown activation");
+}
+
+
+GatingValues gatingWithDerivatives(OpBuilder &b, Location loc, ScalarBuilder &s,
+                                   const ActivationSpec &spec, Value g,
+                                   Value u) {
+  if (spec.kind != Activation::clamped_swiglu) {
+    Value a = s.activation(spec, g);
+    return {s.mul(a, u), s.mul(activationDerivative(b, loc, s, spec, g), u), a};
+  }
+  // h = g'·σ(αg')·(u' + 1), g' = min(g, L), u' = clamp(u, -L, L); the
+  // clamps pass the gradient on the closed interval, as torch.clamp does.
+  Value limit = s.constant(spec.limit), one = s.constant(1.0);
+  Value zero = s.constant(0.0);
+  Value gc = s.min(g, limit);
+  Value uc = s.min(s.max(u, s.constant(-spec.limit)), limit);
+  ActivationSpec swish{Activation::swish, spec.alpha, spec.alpha, spec.limit};
+  Value glu = s.activation(swish, gc);
+  Value dglu = activationDerivative(b, loc, s, swish, gc);
+  Value up = s.add(uc, one);
+  Value gIn =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLE, g, limit);
+  Value uIn = arith::AndIOp::create(
+      b, loc,
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, u,
+                            s.constant(-spec.limit)),
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLE, u, limit));
+  Value dg = arith::SelectOp::create(b, loc, gIn, s.mul(dglu, up), zero);
+  Value du = arith::SelectOp::create(b, loc, uIn, glu, zero);
+  return {s.mul(glu, up), dg, du};
+}
+
 OpFoldResult tileSize(OpBuilder &b, Location loc, Value iv, OpFoldResult total,
                       int64_t tile) {
   std::optional<int64_t> staticTotal = getConstantIntValue(total);

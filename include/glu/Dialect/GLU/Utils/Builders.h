@@ -66,6 +66,23 @@ private:
   Type type; // a FloatType or a VectorType of one
 };
 
+/// act'(x) for an activation of one value (not clamped_swiglu), with `s`'s
+/// type (a float, or a vector of them: the CPU kernels' epilogues). The
+/// formulas: docs/training.md.
+Value activationDerivative(OpBuilder &b, Location loc, ScalarBuilder &s,
+                           const ActivationSpec &spec, Value x);
+
+/// The gating h = G(g, u) and its partial derivatives at (g, u).
+struct GatingValues {
+  Value h, dg, du;
+};
+
+/// h = G(g, u), ∂G/∂g and ∂G/∂u (every activation, clamped SwiGLU's clamps
+/// passing the gradient on the closed interval, as torch.clamp does).
+GatingValues gatingWithDerivatives(OpBuilder &b, Location loc, ScalarBuilder &s,
+                                   const ActivationSpec &spec, Value g,
+                                   Value u);
+
 /// The element type of a shaped value, as a float type.
 FloatType elementTypeOf(Value v);
 
