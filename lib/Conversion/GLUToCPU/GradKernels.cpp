@@ -46,16 +46,73 @@ MemRefType anyStridedType(MLIRContext *ctx, int64_t rank, Type elem) {
   return MemRefType::get(shape, elem, layout);
 }
 
-/// The buffer of a 2-D tensor operand, read only.
-Value readBuffer(OpBuilder &b, Location loc, Value tensor) {
+/// Whether the rows of `v` are contiguous in its buffer: all but a slice
+/// with a stride along its last dim (the interleaved half of a merged
+/// [K, 2F] weight); function arguments and fresh tensors are.
+bool unitInnerStride(Value v) {
+  while (auto cast = v.getDefiningOp<tensor::CastOp>())
+    v = cast.getSource();
+  if (auto slice = v.getDefiningOp<tensor::ExtractSliceOp>())
+    return isConstantIntValue(slice.getMixedStrides().back(), 1) &&
+           unitInnerStride(slice.getSource());
+  return true;
+}
+
+/// The buffer of a 2-D tensor operand, read only: with a unit inner stride
+/// when `unit` (vector loads along rows), else any strides.
+Value readBuffer(OpBuilder &b, Location loc, Value tensor, bool unit) {
   auto type = cast<RankedTensorType>(tensor.getType());
   auto dynamic = RankedTensorType::get(
       {ShapedType::kDynamic, ShapedType::kDynamic}, type.getElementType());
   if (type != dynamic)
     tensor = tensor::CastOp::create(b, loc, dynamic, tensor);
+  MLIRContext *ctx = b.getContext();
   return bufferization::ToBufferOp::create(
-      b, loc, anyStridedType(b.getContext(), 2, type.getElementType()), tensor,
-      /*read_only=*/true);
+      b, loc,
+      unit ? operandMemRefType(ctx, 2, type.getElementType())
+           : anyStridedType(ctx, 2, type.getElementType()),
+      tensor, /*read_only=*/true);
+}
+
+/// `rows` (v vectors of v lanes, v a power of two) transposed in place: for
+/// b = v/2, ..., 1, rows i and i + b (bit b of i clear) swap their
+/// off-diagonal b x b blocks, one two-source shuffle each (vpermt2ps).
+void transposeSquare(OpBuilder &b, Location loc, SmallVectorImpl<Value> &rows) {
+  int64_t v = rows.size();
+  for (int64_t blk = v / 2; blk >= 1; blk /= 2) {
+    SmallVector<int64_t> lo, hi;
+    for (int64_t j = 0; j < v; ++j) {
+      // Indices into concat(row i, row i + blk).
+      lo.push_back((j & blk) ? v + j - blk : j);
+      hi.push_back((j & blk) ? v + j : j + blk);
+    }
+    for (int64_t i = 0; i < v; ++i) {
+      if (i & blk)
+        continue;
+      Value top = rows[i], bottom = rows[i + blk];
+      rows[i] = vector::ShuffleOp::create(b, loc, top, bottom, lo);
+      rows[i + blk] = vector::ShuffleOp::create(b, loc, top, bottom, hi);
+    }
+  }
+}
+
+/// `len` elements of row `row` of `buf` from `col` (masked: zero past
+/// `limit`, the row's length), as f32.
+Value loadRow(OpBuilder &b, Location loc, Value buf, Value row, Value col,
+              Value limit, int64_t len) {
+  IB ib{b, loc};
+  Type elem = cast<MemRefType>(buf.getType()).getElementType();
+  auto vt = VectorType::get({len}, elem);
+  Value mask = vector::CreateMaskOp::create(
+      b, loc, VectorType::get({len}, b.getI1Type()),
+      ValueRange{ib.sub(limit, col)});
+  Value zero = arith::ConstantOp::create(b, loc, vt, b.getZeroAttr(vt));
+  Value v = vector::MaskedLoadOp::create(b, loc, vt, buf, ValueRange{row, col},
+                                         mask, zero);
+  if (!elem.isF32())
+    v = arith::ExtFOp::create(b, loc, VectorType::get({len}, b.getF32Type()),
+                              v);
+  return v;
 }
 
 /// `body(i)` for i in [0, n) on all workers (scf.forall).
@@ -74,6 +131,10 @@ void parallelFor(OpBuilder &b, Location loc, Value n,
 /// the pre-activations at the same place and store the hidden and the
 /// gradients of the pre-activations instead of dh.
 struct Epilogue {
+  /// A is read in place (f32 [M, K] with contiguous rows: the micro-kernel
+  /// broadcasts from MR rows, as the forward's does from x) rather than
+  /// from packed strips.
+  bool directA = false;
   bool init = false;
   bool fused = false;
   ActivationSpec spec{};
@@ -86,7 +147,7 @@ struct Epilogue {
   }
   void print(llvm::raw_ostream &os) const {
     auto bits = [](float f) { return llvm::bit_cast<uint32_t>(f); };
-    os << init << ' ' << fused << ' ' << static_cast<int>(spec.kind) << ' '
+    os << directA << ' ' << init << ' ' << fused << ' ' << static_cast<int>(spec.kind) << ' '
        << bits(spec.beta) << ' ' << bits(spec.alpha) << ' '
        << bits(spec.limit) << ' ' << gated << ' ' << gateBias << ' '
        << upBias;
@@ -102,7 +163,7 @@ public:
   /// (`extra`: its operands, tensors, as Epilogue::extraOperands orders them
   /// without the results).
   SmallVector<Value> emit(Value a, bool aT, Value bMat, bool bT,
-                          const Epilogue &epi, ArrayRef<Value> extra,
+                          Epilogue epi, ArrayRef<Value> extra,
                           const GradWorkspace &ws,
                           llvm::StringMap<func::FuncOp> &panels);
 
@@ -120,8 +181,10 @@ private:
       std::swap(idx[0], idx[1]);
     return toF32(ob, loc, memref::LoadOp::create(ob, loc, x, idx));
   }
-  void packB(Value packed, Value bBuf, bool bT, Value k, Value n);
-  void packA(Value packed, Value aBuf, bool aT, Value m, Value k);
+  /// `unit`: the buffer's rows are contiguous (vector copies where they
+  /// run along the panel or strip).
+  void packB(Value packed, Value bBuf, bool bT, bool unit, Value k, Value n);
+  void packA(Value packed, Value aBuf, bool aT, bool unit, Value m, Value k);
   func::FuncOp panelFunction(ModuleOp module, TypeRange types,
                              const Epilogue &epi,
                              llvm::StringMap<func::FuncOp> &panels);
@@ -134,7 +197,60 @@ private:
 /// transposed B ([N, K]: each column a contiguous row) and a plain one
 /// ([K, N]: 16 rows shared by the panel's columns) are both read from few
 /// cache lines while the block is written.
-void GemmEmitter::packB(Value packed, Value bBuf, bool bT, Value k, Value n) {
+void GemmEmitter::packB(Value packed, Value bBuf, bool bT, bool unit, Value k,
+                        Value n) {
+  if (!bT && unit) {
+    // Rows of B are contiguous: a panel row is NR/vec vector copies.
+    parallelFor(b, loc, ib.dim(packed, 0), [&](OpBuilder &b1, Value p) {
+      IB i1{b1, loc};
+      i1.loop(i1.c(0), k, i1.c(1), [&](OpBuilder &b2, Value kk) {
+        IB i2{b2, loc};
+        for (int64_t j = 0; j < t.nrv; ++j) {
+          Value col = i2.add(i2.mul(p, i2.c(t.nr())), i2.c(j * t.vec));
+          Value v = loadRow(b2, loc, bBuf, kk, col, n, t.vec);
+          vector::StoreOp::create(b2, loc, v, packed,
+                                  ValueRange{p, kk, i2.c(j * t.vec)});
+        }
+      });
+    });
+    return;
+  }
+  if (bT && unit) {
+    // B is [N, K] with contiguous rows (a weight [out, in]): vec x vec
+    // blocks (vec outputs, vec k) loaded as vec row vectors, transposed in
+    // registers, stored as vec panel rows.
+    int64_t v = t.vec;
+    parallelFor(b, loc, ib.dim(packed, 0), [&](OpBuilder &b1, Value p) {
+      IB i1{b1, loc};
+      i1.loop(i1.c(0), k, i1.c(v), [&](OpBuilder &b2, Value k0) {
+        IB i2{b2, loc};
+        Value kLeft = i2.sub(k, k0);
+        for (int64_t jb = 0; jb < t.nrv; ++jb) {
+          SmallVector<Value> rows;
+          for (int64_t i = 0; i < v; ++i) {
+            Value row = i2.add(i2.mul(p, i2.c(t.nr())), i2.c(jb * v + i));
+            // Rows past N: an empty mask (zeros), at a valid row.
+            Value limit = arith::SelectOp::create(
+                b2, loc, i2.lt(row, n), k, k0);
+            rows.push_back(loadRow(b2, loc, bBuf,
+                                   i2.min(row, i2.sub(n, i2.c(1))), k0, limit,
+                                   v));
+          }
+          transposeSquare(b2, loc, rows);
+          for (int64_t j = 0; j < v; ++j) {
+            auto ifOp = scf::IfOp::create(b2, loc, TypeRange{},
+                                          i2.lt(i2.c(j), kLeft), false);
+            OpBuilder tb = ifOp.getThenBodyBuilder();
+            IB it{tb, loc};
+            vector::StoreOp::create(
+                tb, loc, rows[j], packed,
+                ValueRange{p, it.add(k0, it.c(j)), it.c(jb * v)});
+          }
+        }
+      });
+    });
+    return;
+  }
   constexpr int64_t kBlock = 16;
   Type f32 = b.getF32Type();
   Value zero = arith::ConstantOp::create(b, loc, f32, b.getZeroAttr(f32));
@@ -161,7 +277,22 @@ void GemmEmitter::packB(Value packed, Value bBuf, bool bT, Value k, Value n) {
 
 /// Row strips of op(A) `[RB][K][MR]`: strip s, lane r is row m = s·MR + r
 /// (zero for m >= M).
-void GemmEmitter::packA(Value packed, Value aBuf, bool aT, Value m, Value k) {
+void GemmEmitter::packA(Value packed, Value aBuf, bool aT, bool unit, Value m,
+                        Value k) {
+  if (aT && unit) {
+    // A is [K, M] with contiguous rows: a strip's k is MR consecutive values.
+    parallelFor(b, loc, ib.dim(packed, 0), [&](OpBuilder &b1, Value s) {
+      IB i1{b1, loc};
+      Value col = i1.mul(s, i1.c(t.mr));
+      i1.loop(i1.c(0), k, i1.c(1), [&](OpBuilder &b2, Value kk) {
+        IB i2{b2, loc};
+        Value v = loadRow(b2, loc, aBuf, kk, col, m, t.mr);
+        vector::StoreOp::create(b2, loc, v, packed,
+                                ValueRange{s, kk, i2.c(0)});
+      });
+    });
+    return;
+  }
   Type f32 = b.getF32Type();
   Value zero = arith::ConstantOp::create(b, loc, f32, b.getZeroAttr(f32));
   Value last = ib.sub(m, ib.c(1));
@@ -202,7 +333,7 @@ void GemmEmitter::emitPanelBody(OpBuilder &b, Location loc, const Tiling &t,
     duOut = epi.gated ? arg(next++) : Value();
   }
   Value n = arg(next++), k = arg(next++);
-  ++next; // m: the epilogue's rows are bounded by `rows` already
+  Value m = arg(next++);
   Value w = arg(next++), p = arg(next++), rowBegin = arg(next++),
         rows = arg(next++);
   Type f32 = b.getF32Type();
@@ -227,10 +358,15 @@ void GemmEmitter::emitPanelBody(OpBuilder &b, Location loc, const Tiling &t,
     i1.loop(i1.c(0), strips, i1.c(1), [&](OpBuilder &b2, Value s) {
       IB i2{b2, loc};
       Value strip = i2.add(firstStrip, s);
-      SmallVector<Value> accRows, lanes;
+      SmallVector<Value> accRows, lanes, aRows;
       for (int64_t r = 0; r < t.mr; ++r) {
         accRows.push_back(i2.add(i2.mul(s, i2.c(t.mr)), i2.c(r)));
         lanes.push_back(i2.c(r));
+        // In place, the rows past M read the last row (their results are
+        // not stored).
+        if (epi.directA)
+          aRows.push_back(
+              i2.min(i2.add(rowBegin, accRows.back()), i2.sub(m, i2.c(1))));
       }
       SmallVector<Value> initAcc;
       for (int64_t r = 0; r < t.mr; ++r)
@@ -246,8 +382,12 @@ void GemmEmitter::emitPanelBody(OpBuilder &b, Location loc, const Tiling &t,
                                                   ValueRange{p, kk, col}));
             SmallVector<Value> nextAcc;
             for (int64_t r = 0; r < t.mr; ++r) {
-              Value av = memref::LoadOp::create(
-                  lb, loc, apack, ValueRange{strip, kk, lanes[r]});
+              Value av =
+                  epi.directA
+                      ? memref::LoadOp::create(lb, loc, apack,
+                                               ValueRange{aRows[r], kk})
+                      : memref::LoadOp::create(
+                            lb, loc, apack, ValueRange{strip, kk, lanes[r]});
               av = vector::BroadcastOp::create(lb, loc, vt, av);
               for (int64_t j = 0; j < t.nrv; ++j)
                 nextAcc.push_back(vector::FMAOp::create(
@@ -399,22 +539,29 @@ Value view3D(OpBuilder &b, Location loc, Value ws, Value d0, Value d1,
 }
 
 SmallVector<Value> GemmEmitter::emit(Value a, bool aT, Value bMat, bool bT,
-                                     const Epilogue &epi,
+                                     Epilogue epi,
                                      ArrayRef<Value> extra,
                                      const GradWorkspace &ws,
                                      llvm::StringMap<func::FuncOp> &panels) {
   Type f32 = b.getF32Type();
-  Value aBuf = readBuffer(b, loc, a), bBuf = readBuffer(b, loc, bMat);
+  bool unitA = unitInnerStride(a), unitB = unitInnerStride(bMat);
+  Value aBuf = readBuffer(b, loc, a, unitA);
+  Value bBuf = readBuffer(b, loc, bMat, unitB);
+  epi.directA = !aT && unitA &&
+                cast<RankedTensorType>(a.getType()).getElementType() == f32;
   Value m = ib.dim(aBuf, aT ? 1 : 0), k = ib.dim(aBuf, aT ? 0 : 1);
   Value n = ib.dim(bBuf, bT ? 0 : 1);
   Value nr = ib.c(t.nr()), mr = ib.c(t.mr);
   Value numPanels = ib.ceilDiv(n, nr), numStrips = ib.ceilDiv(m, mr);
   Value bpack = ws.b ? view3D(b, loc, ws.b, numPanels, k, t.nr())
                      : allocBuffer(b, loc, {numPanels, k, nr}, f32);
-  Value apack = ws.a ? view3D(b, loc, ws.a, numStrips, k, t.mr)
-                     : allocBuffer(b, loc, {numStrips, k, mr}, f32);
-  packB(bpack, bBuf, bT, k, n);
-  packA(apack, aBuf, aT, m, k);
+  packB(bpack, bBuf, bT, unitB, k, n);
+  Value apack = aBuf;
+  if (!epi.directA) {
+    apack = ws.a ? view3D(b, loc, ws.a, numStrips, k, t.mr)
+                 : allocBuffer(b, loc, {numStrips, k, mr}, f32);
+    packA(apack, aBuf, aT, unitA, m, k);
+  }
 
   // Row blocks of MB rows, a whole number of strips.
   int64_t mb = llvm::divideCeil(t.mb, t.mr) * t.mr;
@@ -581,7 +728,6 @@ GradWorkspace cpu::emitGradWorkspace(OpBuilder &b, Location loc,
     }
     d = ib.max(d, tokens);
   }
-  Type f32 = b.getF32Type();
   GradWorkspace ws;
   ws.a = allocLarge(b, loc, {ib.mul(ib.add(d, ib.c(t.mr)), d)});
   ws.b = allocLarge(b, loc, {ib.mul(ib.add(d, ib.c(t.nr())), d)});
