@@ -126,11 +126,14 @@ void parallelFor(OpBuilder &b, Location loc, Value n,
                         });
 }
 
-/// What the epilogue does with a finished tile of C: store it (plus
-/// `init`), or, for `dh = dy·Wdᵀ` fused with the elementwise backward, take
-/// the pre-activations at the same place and store the hidden and the
-/// gradients of the pre-activations instead of dh.
-struct Epilogue {
+/// What a panel function does around the micro-kernel, and so what makes
+/// two of them the same code: where A is read, and what the epilogue does
+/// with a finished tile of C: store it (plus `init`), or, for `dh = dy·Wdᵀ`
+/// fused with the elementwise backward, take the pre-activations at the same
+/// place and store the hidden and the gradients of the pre-activations
+/// instead of dh. The epilogue's operands follow C's in the panel function:
+/// init; or g, u, the biases, then the dg and du results (the hidden is C).
+struct PanelConfig {
   /// A is read in place (f32 [M, K] with contiguous rows: the micro-kernel
   /// broadcasts from MR rows, as the forward's does from x) rather than
   /// from packed strips.
@@ -140,17 +143,12 @@ struct Epilogue {
   ActivationSpec spec{};
   bool gated = false, gateBias = false, upBias = false;
 
-  /// The operands it adds to the panel function, in order: init; or g, u,
-  /// the biases, then the dg and du results (the hidden goes to `out`).
-  unsigned extraOperands() const {
-    return init + (fused ? 2 + 2 * gated + gateBias + upBias : 0);
-  }
   void print(llvm::raw_ostream &os) const {
     auto bits = [](float f) { return llvm::bit_cast<uint32_t>(f); };
-    os << directA << ' ' << init << ' ' << fused << ' ' << static_cast<int>(spec.kind) << ' '
-       << bits(spec.beta) << ' ' << bits(spec.alpha) << ' '
-       << bits(spec.limit) << ' ' << gated << ' ' << gateBias << ' '
-       << upBias;
+    os << directA << ' ' << init << ' ' << fused << ' '
+       << static_cast<int>(spec.kind) << ' ' << bits(spec.beta) << ' '
+       << bits(spec.alpha) << ' ' << bits(spec.limit) << ' ' << gated << ' '
+       << gateBias << ' ' << upBias;
   }
 };
 
@@ -160,10 +158,10 @@ public:
       : b(b), loc(loc), t(t), ib{b, loc} {}
 
   /// C's tensor (f32); with a fused epilogue, the hidden, then dg and du
-  /// (`extra`: its operands, tensors, as Epilogue::extraOperands orders them
-  /// without the results).
+  /// (`extra`: the epilogue's operands, tensors, in PanelConfig's order
+  /// without the results). `epi.directA` is decided here.
   SmallVector<Value> emit(Value a, bool aT, Value bMat, bool bT,
-                          Epilogue epi, ArrayRef<Value> extra,
+                          PanelConfig epi, ArrayRef<Value> extra,
                           const GradWorkspace &ws,
                           llvm::StringMap<func::FuncOp> &panels);
 
@@ -186,10 +184,10 @@ private:
   void packB(Value packed, Value bBuf, bool bT, bool unit, Value k, Value n);
   void packA(Value packed, Value aBuf, bool aT, bool unit, Value m, Value k);
   func::FuncOp panelFunction(ModuleOp module, TypeRange types,
-                             const Epilogue &epi,
+                             const PanelConfig &epi,
                              llvm::StringMap<func::FuncOp> &panels);
   static void emitPanelBody(OpBuilder &b, Location loc, const Tiling &t,
-                            Block *entry, const Epilogue &epi);
+                            Block *entry, const PanelConfig &epi);
 };
 
 /// Panels of op(B) `[P][K][NR]`: panel p, column j is output n = p·NR + j
@@ -316,7 +314,7 @@ void GemmEmitter::packA(Value packed, Value aBuf, bool aT, bool unit, Value m,
 /// k, w, p, rowBegin, rows)`: panel p of C for the rows [rowBegin, rowBegin
 /// + rows) (rowBegin a multiple of MR), in worker w's accumulators.
 void GemmEmitter::emitPanelBody(OpBuilder &b, Location loc, const Tiling &t,
-                                Block *entry, const Epilogue &epi) {
+                                Block *entry, const PanelConfig &epi) {
   IB ib{b, loc};
   auto arg = [&](unsigned i) -> Value { return entry->getArgument(i); };
   unsigned next = 0;
@@ -452,7 +450,7 @@ void GemmEmitter::emitPanelBody(OpBuilder &b, Location loc, const Tiling &t,
 }
 
 func::FuncOp GemmEmitter::panelFunction(ModuleOp module, TypeRange types,
-                                        const Epilogue &epi,
+                                        const PanelConfig &epi,
                                         llvm::StringMap<func::FuncOp> &panels) {
   // Everything the body depends on: the tiling and the operand types.
   std::string key;
@@ -539,7 +537,7 @@ Value view3D(OpBuilder &b, Location loc, Value ws, Value d0, Value d1,
 }
 
 SmallVector<Value> GemmEmitter::emit(Value a, bool aT, Value bMat, bool bT,
-                                     Epilogue epi,
+                                     PanelConfig epi,
                                      ArrayRef<Value> extra,
                                      const GradWorkspace &ws,
                                      llvm::StringMap<func::FuncOp> &panels) {
@@ -676,7 +674,7 @@ Value cpu::emitGradGemm(OpBuilder &b, Location loc, const Tiling &t, Value a,
                         bool aT, Value bMat, bool bT, Value init,
                         const GradWorkspace &ws,
                         llvm::StringMap<func::FuncOp> &panels) {
-  Epilogue epi;
+  PanelConfig epi;
   epi.init = static_cast<bool>(init);
   SmallVector<Value> extra;
   if (init)
@@ -692,7 +690,7 @@ GradElementwise cpu::emitFusedGradDown(OpBuilder &b, Location loc,
                                        Value dy, Value down, Layout layout,
                                        const GradWorkspace &ws,
                                        llvm::StringMap<func::FuncOp> &panels) {
-  Epilogue epi;
+  PanelConfig epi;
   epi.fused = true;
   epi.spec = spec;
   epi.gated = static_cast<bool>(u);

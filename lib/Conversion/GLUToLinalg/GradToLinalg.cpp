@@ -353,8 +353,10 @@ void replaceWithGradients(PatternRewriter &rewriter, Operation *op, Value input,
 }
 
 struct FFNGradLowering : OpRewritePattern<FFNGradOp> {
-  FFNGradLowering(MLIRContext *ctx, GradGemmBuilder gemm, GradFusedBackward fused)
-      : OpRewritePattern(ctx), gemm(std::move(gemm)), fused(std::move(fused)) {}
+  FFNGradLowering(MLIRContext *ctx, GradGemmBuilder gemm,
+                  GradFusedBackward fused)
+      : OpRewritePattern(ctx), gemm(std::move(gemm)),
+        fused(std::move(fused)) {}
   GradGemmBuilder gemm;
   GradFusedBackward fused;
 
@@ -382,10 +384,9 @@ struct FFNGradLowering : OpRewritePattern<FFNGradOp> {
     } else {
       gu = recomputeGateUp(gemm, rewriter, loc, x2, weights, layout, accType);
     }
-    DropoutSpec dropout =
-        dropoutOf(rewriter, loc, op.getSeed(), op.getDropoutOrZero());
+    bool dropping = op.getSeed() && op.getDropoutOrZero() != 0.0f;
     ElementwiseGrads e;
-    if (fused && !dropout.seed) {
+    if (fused && !dropping) {
       GradElementwise f =
           fused(rewriter, loc, ActivationSpec::of(op), gu.gate, gu.up,
                 gu.gateBias, gu.upBias, dy2, op.getDownWeight(), layout);
@@ -394,6 +395,8 @@ struct FFNGradLowering : OpRewritePattern<FFNGradOp> {
     if (!e.dg) {
       Value dh = projectBackward(gemm, rewriter, loc, dy2, op.getDownWeight(),
                                  layout, accType);
+      DropoutSpec dropout =
+          dropoutOf(rewriter, loc, op.getSeed(), op.getDropoutOrZero());
       e = elementwiseBackward(rewriter, loc, ActivationSpec::of(op), gu.gate,
                               gu.up, gu.gateBias, gu.upBias, dh, dropout,
                               accType);
@@ -404,14 +407,17 @@ struct FFNGradLowering : OpRewritePattern<FFNGradOp> {
     if (op.isMerged()) {
       dMerged =
           mergeGateUp(rewriter, loc, e.dg, e.du, weights.packing, accType);
-      dx = projectBackward(gemm, rewriter, loc, dMerged, weights.merged, layout,
-                           accType);
-      grads = {dx, weightGradient(gemm, rewriter, loc, x2, dMerged, layout, accType)};
+      dx = projectBackward(gemm, rewriter, loc, dMerged, weights.merged,
+                           layout, accType);
+      grads = {dx, weightGradient(gemm, rewriter, loc, x2, dMerged, layout,
+                                  accType)};
     } else {
-      dx = projectBackward(gemm, rewriter, loc, e.dg, weights.gate, layout, accType);
-      dx =
-          projectBackward(gemm, rewriter, loc, e.du, weights.up, layout, accType, dx);
-      grads = {dx, weightGradient(gemm, rewriter, loc, x2, e.dg, layout, accType),
+      dx = projectBackward(gemm, rewriter, loc, e.dg, weights.gate, layout,
+                           accType);
+      dx = projectBackward(gemm, rewriter, loc, e.du, weights.up, layout,
+                           accType, dx);
+      grads = {dx,
+               weightGradient(gemm, rewriter, loc, x2, e.dg, layout, accType),
                weightGradient(gemm, rewriter, loc, x2, e.du, layout, accType)};
     }
     grads.push_back(
@@ -430,8 +436,10 @@ struct FFNGradLowering : OpRewritePattern<FFNGradOp> {
 };
 
 struct MLPGradLowering : OpRewritePattern<MLPGradOp> {
-  MLPGradLowering(MLIRContext *ctx, GradGemmBuilder gemm, GradFusedBackward fused)
-      : OpRewritePattern(ctx), gemm(std::move(gemm)), fused(std::move(fused)) {}
+  MLPGradLowering(MLIRContext *ctx, GradGemmBuilder gemm,
+                  GradFusedBackward fused)
+      : OpRewritePattern(ctx), gemm(std::move(gemm)),
+        fused(std::move(fused)) {}
   GradGemmBuilder gemm;
   GradFusedBackward fused;
 
@@ -447,10 +455,9 @@ struct MLPGradLowering : OpRewritePattern<MLPGradOp> {
                     : projectForward(gemm, rewriter, loc, x2, op.getUpWeight(),
                                      layout, accType);
     Value preBias = op.getUpPre() ? Value() : op.getUpBias();
-    DropoutSpec dropout =
-        dropoutOf(rewriter, loc, op.getSeed(), op.getDropoutOrZero());
+    bool dropping = op.getSeed() && op.getDropoutOrZero() != 0.0f;
     ElementwiseGrads e;
-    if (fused && !dropout.seed) {
+    if (fused && !dropping) {
       GradElementwise f =
           fused(rewriter, loc, ActivationSpec::of(op), pre, Value(), preBias,
                 Value(), dy2, op.getDownWeight(), layout);
@@ -459,11 +466,14 @@ struct MLPGradLowering : OpRewritePattern<MLPGradOp> {
     if (!e.dg) {
       Value dh = projectBackward(gemm, rewriter, loc, dy2, op.getDownWeight(),
                                  layout, accType);
+      DropoutSpec dropout =
+          dropoutOf(rewriter, loc, op.getSeed(), op.getDropoutOrZero());
       e = elementwiseBackward(rewriter, loc, ActivationSpec::of(op), pre,
                               Value(), preBias, Value(), dh, dropout, accType);
     }
     SmallVector<Value> grads{
-        projectBackward(gemm, rewriter, loc, e.dg, op.getUpWeight(), layout, accType),
+        projectBackward(gemm, rewriter, loc, e.dg, op.getUpWeight(), layout,
+                        accType),
         weightGradient(gemm, rewriter, loc, x2, e.dg, layout, accType),
         weightGradient(gemm, rewriter, loc, e.hidden, dy2, layout, accType)};
     if (op.getUpBias())

@@ -13,11 +13,13 @@
 // CHECK-LABEL: func.func @ffn
 // CHECK: %[[WSA:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xf32>
 // CHECK: %[[WSB:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xf32>
-// g and u recomputed: plain GEMMs.
+// Buffers of 2 MB and more are advised to transparent huge pages.
+// CHECK: func.call @madvise(%{{.*}}, %{{.*}}, %c14_i32)
+// g and u recomputed: plain GEMMs, x (f32, contiguous rows) read in place,
+// Wg and Wu ([out, in]) packed through 16 x 16 in-register transposes.
 // CHECK: memref.reinterpret_cast %[[WSB]] to offset: [0], sizes: [%{{.*}}, %{{.*}}, 64], strides: [%{{.*}}, 64, 1]
-// CHECK: memref.reinterpret_cast %[[WSA]] to offset: [0], sizes: [%{{.*}}, %{{.*}}, 6], strides: [%{{.*}}, 6, 1]
 // CHECK: scf.forall
-// CHECK: scf.forall
+// CHECK-COUNT-64: vector.shuffle
 // CHECK: scf.if
 // CHECK:   scf.forall (%{{.*}}) in (%{{.*}})
 // CHECK:     func.call @[[PLAIN:__glu_cpu_gemm_panel]](
@@ -29,16 +31,17 @@
 // dx = dg·Wg, then + du·Wu (init).
 // CHECK: func.call @[[PLAIN]](
 // CHECK: func.call @[[INIT:__glu_cpu_gemm_panel_1]](
-// dWg, dWu, dWd.
-// CHECK-COUNT-6: func.call @[[PLAIN]](
+// dWg, dWu, dWd: A transposed (dgᵀ, duᵀ, dyᵀ), packed into strips.
+// CHECK: memref.reinterpret_cast %[[WSA]] to offset: [0], sizes: [%{{.*}}, %{{.*}}, 6], strides: [%{{.*}}, 6, 1]
+// CHECK-COUNT-6: func.call @[[PACKED:__glu_cpu_gemm_panel_2]](
 // CHECK-NOT: linalg.generic
 // CHECK: return
 // The micro-kernel: 6 x 4 vectors of accumulators, 4 panel loads and 6
-// broadcasts per k.
+// broadcasts per k, from A's rows in place or from a strip.
 // CHECK-LABEL: func.func private @__glu_cpu_gemm_panel(
 // CHECK: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // CHECK-COUNT-4: vector.load
-// CHECK: memref.load
+// CHECK: memref.load %{{.*}}[%{{.*}}, %{{.*}}] : memref<?x?xf32, strided<[?, 1], offset: ?>>
 // CHECK: vector.broadcast
 // CHECK-COUNT-4: vector.fma
 // CHECK: vector.maskedstore
@@ -54,6 +57,8 @@
 // CHECK: vector.maskedload
 // CHECK: arith.addf
 // CHECK: vector.maskedstore
+// CHECK-LABEL: func.func private @__glu_cpu_gemm_panel_2(
+// CHECK: memref.load %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] : memref<?x?x6xf32, strided<[?, 6, 1]>>
 // OFF-LABEL: func.func @ffn
 // OFF: glu.ffn_grad
 // OFF-NOT: __glu_cpu_gemm_panel
@@ -73,8 +78,9 @@ func.func @ffn(%x: tensor<?x64xf32>, %dy: tensor<?x64xf32>, %wg: tensor<176x64xf
 // CHECK: linalg.generic
 // CHECK-COUNT-20: arith.mului_extended
 // CHECK: func.call @[[P]](
+// CHECK: func.call @[[T:__glu_cpu_gemm_panel_0]](
 // CHECK: return
-// CHECK-NOT: func.func private @__glu_cpu_gemm_panel_0(
+// CHECK-NOT: func.func private @__glu_cpu_gemm_panel_1(
 func.func @mlp_dropout(%x: tensor<?x8xf32>, %dy: tensor<?x8xf32>, %w1: tensor<16x8xf32>, %w2: tensor<8x16xf32>, %b1: tensor<16xf32>, %s: tensor<i64>)
     -> (tensor<?x8xf32>, tensor<16x8xf32>, tensor<8x16xf32>, tensor<16xf32>) {
   %r:4 = glu.mlp_grad relu %x : tensor<?x8xf32> grad %dy : tensor<?x8xf32> up %w1 : tensor<16x8xf32> down %w2 : tensor<8x16xf32> up_bias %b1 : tensor<16xf32> seed %s : tensor<i64> {dropout = 0.25 : f32} -> tensor<?x8xf32>, tensor<16x8xf32>, tensor<8x16xf32>, tensor<16xf32>
