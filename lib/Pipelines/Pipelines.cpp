@@ -414,8 +414,11 @@ void mlir::glu::prepareCEntryPoint(func::FuncOp func) {
   func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
                 UnitAttr::get(ctx));
   StringRef writable = bufferization::BufferizationDialect::kWritableAttrName;
+  // (Tensor arguments only: a memref argument is a destination the function
+  // writes into, and the attribute is for tensors.)
   for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
-    if (!func.getArgAttr(i, writable))
+    if (isa<TensorType>(func.getArgument(i).getType()) &&
+        !func.getArgAttr(i, writable))
       func.setArgAttr(i, writable, BoolAttr::get(ctx, false));
 }
 

@@ -53,6 +53,8 @@ static struct {
   void (*barrier)(void);
   int (*thread_num)(void);
   int (*num_threads)(void);
+  int (*max_threads)(void);
+  int (*in_parallel)(void);
 } gomp;
 static pthread_once_t gomp_once = PTHREAD_ONCE_INIT;
 static int gomp_found;
@@ -69,8 +71,10 @@ static void find_gomp(void) {
   *(void **)&gomp.barrier = dlsym(h, "GOMP_barrier");
   *(void **)&gomp.thread_num = dlsym(h, "omp_get_thread_num");
   *(void **)&gomp.num_threads = dlsym(h, "omp_get_num_threads");
+  *(void **)&gomp.max_threads = dlsym(h, "omp_get_max_threads");
+  *(void **)&gomp.in_parallel = dlsym(h, "omp_in_parallel");
   gomp_found = gomp.parallel && gomp.barrier && gomp.thread_num &&
-               gomp.num_threads;
+               gomp.num_threads && gomp.max_threads && gomp.in_parallel;
 }
 
 static int have_gomp(void) {
@@ -81,8 +85,17 @@ static int have_gomp(void) {
 /* 1 when the regions run on libgomp's threads, 0 when on the caller alone. */
 EXPORT int swiglu_gomp_bridge_ready(void) { return have_gomp(); }
 
-static int thread_num(void) { return have_gomp() ? gomp.thread_num() : 0; }
-static int num_threads(void) { return have_gomp() ? gomp.num_threads() : 1; }
+/* > 0 while the calling thread runs a region alone, inline (see
+ * __kmpc_fork_call): the region's team is then this thread alone, whatever
+ * team libgomp has around it. */
+static _Thread_local int serial_depth;
+
+static int thread_num(void) {
+  return !serial_depth && have_gomp() ? gomp.thread_num() : 0;
+}
+static int num_threads(void) {
+  return !serial_depth && have_gomp() ? gomp.num_threads() : 1;
+}
 
 /*===-- Parallel regions --------------------------------------------------===*/
 
@@ -168,11 +181,19 @@ EXPORT void __kmpc_fork_call(ident_t *loc, int32_t argc, microtask_t fn,
   va_end(ap);
   unsigned threads = pushed_threads;
   pushed_threads = 0;
-  if (have_gomp()) {
-    gomp.parallel(run_member, &r, threads, 0);
-  } else {
+  /* A team of one runs inline: GOMP_parallel would start and end a team
+   * of one anyway, and its barriers wake futexes even then (4 system calls
+   * per call of a two-region block, measurable on small blocks with
+   * torch.set_num_threads(1)). So do regions nested in a libgomp region,
+   * which libgomp (nesting off, its default) gives a team of one. */
+  if (!have_gomp() || serial_depth || gomp.in_parallel() ||
+      (threads ? threads : (unsigned)gomp.max_threads()) == 1) {
+    ++serial_depth;
     run_member(&r);
+    --serial_depth;
+    return;
   }
+  gomp.parallel(run_member, &r, threads, 0);
 }
 
 EXPORT void __kmpc_serialized_parallel(ident_t *loc, int32_t gtid) {
@@ -189,7 +210,7 @@ EXPORT int32_t __kmpc_global_thread_num(ident_t *loc) {
 
 EXPORT void __kmpc_barrier(ident_t *loc, int32_t gtid) {
   (void)loc, (void)gtid;
-  if (have_gomp())
+  if (!serial_depth && have_gomp())
     gomp.barrier();
 }
 

@@ -133,8 +133,11 @@ class FFNSpec:
 
     # -- IR -----------------------------------------------------------------
 
-    def mlir(self, name="ffn"):
-        """The block as a function `@name(x: [?, d_model], weights...) -> [?, d_out]`."""
+    def mlir(self, name="ffn", into=False):
+        """The block as a function `@name(x: [?, d_model], weights...) -> [?, d_out]`,
+        or with `into`, in destination-passing style: `@name(x, weights...,
+        out: memref<?x d_out>)`, the result written into the caller's `out`
+        (the kernels store into it directly: no allocation, no copy)."""
         def tensor(shape, dtype):
             return "tensor<%sx%s>" % ("x".join(str(d) for d in shape), dtype)
 
@@ -153,6 +156,13 @@ class FFNSpec:
                  (("beta", self.beta), ("alpha", self.alpha), ("limit", self.limit))
                  if v is not None]
         attr_dict = (" {%s}" % ", ".join(attrs)) if attrs else ""
+        if into:
+            out_type = "memref<?x%dx%s>" % (self.out_features, self.dtype)
+            return ("func.func @%s(%s, %%out: %s) {\n  %%y = %s%s -> %s\n"
+                    "  bufferization.materialize_in_destination %%y in restrict writable "
+                    "%%out : (%s, %s) -> ()\n  return\n}\n"
+                    % (name, ", ".join(args), out_type, "\n      ".join(pieces), attr_dict,
+                       y_type, y_type, out_type))
         return ("func.func @%s(%s) -> %s {\n  %%y = %s%s -> %s\n  return %%y : %s\n}\n"
                 % (name, ", ".join(args), y_type, "\n      ".join(pieces), attr_dict,
                    y_type, y_type))
@@ -177,7 +187,8 @@ class FFNSpec:
         if target == "cpu" and cache and "tuning-cache=" not in (options or ""):
             options = ((options or "") + " tuning-cache=" + cache).strip()
         full = "%s{%s}" % (target, options) if options else target
-        return CompiledFFN(self, compile_function(self.mlir("ffn"), "ffn", passes, full),
+        return CompiledFFN(self, compile_function(self.mlir("ffn", into=True), "ffn",
+                                                  passes, full),
                            target, openmp)
 
     def gpu_bundle(self, directory, chip="sm_90"):
@@ -316,7 +327,10 @@ class Library:
 
 class CompiledFunction:
     """A compiled function of a Library: calls take and return numpy arrays
-    (ranks and element types fixed by the signature)."""
+    (ranks and element types fixed by the signature). A function of no
+    results (`result_ranks` []) is one in destination-passing style: `call`
+    then returns None, its results being written into its memref
+    arguments."""
 
     def __init__(self, library, name, arg_ranks, result_ranks):
         if isinstance(library, (bytes, bytearray)):
@@ -328,14 +342,19 @@ class CompiledFunction:
         self._fn = getattr(library.so, "_mlir_ciface_" + name)
         self._arg_types = [_descriptor_type(r) for r in arg_ranks]
         result_types = [_descriptor_type(r) for r in result_ranks]
-        if self._single:
+        self._result_type = None
+        if not result_types:
+            self._fn.argtypes = [ctypes.POINTER(t) for t in self._arg_types]
+            self._fn.restype = None
+        elif self._single:
             self._result_type = result_types[0]
         else:
             self._result_type = type("Results", (ctypes.Structure,), {
                 "_fields_": [("r%d" % i, t) for i, t in enumerate(result_types)]})
-        self._fn.argtypes = [ctypes.POINTER(self._result_type)] + [
-            ctypes.POINTER(t) for t in self._arg_types]
-        self._fn.restype = None
+        if self._result_type is not None:
+            self._fn.argtypes = [ctypes.POINTER(self._result_type)] + [
+                ctypes.POINTER(t) for t in self._arg_types]
+            self._fn.restype = None
         self._free = ctypes.CDLL(None).free
         self._free.argtypes = [ctypes.c_void_p]
 
@@ -381,6 +400,9 @@ class CompiledFunction:
         (a list of arrays for several results; `result_dtype` is then a list
         too)."""
         descs = [self._describe(a, t) for a, t in zip(arrays, self._arg_types)]
+        if self._result_type is None:
+            self._fn(*[ctypes.byref(d) for d in descs])
+            return None
         result = self._result_type()
         self._fn(ctypes.byref(result), *[ctypes.byref(d) for d in descs])
         if self._single:
@@ -429,7 +451,9 @@ class CompiledFFN:
             ranks = [2] + [3] * packed + rest
         else:
             ranks = [2] + [len(shape) for _, shape, _, _ in self._operands]
-        self._function = CompiledFunction(library, "ffn", ranks, 2)
+        # Destination passing (FFNSpec.mlir(into=True)): the result's buffer
+        # is the last argument.
+        self._function = CompiledFunction(library, "ffn", ranks + [2], [])
 
     def _check(self, name, array, shape, dtype):
         if not isinstance(array, np.ndarray):
@@ -484,8 +508,9 @@ class CompiledFFN:
                 spec.d_model, getattr(x, "shape", type(x).__name__)))
         x = self._check("x", x, None, spec.dtype)
         batch = x.shape[:-1]
-        arrays = [np.ascontiguousarray(x.reshape(-1, spec.d_model))] + weight_arrays
-        y = self._function.call(arrays, numpy_dtype(spec.dtype))
+        x2 = np.ascontiguousarray(x.reshape(-1, spec.d_model))
+        y = np.empty((x2.shape[0], spec.out_features), numpy_dtype(spec.dtype))
+        self._function.call([x2] + weight_arrays + [y], None)
         return y.reshape(batch + (spec.out_features,))
 
     def __call__(self, x, **weights):
@@ -499,9 +524,10 @@ class CompiledFFN:
 
 class BoundFFN:
     """A CompiledFFN with its weights checked and packed: `y = f(x)` on numpy
-    arrays, or `f.call_pointer(address, tokens)` on a C-contiguous
-    [tokens, d_model] buffer of the spec's dtype that the caller owns (the
-    PyTorch front end's path: no numpy array for x, the weights' memref
+    arrays, or `f.call_into(x_address, tokens, out_address)` on C-contiguous
+    buffers the caller owns: x [tokens, d_model] and out [tokens, d_out], of
+    the spec's dtype (the PyTorch front end's path: the result is written
+    into a tensor it allocated; no numpy array, the weights' memref
     descriptors built once)."""
 
     def __init__(self, compiled, arrays):
@@ -509,34 +535,31 @@ class BoundFFN:
         self.spec = compiled.spec
         self._arrays = arrays  # keeps the packed panels alive
         fn = compiled._function
-        self._fn = fn
-        self._descs = [fn._describe(a, t) for a, t in zip(arrays, fn._arg_types[1:])]
-        self._refs = [ctypes.byref(d) for d in self._descs]
+        self._fn = fn._fn
+        self._descs = [fn._describe(a, t) for a, t in zip(arrays, fn._arg_types[1:-1])]
+        self._refs = tuple(ctypes.byref(d) for d in self._descs)
         self._x_type = fn._arg_types[0]
+        self._out_type = fn._arg_types[-1]
         self._dtype = numpy_dtype(self.spec.dtype)
 
     def __call__(self, x):
         return self.compiled._run(x, self._arrays)
 
-    def call_pointer(self, address, tokens):
-        """Runs the block on `tokens` rows at `address` (C-contiguous, the
-        spec's dtype, kept alive by the caller during the call); returns a
-        new [tokens, d_out] array over the buffer the compiled code
-        allocated (freed with the array)."""
-        d = self.spec.d_model
-        desc = self._x_type()
+    def _descriptor(self, type_, address, rows, columns):
+        desc = type_()
         desc.allocated = desc.aligned = address
-        desc.offset = 0
-        desc.sizes[0], desc.sizes[1] = tokens, d
-        desc.strides[0], desc.strides[1] = d, 1
-        result = self._fn._result_type()
-        self._fn._fn(ctypes.byref(result), ctypes.byref(desc), *self._refs)
-        n_out = self.spec.out_features
-        if (result.sizes[0], result.sizes[1]) != (tokens, n_out) or \
-                result.strides[1] != 1 or result.strides[0] != n_out or not result.allocated:
-            return self._fn._take(result, self._dtype, ())  # not the usual fresh buffer
-        raw = (ctypes.c_uint8 * (tokens * n_out * self._dtype.itemsize)).from_address(
-            result.aligned + result.offset * self._dtype.itemsize)
-        out = np.frombuffer(raw, self._dtype).reshape(tokens, n_out)
-        weakref.finalize(raw, self._fn._free, result.allocated)
-        return out
+        desc.sizes[0], desc.sizes[1] = rows, columns
+        desc.strides[0], desc.strides[1] = columns, 1
+        return desc
+
+    def call_into(self, x_address, tokens, out_address):
+        """Runs the block on `tokens` rows at `x_address` and writes the
+        [tokens, d_out] result at `out_address` (both C-contiguous, of the
+        spec's dtype, not overlapping, kept alive by the caller during the
+        call). The descriptors are built per call, so that threads may
+        share one BoundFFN."""
+        self._fn(ctypes.byref(self._descriptor(self._x_type, x_address, tokens,
+                                               self.spec.d_model)),
+                 *self._refs,
+                 ctypes.byref(self._descriptor(self._out_type, out_address, tokens,
+                                               self.spec.out_features)))

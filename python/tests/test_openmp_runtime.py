@@ -85,3 +85,41 @@ def test_one_openmp_runtime_in_the_process():
     out = subprocess.run([sys.executable, "-c", code], env=env, check=True,
                          capture_output=True, text=True).stdout.split()
     assert out == ["gomp", "True", "False"], out
+
+
+def test_gomp_block_inside_a_libgomp_region():
+    """A block called from inside a libgomp parallel region (each member of a
+    team of 3 calls it, on its own input): the bridge runs its regions inline
+    on the calling thread, a team of one, so every member gets its whole
+    result (the thread numbers of the outer team must not split the work)."""
+    import ctypes
+    d_model, d_ff = 48, 80
+    spec = FFNSpec(d_model=d_model, d_ff=d_ff, activation="silu", layout="in_out")
+    rng = np.random.default_rng(3)
+    wg, wu = (rng.standard_normal((d_model, d_ff)).astype(np.float32) * 0.2 for _ in "gu")
+    wd = rng.standard_normal((d_ff, d_model)).astype(np.float32) * 0.2
+    bound = spec.compile(openmp="gomp").bind(w_gate=wg, w_up=wu, w_down=wd)
+    gomp = ctypes.CDLL("libgomp.so.1", mode=os.RTLD_NOLOAD)
+    member = gomp.omp_get_thread_num
+    inputs = [rng.standard_normal((tokens, d_model)).astype(np.float32) for tokens in (1, 7, 130)]
+    outputs = [np.zeros((x.shape[0], d_model), np.float32) for x in inputs]
+    seen = []
+
+    @ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+    def body(_):
+        i = member()
+        seen.append(i)
+        x = inputs[i]
+        bound.call_into(x.ctypes.data, x.shape[0], outputs[i].ctypes.data)
+
+    gomp.GOMP_parallel.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint]
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)  # the inner blocks would otherwise ask for 2
+        gomp.GOMP_parallel(ctypes.cast(body, ctypes.c_void_p), None, 3, 0)
+    finally:
+        torch.set_num_threads(before)
+    assert sorted(seen) == [0, 1, 2]
+    for x, got in zip(inputs, outputs):
+        want = reference(x, wg, wu, wd)
+        assert np.abs(got - want).max() / np.abs(want).max() < 1e-5

@@ -142,7 +142,8 @@ int64_t kernelVectorBits(const CPUPipelineOptions &options,
 /// asks for its C interface (`_mlir_ciface_<name>`, arguments and results as
 /// pointers to memref descriptors) and marks its arguments
 /// `bufferization.writable = false`, so the compiled code never writes into
-/// the caller's input buffers.
+/// the caller's input buffers. Memref arguments are left as they are: they
+/// are destinations the function writes into on purpose.
 void prepareCEntryPoint(func::FuncOp func);
 
 /// Options of the fusion pipeline (`--glu-fuse`).

@@ -14,6 +14,39 @@ using namespace mlir;
 using namespace mlir::glu;
 using namespace mlir::glu::cpu;
 
+/// The caller's buffer that `result` is written into, if the op's one use is
+/// `bufferization.materialize_in_destination %result in restrict writable
+/// %dest` with a contiguous rank-2 memref `%dest` of the result's element
+/// type, defined before `op` (a function argument, typically): destination
+/// passing. The kernels then store into `%dest` directly, with no result
+/// allocation and no copy (the PyTorch front end writes into a tensor it
+/// allocated). Anything else gets a fresh result buffer.
+static bufferization::MaterializeInDestinationOp
+destinationOf(Operation *op, Value result) {
+  if (!result.hasOneUse())
+    return {};
+  auto mat = dyn_cast<bufferization::MaterializeInDestinationOp>(
+      *result.getUsers().begin());
+  if (!mat || mat.getSource() != result || !mat.getRestrict() ||
+      !mat.getWritable())
+    return {};
+  auto type = dyn_cast<MemRefType>(mat.getDest().getType());
+  if (!type || type.getRank() != 2 || !type.getLayout().isIdentity() ||
+      type.getElementType() !=
+          cast<RankedTensorType>(result.getType()).getElementType())
+    return {};
+  Value dest = mat.getDest();
+  if (auto arg = dyn_cast<BlockArgument>(dest)) {
+    if (!arg.getOwner()->isEntryBlock() ||
+        !arg.getOwner()->getParent()->isAncestor(op->getParentRegion()))
+      return {};
+  } else if (Operation *def = dest.getDefiningOp();
+             def->getBlock() != op->getBlock() || !def->isBeforeInBlock(op)) {
+    return {};
+  }
+  return mat;
+}
+
 Value KernelBuilder::emitCompute(Value x, ArrayRef<Value> packed,
                                  Value opResult, Value nOut) {
   Operands ops;
@@ -138,7 +171,17 @@ Value KernelBuilder::emitCompute(Value x, ArrayRef<Value> packed,
                                                 hiddenPadded},
                                        s.pairs2 ? Type(b.getBF16Type()) : f32)
                          : Value();
-  ops.out = allocBuffer(b, loc, {ops.m, ops.n}, ops.outElem);
+  auto destination = destinationOf(opResult.getDefiningOp(), opResult);
+  if (destination) {
+    ops.out = memref::CastOp::create(
+        b, loc,
+        MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic},
+                        ops.outElem),
+        destination.getDest());
+    destination.erase(); // the kernels store into the destination
+  } else {
+    ops.out = allocBuffer(b, loc, {ops.m, ops.n}, ops.outElem);
+  }
 
   // Token-parallel when every worker gets a few micro-kernel row blocks,
   // panel-parallel otherwise (decode).
@@ -216,8 +259,14 @@ Value KernelBuilder::emitCompute(Value x, ArrayRef<Value> packed,
 
   auto outTensorType = RankedTensorType::get(
       {ShapedType::kDynamic, ShapedType::kDynamic}, ops.outElem);
-  Value y = bufferization::ToTensorOp::create(b, loc, outTensorType, ops.out,
-                                              b.getUnitAttr(), b.getUnitAttr());
+  // (With a destination the op's result has no use left: this view of the
+  // caller's buffer is dead, and neither restrict nor writable.)
+  Value y = destination
+                ? bufferization::ToTensorOp::create(b, loc, outTensorType,
+                                                    ops.out)
+                : bufferization::ToTensorOp::create(b, loc, outTensorType,
+                                                    ops.out, b.getUnitAttr(),
+                                                    b.getUnitAttr());
   // As static as the op's types say (reshapes to static batch dims need it).
   auto staticType = RankedTensorType::get(
       {cast<RankedTensorType>(x2.getType()).getDimSize(0),

@@ -4,9 +4,9 @@
 per (spec, options) in this process), packs the weights of a block from
 torch tensors, repacks them when one of them changes (a tensor's version
 counter, its storage or its dtype), and runs the block on a CPU tensor with
-no numpy array for the input: the input's buffer goes to the compiled code
-as it is, and the result is the buffer the compiled code allocated, wrapped
-without a copy.
+no numpy array: the input's buffer goes to the compiled code as it is, and
+the compiled code writes the result into a tensor allocated here
+(destination passing).
 
 `Dispatch` measures, once per shape and dtype, the compiled block against
 PyTorch's own path at a few token counts, and picks the faster one per call.
@@ -158,6 +158,7 @@ class Kernel:
         self.options = options
         self.compiled = compiled_block(spec, options)
         self.torch_dtype = GLU_TO_TORCH[spec.dtype]
+        self._d_model, self._out_features = spec.d_model, spec.out_features
         self._bound = None
         self._key = None
         self._refs = []
@@ -193,16 +194,13 @@ class Kernel:
 
     def __call__(self, x):
         """The block on `x` ([..., d_model], CPU, the spec's dtype)."""
-        d = self.spec.d_model
-        batch = x.shape[:-1]
-        x2 = x.reshape(-1, d)
-        if not x2.is_contiguous():
-            x2 = x2.contiguous()
-        tokens = x2.shape[0]
-        if tokens == 0:
-            return x.new_empty(batch + (self.spec.out_features,))
-        y = self._bound.call_pointer(x2.data_ptr(), tokens)
-        return from_numpy(y).view(batch + (self.spec.out_features,))
+        if not x.is_contiguous():
+            x = x.contiguous()
+        y = torch.empty(x.shape[:-1] + (self._out_features,), dtype=x.dtype)
+        tokens = x.numel() // self._d_model
+        if tokens:
+            self._bound.call_into(x.data_ptr(), tokens, y.data_ptr())
+        return y
 
 
 def _best_seconds(fn, reps):

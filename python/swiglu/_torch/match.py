@@ -38,7 +38,13 @@ MLP_LIKE = re.compile(r"mlp|feed_?forward|ffn|dense.*act|glu", re.IGNORECASE)
 def _projection(module, name):
     """(weight in [out, in], bias) of child `name`, or None."""
     layer = module._modules.get(name) if name in module._modules else getattr(module, name, None)
-    if type(layer) is nn.Linear or isinstance(layer, nn.Linear):
+    if type(layer) is nn.Linear:
+        # The per-call path (CompiledMLP reads its weights on every call):
+        # nn.Linear registers both, bias as None when absent, and the
+        # dictionary is a few times faster than nn.Module.__getattr__.
+        params = layer._parameters
+        return params["weight"], params["bias"]
+    if isinstance(layer, nn.Linear):
         return layer.weight, layer.bias
     if type(layer).__name__ == "Conv1D" and getattr(layer, "weight", None) is not None \
             and layer.weight.dim() == 2:  # Hugging Face's GPT-2 layer: [in, out]
@@ -61,7 +67,9 @@ class Layout:
     def weights(self, module):
         """(gate, up, down, b_gate, b_up, b_down) of `module` now."""
         if self.kind == "gated":
-            (wg, bg), (wu, bu), (wd, bd) = (_projection(module, n) for n in self.names)
+            g, u, d = self.names
+            (wg, bg), (wu, bu), (wd, bd) = (_projection(module, g), _projection(module, u),
+                                            _projection(module, d))
             return wg, wu, wd, bg, bu, bd
         if self.kind == "merged":
             (w, b), (wd, bd) = (_projection(module, n) for n in self.names)
@@ -70,7 +78,7 @@ class Layout:
             if self.up_first:
                 wg, wu, bg, bu = wu, wg, bu, bg
             return wg, wu, wd, bg, bu, bd
-        (wu, bu), (wd, bd) = (_projection(module, n) for n in self.names)
+        (wu, bu), (wd, bd) = _projection(module, self.names[0]), _projection(module, self.names[1])
         return None, wu, wd, None, bu, bd
 
     def describe(self):

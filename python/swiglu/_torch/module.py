@@ -101,10 +101,10 @@ class CompiledMLP(nn.Module):
         weights = self.layout.weights(self)
         wants_grad = torch.is_grad_enabled() and (x.requires_grad or any(
             w is not None and w.requires_grad for w in weights))
-        if x.device.type != "cpu":
+        if not x.is_cpu:
             return "device"
         runtime = self._runtime
-        if runtime is None or runtime[0].spec.dtype != kernel.TORCH_TO_GLU.get(weights[2].dtype):
+        if runtime is None or runtime[0].torch_dtype != weights[2].dtype:
             spec = self._current_spec(weights)
             if spec is None:
                 return "weights"

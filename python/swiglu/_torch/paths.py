@@ -26,9 +26,12 @@ def note(module, path):
     """Counts the call in `module.stats`, sets `last_path`, and logs a switch
     to a PyTorch path (INFO, once per switch)."""
     module.stats[path] += 1
-    if path != module.last_path and path not in ("ours", "dispatch"):
-        log.info("swiglu: %s runs %s", module.original_type, PATHS[path])
-    module.last_path = path
+    if path != module.last_path:
+        if path not in ("ours", "dispatch"):
+            log.info("swiglu: %s runs %s", module.original_type, PATHS[path])
+        # A plain attribute: past nn.Module.__setattr__, which costs more
+        # than the rest of the bookkeeping of a call.
+        object.__setattr__(module, "last_path", path)
 
 
 def run_original(module, x, args, kwargs):
