@@ -125,10 +125,17 @@ def test_tilings_and_splits(options, tokens):
     dict(activation="silu"),
     dict(activation="clamped_swiglu", limit=0.6, packing="concat", bias=True),
     dict(activation="gelu_erf", gated=False, bias=True),
-], ids=["ffn", "ffn-clamped", "mlp"])
-@pytest.mark.parametrize("tokens", [3, 37])
-def test_bf16(case, tokens):
-    check(swiglu.FFNSpec(d_model=40, d_ff=100, dtype="bf16", **case), tokens, dropout=0.1)
+    dict(activation="gelu_tanh", packing="interleaved", layout="in_out"),
+    dict(activation="silu", d_model=39),  # odd K: no dot products
+], ids=["ffn", "ffn-clamped", "mlp", "in-out", "odd-k"])
+@pytest.mark.parametrize("tokens", [1, 37])
+@pytest.mark.parametrize("dropout", [0.0, 0.1])
+def test_bf16(case, tokens, dropout):
+    # bf16 x and weights with an even d_model: the recompute and dh run
+    # AVX512-BF16 dot products where the host has them.
+    case = dict(case)
+    d_model = case.pop("d_model", 40)
+    check(swiglu.FFNSpec(d_model=d_model, d_ff=100, dtype="bf16", **case), tokens, dropout)
 
 
 def test_llama_like_shape():

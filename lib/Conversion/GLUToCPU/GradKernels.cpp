@@ -29,6 +29,7 @@
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/IR/SymbolTable.h"
 
 using namespace mlir;
@@ -138,6 +139,10 @@ struct PanelConfig {
   /// broadcasts from MR rows, as the forward's does from x) rather than
   /// from packed strips.
   bool directA = false;
+  /// bf16 A (in place) and B (panels of k pairs, `[P][K/2][2 NR]`): the
+  /// micro-kernel is AVX512-BF16 dot products (vdpbf16ps), as the
+  /// forward's first projection.
+  bool dot = false;
   bool init = false;
   bool fused = false;
   ActivationSpec spec{};
@@ -145,7 +150,7 @@ struct PanelConfig {
 
   void print(llvm::raw_ostream &os) const {
     auto bits = [](float f) { return llvm::bit_cast<uint32_t>(f); };
-    os << directA << ' ' << init << ' ' << fused << ' '
+    os << directA << ' ' << dot << ' ' << init << ' ' << fused << ' '
        << static_cast<int>(spec.kind) << ' ' << bits(spec.beta) << ' '
        << bits(spec.alpha) << ' ' << bits(spec.limit) << ' ' << gated << ' '
        << gateBias << ' ' << upBias;
@@ -183,6 +188,10 @@ private:
   /// run along the panel or strip).
   void packB(Value packed, Value bBuf, bool bT, bool unit, Value k, Value n);
   void packA(Value packed, Value aBuf, bool aT, bool unit, Value m, Value k);
+  /// bf16 panels of k pairs `[P][K/2][2 NR]` (element (k, j) at
+  /// `[k/2][2j + k%2]`, the operand order of vdpbf16ps), K even, from a
+  /// bf16 B with contiguous rows.
+  void packBPairs(Value packed, Value bBuf, bool bT, int64_t k, Value n);
   func::FuncOp panelFunction(ModuleOp module, TypeRange types,
                              const PanelConfig &epi,
                              llvm::StringMap<func::FuncOp> &panels);
@@ -275,6 +284,80 @@ void GemmEmitter::packB(Value packed, Value bBuf, bool bT, bool unit, Value k,
 
 /// Row strips of op(A) `[RB][K][MR]`: strip s, lane r is row m = s·MR + r
 /// (zero for m >= M).
+void GemmEmitter::packBPairs(Value packed, Value bBuf, bool bT, int64_t k,
+                             Value n) {
+  int64_t v = t.vec;
+  Type bf16 = b.getBF16Type();
+  auto wide = VectorType::get({2 * v}, bf16);
+  auto words = VectorType::get({v}, b.getI32Type());
+  Value kDim = ib.c(k);
+  Value zero = arith::ConstantOp::create(b, loc, wide, b.getZeroAttr(wide));
+  // `len` bf16 of row `row` from `col`, zero past `limit`.
+  auto load = [&](OpBuilder &ob, Value row, Value col, Value limit) -> Value {
+    IB io{ob, loc};
+    Value mask = vector::CreateMaskOp::create(
+        ob, loc, VectorType::get({2 * v}, ob.getI1Type()),
+        ValueRange{io.sub(limit, col)});
+    return vector::MaskedLoadOp::create(ob, loc, wide, bBuf,
+                                        ValueRange{row, col}, mask, zero);
+  };
+  parallelFor(b, loc, ib.dim(packed, 0), [&](OpBuilder &b1, Value p) {
+    IB i1{b1, loc};
+    if (!bT) {
+      // [K, N]: rows 2kp and 2kp + 1 interleaved.
+      SmallVector<int64_t> zip;
+      for (int64_t i = 0; i < v; ++i)
+        zip.append({i, 2 * v + i});
+      SmallVector<int64_t> zipHi;
+      for (int64_t i = v; i < 2 * v; ++i)
+        zipHi.append({i, 2 * v + i});
+      i1.loop(i1.c(0), i1.c(k / 2), i1.c(1), [&](OpBuilder &b2, Value kp) {
+        IB i2{b2, loc};
+        Value k0 = i2.mul(kp, i2.c(2));
+        for (int64_t j = 0; j < t.nrv; j += 2) {
+          // 2v columns: two panel vectors of v pairs each.
+          Value col = i2.add(i2.mul(p, i2.c(t.nr())), i2.c(j * v));
+          Value r0 = load(b2, k0, col, n);
+          Value r1 = load(b2, i2.add(k0, i2.c(1)), col, n);
+          vector::StoreOp::create(
+              b2, loc, vector::ShuffleOp::create(b2, loc, r0, r1, zip), packed,
+              ValueRange{p, kp, i2.c(2 * j * v)});
+          vector::StoreOp::create(
+              b2, loc, vector::ShuffleOp::create(b2, loc, r0, r1, zipHi),
+              packed, ValueRange{p, kp, i2.c(2 * (j + 1) * v)});
+        }
+      });
+      return;
+    }
+    // [N, K]: a k pair of one output is one 32-bit word, contiguous along
+    // the row: v x v blocks of words transposed as the f32 panels are.
+    i1.loop(i1.c(0), kDim, i1.c(2 * v), [&](OpBuilder &b2, Value k0) {
+      IB i2{b2, loc};
+      Value pairsLeft = i2.ceilDiv(i2.sub(kDim, k0), i2.c(2));
+      Value kp0 = arith::DivUIOp::create(b2, loc, k0, i2.c(2));
+      for (int64_t jb = 0; jb < t.nrv; ++jb) {
+        SmallVector<Value> rows;
+        for (int64_t i = 0; i < v; ++i) {
+          Value row = i2.add(i2.mul(p, i2.c(t.nr())), i2.c(jb * v + i));
+          Value limit = arith::SelectOp::create(b2, loc, i2.lt(row, n), kDim, k0);
+          Value r = load(b2, i2.min(row, i2.sub(n, i2.c(1))), k0, limit);
+          rows.push_back(vector::BitCastOp::create(b2, loc, words, r));
+        }
+        transposeSquare(b2, loc, rows);
+        for (int64_t j = 0; j < v; ++j) {
+          auto ifOp = scf::IfOp::create(b2, loc, TypeRange{},
+                                        i2.lt(i2.c(j), pairsLeft), false);
+          OpBuilder tb = ifOp.getThenBodyBuilder();
+          IB it{tb, loc};
+          vector::StoreOp::create(
+              tb, loc, vector::BitCastOp::create(tb, loc, wide, rows[j]),
+              packed, ValueRange{p, it.add(kp0, it.c(j)), it.c(2 * jb * v)});
+        }
+      }
+    });
+  });
+}
+
 void GemmEmitter::packA(Value packed, Value aBuf, bool aT, bool unit, Value m,
                         Value k) {
   if (aT && unit) {
@@ -371,6 +454,48 @@ void GemmEmitter::emitPanelBody(OpBuilder &b, Location loc, const Tiling &t,
         for (Value col : cols)
           initAcc.push_back(vector::LoadOp::create(
               b2, loc, vt, acc, ValueRange{w, accRows[r], col}));
+      if (epi.dot) {
+        // k in pairs: acc[r][j] += A[r, 2kp..2kp+1] · panel[kp][2j..2j+1]
+        // for 16 columns at once; k0 and k1 are even.
+        Type bf16 = b2.getBF16Type();
+        auto pairType = VectorType::get({2}, bf16);
+        auto wideType = VectorType::get({2 * t.vec}, bf16);
+        auto i32x1 = VectorType::get({1}, b2.getI32Type());
+        auto i32xN = VectorType::get({t.vec}, b2.getI32Type());
+        Value two = i2.c(2);
+        auto loop = scf::ForOp::create(
+            b2, loc, arith::DivUIOp::create(b2, loc, k0, two),
+            arith::DivUIOp::create(b2, loc, k1, two), i2.c(1), initAcc,
+            [&](OpBuilder &lb, Location, Value kp, ValueRange accs) {
+              IB il{lb, loc};
+              SmallVector<Value> bv;
+              for (int64_t j = 0; j < t.nrv; ++j)
+                bv.push_back(vector::LoadOp::create(
+                    lb, loc, wideType, bpack,
+                    ValueRange{p, kp, il.c(2 * j * t.vec)}));
+              Value kk = il.mul(kp, two);
+              SmallVector<Value> nextAcc;
+              for (int64_t r = 0; r < t.mr; ++r) {
+                Value pair = vector::LoadOp::create(lb, loc, pairType, apack,
+                                                    ValueRange{aRows[r], kk});
+                Value word = vector::BitCastOp::create(lb, loc, i32x1, pair);
+                Value bcast = vector::BroadcastOp::create(
+                    lb, loc, i32xN,
+                    vector::ExtractOp::create(lb, loc, word,
+                                              ArrayRef<int64_t>{0}));
+                Value av = vector::BitCastOp::create(lb, loc, wideType, bcast);
+                for (int64_t j = 0; j < t.nrv; ++j)
+                  nextAcc.push_back(x86vector::DotBF16Op::create(
+                      lb, loc, vt, accs[r * t.nrv + j], av, bv[j]));
+              }
+              scf::YieldOp::create(lb, loc, nextAcc);
+            });
+        for (int64_t r = 0; r < t.mr; ++r)
+          for (auto [j, col] : llvm::enumerate(cols))
+            vector::StoreOp::create(b2, loc, loop.getResult(r * t.nrv + j),
+                                    acc, ValueRange{w, accRows[r], col});
+        return;
+      }
       auto loop = scf::ForOp::create(
           b2, loc, k0, k1, i2.c(1), initAcc,
           [&](OpBuilder &lb, Location, Value kk, ValueRange accs) {
@@ -476,18 +601,20 @@ func::FuncOp GemmEmitter::panelFunction(ModuleOp module, TypeRange types,
   return fn;
 }
 
-/// A fresh f32 buffer of `sizes` whose 2 MB-aligned extents are advised to
+/// A fresh buffer (f32 unless `elem`) of `sizes` whose 2 MB-aligned extents are advised to
 /// be backed by transparent huge pages (madvise(MADV_HUGEPAGE), libc): the
 /// backward's buffers are tens of MB, allocated and freed on every call,
 /// and faulting them in 4 KB pages (a fault and a zeroed page each) took
 /// 15 % of its time here, where THP is on `madvise` (Debian's default).
 /// Elsewhere the advice fails harmlessly (EINVAL) and changes nothing.
-Value allocLarge(OpBuilder &b, Location loc, ArrayRef<Value> sizes) {
+Value allocLarge(OpBuilder &b, Location loc, ArrayRef<Value> sizes,
+                 Type elem = {}) {
   constexpr int64_t kHuge = 2 << 20, kAdviseHugePage = 14;
   IB ib{b, loc};
-  Type f32 = b.getF32Type();
-  Value buf = allocBuffer(b, loc, sizes, f32);
-  Value bytes = ib.c(4);
+  if (!elem)
+    elem = b.getF32Type();
+  Value buf = allocBuffer(b, loc, sizes, elem);
+  Value bytes = ib.c(elem.getIntOrFloatBitWidth() / 8);
   for (Value s : sizes)
     bytes = ib.mul(bytes, s);
   Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buf);
@@ -545,15 +672,32 @@ SmallVector<Value> GemmEmitter::emit(Value a, bool aT, Value bMat, bool bT,
   bool unitA = unitInnerStride(a), unitB = unitInnerStride(bMat);
   Value aBuf = readBuffer(b, loc, a, unitA);
   Value bBuf = readBuffer(b, loc, bMat, unitB);
-  epi.directA = !aT && unitA &&
-                cast<RankedTensorType>(a.getType()).getElementType() == f32;
+  auto aType = cast<RankedTensorType>(a.getType());
+  auto bType = cast<RankedTensorType>(bMat.getType());
+  epi.directA = !aT && unitA && aType.getElementType() == f32;
+  // Dot products where both operands are bf16 (the recompute of g, u and
+  // dh = dy·Wdᵀ; the others read f32 dg, du or the hidden), K static and
+  // even, A in place.
+  int64_t kStatic = aType.getDimSize(aT ? 0 : 1);
+  epi.dot = t.bf16Dot && t.vec == 16 && t.kc % 2 == 0 && !aT && unitA &&
+            unitB && aType.getElementType().isBF16() &&
+            bType.getElementType().isBF16() &&
+            !ShapedType::isDynamic(kStatic) && kStatic % 2 == 0;
+  epi.directA |= epi.dot;
   Value m = ib.dim(aBuf, aT ? 1 : 0), k = ib.dim(aBuf, aT ? 0 : 1);
   Value n = ib.dim(bBuf, bT ? 0 : 1);
   Value nr = ib.c(t.nr()), mr = ib.c(t.mr);
   Value numPanels = ib.ceilDiv(n, nr), numStrips = ib.ceilDiv(m, mr);
-  Value bpack = ws.b ? view3D(b, loc, ws.b, numPanels, k, t.nr())
-                     : allocBuffer(b, loc, {numPanels, k, nr}, f32);
-  packB(bpack, bBuf, bT, unitB, k, n);
+  Value bpack;
+  if (epi.dot) {
+    bpack = allocLarge(b, loc, {numPanels, ib.c(kStatic / 2), ib.c(2 * t.nr())},
+                       b.getBF16Type());
+    packBPairs(bpack, bBuf, bT, kStatic, n);
+  } else {
+    bpack = ws.b ? view3D(b, loc, ws.b, numPanels, k, t.nr())
+                 : allocBuffer(b, loc, {numPanels, k, nr}, f32);
+    packB(bpack, bBuf, bT, unitB, k, n);
+  }
   Value apack = aBuf;
   if (!epi.directA) {
     apack = ws.a ? view3D(b, loc, ws.a, numStrips, k, t.mr)
@@ -653,8 +797,6 @@ SmallVector<Value> GemmEmitter::emit(Value a, bool aT, Value bMat, bool bT,
   auto dynamicType = RankedTensorType::get(
       {ShapedType::kDynamic, ShapedType::kDynamic}, f32);
   // As static as the operands' types say.
-  auto aType = cast<RankedTensorType>(a.getType());
-  auto bType = cast<RankedTensorType>(bMat.getType());
   auto staticType = RankedTensorType::get(
       {aType.getDimSize(aT ? 1 : 0), bType.getDimSize(bT ? 0 : 1)}, f32);
   SmallVector<Value> tensors;
