@@ -8,15 +8,19 @@
 //  * op(B) ([K, N]: a weight, x, dy or the dropped-out hidden, transposed or
 //    not) is packed into f32 panels `[ceil(N/NR)][K][NR]`, zero-padded, by
 //    all workers; 16-bit operands are widened there, once.
-//  * op(A) ([M, K], transposed for the weight gradients `xᵀ·dg`) is packed
-//    into row strips `[ceil(M/MR)][K][MR]`: the micro-kernel broadcasts its
-//    MR values of a k from one cache line whatever A's layout, and reads
-//    them in order.
+//  * op(A) ([M, K]) is read in place when it is f32 with contiguous rows
+//    (x, dy, dg, du: the micro-kernel broadcasts from MR rows, as the
+//    forward's does from x; rows past M read the last one), else packed
+//    into row strips `[ceil(M/MR)][K][MR]` (the transposed dgᵀ, duᵀ, dyᵀ of
+//    the weight gradients, 16-bit A): MR values of a k from one cache line.
+//  * bf16 A and B (the recompute and dh of a bf16 block): B in panels of k
+//    pairs and AVX512-BF16 dot products, as the forward's first projection.
 //  * The micro-kernel is the forward's (MicroKernel.cpp): MR x NR f32
 //    accumulators in vector registers, K in chunks of KC so that a panel's
-//    chunk stays in L2 while the strips of a row block use it; here always
-//    MR rows (the strips are zero-padded), the rows past M dropped by the
-//    epilogue, which adds `init` and stores with a mask for the last panel.
+//    chunk stays in L2 while the row block's strips use it; here always MR
+//    rows, the rows past M dropped by the epilogue, which adds `init` and
+//    stores with a mask for the last panel, or, for dh, is the elementwise
+//    backward (the reference's formulas on vectors).
 //  * Workers (scf.forall, OpenMP later) take contiguous row ranges when each
 //    gets a few strips, else they split the panels (short or few rows).
 //
