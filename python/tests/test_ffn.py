@@ -98,6 +98,21 @@ def test_other_cpus(case, cpu):
     assert_close(spec, y, reference_of(spec, x, arrays))
 
 
+@pytest.mark.parametrize("dtype,weight_dtype", [("bf16", None), ("f32", "bf16"), ("f16", None)])
+def test_widened_weights_every_split(dtype, weight_dtype):
+    """16-bit weights widened to f32 (no bf16 dot products): 288-row token
+    blocks, panel-parallel up to half a block per worker (several row blocks
+    sharing each widened chunk), token-parallel beyond, with partial blocks
+    and row blocks; every token count against the numpy reference."""
+    spec = swiglu.FFNSpec(d_model=48, d_ff=129, dtype=dtype, weight_dtype=weight_dtype,
+                          bias=True)
+    x, arrays = random_operands(spec, tokens=(700,))
+    bound = spec.compile(options="threads=2 target-features=-avx512bf16").bind(**arrays)
+    for tokens in (1, 7, 130, 287, 289, 300, 577, 700):
+        xs = x[:tokens]
+        assert_close(spec, bound(xs), reference_of(spec, xs, arrays))
+
+
 def test_unknown_target_cpu():
     spec = swiglu.FFNSpec(d_model=16, d_ff=40)
     with pytest.raises(swiglu.SwigluError, match="unknown target CPU 'pentium9'"):
