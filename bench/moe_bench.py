@@ -91,8 +91,13 @@ def main():
           "PyTorch %s, %d threads" % (args.threads, openmp_runtime(), torch.__version__,
                                       args.threads))
     print("\n| shape (E, k, D, F) | T | ours ms | per-expert loop ms | batched ms | "
-          "× loop | × batched | ours GB/s (decode) | max rel err |")
-    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+          "× loop | × batched | ours GB/s (decode) | read GB/s | % of read | max rel err |")
+    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    # The read bandwidth decode is compared with, measured in the same rounds
+    # as the contenders (a shared machine's bandwidth moves by 30 % and more
+    # from minute to minute): PyTorch's sum over 1 GiB of f32, on the same
+    # threads.
+    big = torch.ones(256 << 20)
     for name in args.shapes.split(","):
         e, k, d, f = SHAPES[name]
         rng = np.random.default_rng(0)
@@ -109,7 +114,7 @@ def main():
         pack_s = time.perf_counter() - t0
         fn = CompiledFunction(lib, "moe", [2, 2, 4, 4], 2)
         tw = [torch.from_numpy(a) for a in (wg, wu, wd)]
-        print("| %s: all experts packed once in %.2f s | | | | | | | | |" % (name, pack_s))
+        print("| %s: all experts packed once in %.2f s | | | | | | | | | | |" % (name, pack_s))
         for tokens in [int(t) for t in args.tokens.split(",")]:
             x = rng.standard_normal((tokens, d)).astype(np.float32)
             # Routings, one per timed call in turn. For decode (1 token) they
@@ -130,6 +135,8 @@ def main():
             impls = [lambda v: fn.call([x, variants[v]] + panels, f32),
                      lambda v: torch_loop(tx, tls[v], *tw, k),
                      lambda v: torch_batched(tx, tls[v], *tw, k)]
+            if tokens == 1:
+                impls.append(lambda v: big.sum())
             with torch.inference_mode():
                 err = 0.0
                 for v in range(len(variants)):
@@ -144,10 +151,15 @@ def main():
             ms = [float(np.median(t)) * 1e3 for t in times]
             # Decode: GB/s of the active experts' weights (k experts' gate,
             # up and down, f32) read by ours.
-            gbs = "%.1f" % (k * 3 * d * f * 4 / (ms[0] * 1e-3) / 1e9) if tokens == 1 else ""
-            print("| %s (%d, %d, %d, %d) | %d | %.2f | %.2f | %.2f | %.2f× | %.2f× | %s | %.1e |" % (
-                name, e, k, d, f, tokens, ms[0], ms[1], ms[2], ms[1] / ms[0], ms[2] / ms[0],
-                gbs, err), flush=True)
+            gbs = read = share = ""
+            if tokens == 1:
+                ours_gbs = k * 3 * d * f * 4 / (ms[0] * 1e-3) / 1e9
+                read_gbs = big.numel() * 4 / (ms[3] * 1e-3) / 1e9
+                gbs, read = "%.1f" % ours_gbs, "%.1f" % read_gbs
+                share = "%.0f %%" % (100 * ours_gbs / read_gbs)
+            print("| %s (%d, %d, %d, %d) | %d | %.2f | %.2f | %.2f | %.2f× | %.2f× | %s | %s | %s "
+                  "| %.1e |" % (name, e, k, d, f, tokens, ms[0], ms[1], ms[2], ms[1] / ms[0],
+                                ms[2] / ms[0], gbs, read, share, err), flush=True)
 
 
 if __name__ == "__main__":

@@ -137,12 +137,21 @@ def tune(spec, tokens, threads, base_options, budget_s, log=print):
 
     default = dict(DEFAULT)
     default["micro-vectors"] = 4 if target["vector_bits"] == 512 else 2
+    # The pipeline's automatic token block (tile-tokens=0): three times as
+    # tall where 16-bit weights are widened to f32, i.e. without bf16 dot
+    # products (convert-glu-to-cpu-kernels).
+    weights16 = (spec.weight_dtype or spec.dtype) in ("bf16", "f16")
+    dot = spec.dtype == "bf16" and (spec.weight_dtype or "bf16") == "bf16" and \
+        target["vector_bits"] == 512 and "+avx512bf16" in target["features"].split(",") and \
+        "bf16-dot=off" not in opts
+    if weights16 and not dot:
+        default["tile-tokens"] = 3 * DEFAULT["tile-tokens"]
     stages = [
         [dict(default, **{"micro-rows": mr, "micro-vectors": nv})
          for mr, nv in register_tiles(target["vector_bits"])],
         lambda best: [dict(best, **{"k-chunk": kc}) for kc in (256, 512, 1024)],
         lambda best: [dict(best, **{"tile-tokens": mb})
-                      for mb in (48, 96, 192) if mb >= best["micro-rows"]],
+                      for mb in (48, 96, 192, 288) if mb >= best["micro-rows"]],
     ]
     if default not in stages[0]:
         stages[0].insert(0, default)

@@ -98,6 +98,21 @@ def test_other_cpus(case, cpu):
     assert_close(spec, y, reference_of(spec, x, arrays))
 
 
+@pytest.mark.parametrize("dtype,weight_dtype", [("bf16", None), ("f32", "bf16"), ("f16", None)])
+def test_widened_weights_every_split(dtype, weight_dtype):
+    """16-bit weights widened to f32 (no bf16 dot products): 288-row token
+    blocks, panel-parallel up to half a block per worker (several row blocks
+    sharing each widened chunk), token-parallel beyond, with partial blocks
+    and row blocks; every token count against the numpy reference."""
+    spec = swiglu.FFNSpec(d_model=48, d_ff=129, dtype=dtype, weight_dtype=weight_dtype,
+                          bias=True)
+    x, arrays = random_operands(spec, tokens=(700,))
+    bound = spec.compile(options="threads=2 target-features=-avx512bf16").bind(**arrays)
+    for tokens in (1, 7, 130, 287, 289, 300, 577, 700):
+        xs = x[:tokens]
+        assert_close(spec, bound(xs), reference_of(spec, xs, arrays))
+
+
 def test_unknown_target_cpu():
     spec = swiglu.FFNSpec(d_model=16, d_ff=40)
     with pytest.raises(swiglu.SwigluError, match="unknown target CPU 'pentium9'"):
@@ -165,6 +180,41 @@ def test_bound_block_shared_by_threads():
         outputs = list(pool.map(run, inputs))
     for xs, y in zip(inputs, outputs):
         assert_close(spec, y, reference_of(spec, xs, arrays))
+
+
+def _mapping_flags(address):
+    """The VmFlags of the mapping of /proc/self/smaps that holds `address`."""
+    inside = False
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            head = line.split()[0]
+            if "-" in head and not head.endswith(":"):
+                lo, hi = (int(v, 16) for v in head.split("-"))
+                inside = lo <= address < hi
+            elif inside and head == "VmFlags:":
+                return line.split()[1:]
+    return None
+
+
+def test_packed_weights_on_huge_pages():
+    """bind() puts large packed panels on memory advised to transparent huge
+    pages (the mapping's VmFlags has 'hg'), those under two huge pages stay
+    where packing put them, and the results are those of the numpy
+    reference."""
+    import os
+    thp = "/sys/kernel/mm/transparent_hugepage/enabled"
+    if not os.path.exists(thp) or "[never]" in open(thp).read():
+        pytest.skip("no transparent huge pages on this kernel")
+    spec = swiglu.FFNSpec(d_model=512, d_ff=1408)  # gate/up panels: 5.8 MB
+    x, arrays = random_operands(spec, tokens=(7,))
+    bound = spec.compile().bind(**arrays)
+    big, down = bound._arrays[0], bound._arrays[1]
+    assert big.ctypes.data % swiglu.ffn.HUGE_PAGE == 0
+    assert "hg" in _mapping_flags(big.ctypes.data)
+    assert down.nbytes < 2 * swiglu.ffn.HUGE_PAGE  # 2.9 MB: left as packed
+    assert "hg" not in (_mapping_flags(down.ctypes.data) or [])
+    for tokens in (1, 7):
+        assert_close(spec, bound(x[:tokens]), reference_of(spec, x[:tokens], arrays))
 
 
 def test_round_hidden_bf16():

@@ -5,6 +5,6 @@
 // RUN: env SWIGLU_CAPI_LIBRARY=%swiglu_obj/lib/libSwigluCAPI.so \
 // RUN:   %python -m pytest -q -p no:cacheprovider \
 // RUN:   %swiglu_src/python/tests/test_openmp_runtime.py | FileCheck %s
-// CHECK: 5 passed
+// CHECK: 6 passed
 // CHECK-NOT: failed
 // CHECK-NOT: skipped

@@ -70,8 +70,9 @@ def ConvertGLUToCPUKernels : Pass<"convert-glu-to-cpu-kernels", "ModuleOp"> {
            "a gate/up panel holds half gate, half up)">,
     Option<"kChunk", "k-chunk", "int64_t", "512",
            "K elements per chunk of a panel (KC)">,
-    Option<"tileTokens", "tile-tokens", "int64_t", "96",
-           "Tokens of a block whose hidden stays in a worker's cache (MB)">,
+    Option<"tileTokens", "tile-tokens", "int64_t", "0",
+           "Tokens of a block whose hidden stays in a worker's cache (MB; "
+           "0: 96, or 288 where 16-bit weights are widened to f32)">,
     Option<"threads", "threads", "int64_t", "0",
            "Parallel workers (0: the number of CPUs of the compiling host)">,
     Option<"bf16Dot", "bf16-dot", "bool", "false",

@@ -54,9 +54,11 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
   Option<int64_t> kChunk{*this, "k-chunk",
                          llvm::cl::desc("K elements per panel chunk"),
                          llvm::cl::init(512)};
-  Option<int64_t> tileTokens{*this, "tile-tokens",
-                             llvm::cl::desc("tokens per block"),
-                             llvm::cl::init(96)};
+  Option<int64_t> tileTokens{
+      *this, "tile-tokens",
+      llvm::cl::desc("tokens per block (0: 96, or 288 where 16-bit weights "
+                     "are widened to f32)"),
+      llvm::cl::init(0)};
   Option<int64_t> threads{*this, "threads",
                           llvm::cl::desc("workers (0: CPUs of this host)"),
                           llvm::cl::init(0)};

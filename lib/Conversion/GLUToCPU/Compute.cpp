@@ -184,10 +184,15 @@ Value KernelBuilder::emitCompute(Value x, ArrayRef<Value> packed,
   }
 
   // Token-parallel when every worker gets a few micro-kernel row blocks,
-  // panel-parallel otherwise (decode).
+  // panel-parallel otherwise (decode). With 16-bit weights widened to f32,
+  // token-parallel workers each widen every panel chunk for their own rows,
+  // so below half a token block per worker the workers share one block's
+  // panels instead, and each chunk is widened once for all the rows.
+  int64_t minRows = std::min<int64_t>(4 * t.mr, t.mb);
+  if (widens(true, ops))
+    minRows = std::max<int64_t>(minRows, t.mb / 2);
   Value perWorker = ib.ceilDiv(ops.m, workers);
-  Value tokenParallel =
-      ib.ge(perWorker, ib.c(std::min<int64_t>(4 * t.mr, t.mb)));
+  Value tokenParallel = ib.ge(perWorker, ib.c(minRows));
   auto ifOp = scf::IfOp::create(b, loc, TypeRange{}, tokenParallel,
                                 /*withElse=*/true);
   auto forall = [&](OpBuilder &ob, function_ref<void(OpBuilder &, Value)> fn) {

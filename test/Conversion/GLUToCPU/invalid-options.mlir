@@ -1,7 +1,7 @@
 // Bad options of the CPU kernels and pipeline are refused with a message.
 // REQUIRES: numpy
 // RUN: not swiglu-opt %s --convert-glu-to-cpu-kernels='vector-bits=100' 2>&1 | FileCheck %s --check-prefix=BITS
-// BITS: error: convert-glu-to-cpu-kernels: invalid options: vector-bits must be 128, 256 or 512, micro-rows 1..8, micro-vectors 2, 4, 6 or 8, k-chunk >= 1 and tile-tokens >= micro-rows
+// BITS: error: convert-glu-to-cpu-kernels: invalid options: vector-bits must be 128, 256 or 512, micro-rows 1..8, micro-vectors 2, 4, 6 or 8, k-chunk >= 1 and tile-tokens >= micro-rows (or 0: automatic)
 // RUN: not swiglu-opt %s --convert-glu-to-cpu-kernels='micro-rows=9' 2>&1 | FileCheck %s --check-prefix=BITS
 // RUN: not swiglu-opt %s --convert-glu-to-cpu-kernels='tile-tokens=2' 2>&1 | FileCheck %s --check-prefix=BITS
 // RUN: not swiglu-opt %s --glu-cpu-pipeline='bf16-dot=maybe' 2>&1 | FileCheck %s --check-prefix=DOT
