@@ -9,7 +9,8 @@ weights) and at the former fixed one (tile-tokens=96).
     PYTHONPATH=python python bench/bf16_widen_bench.py [--threads 1,2]
         [--tokens 128,512,2048] [--shape 1024x2816] [--reps 9]
 
-Calls are interleaved (one of each contender per round), medians; the
+Calls are interleaved (one of each contender per round, the order rotating
+by round), medians; the
 ratios are f32's time over each contender's (above 1: faster than f32).
 """
 
@@ -61,8 +62,11 @@ def main():
             for call in calls:
                 call()
             times = [[] for _ in calls]
-            for _ in range(args.reps):
-                for i, call in enumerate(calls):
+            for r in range(args.reps):
+                # The order rotates by round: no contender always follows
+                # the same one.
+                for i in [(r + j) % len(calls) for j in range(len(calls))]:
+                    call = calls[i]
                     start = time.perf_counter()
                     call()
                     times[i].append(time.perf_counter() - start)

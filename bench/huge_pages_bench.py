@@ -1,26 +1,43 @@
 #!/usr/bin/env python3
 """Decode with the packed weights on 4 KB pages against transparent huge
-pages (what `bind()` does since 2026-12-07: swiglu.ffn.on_huge_pages).
+pages: an experiment. Its result on the development machine
+(docs/benchmarks.md): huge pages help small blocks and hurt large ones, so
+bind() leaves the panels where the packing function put them.
 
     PYTHONPATH=python python bench/huge_pages_bench.py [--shape D,F,E]
         [--tokens 1] [--rounds 15]
 
 `E` blocks of SwiGLU (d_model D, d_ff F) bound twice, once with the panels
-where the packing function allocated them (malloc: 4 KB pages) and once
-copied onto huge pages; per round, each set is called once on the same
+copied as numpy arrays (malloc: 4 KB pages) and once copied onto huge
+pages; per round, each set is called once on the same
 token(s), block after block (a MoE decode's walk through its experts, or a
 model's layers), and PyTorch's sum over 1 GiB measures the read bandwidth
 in the same round. Medians; GB/s of the packed weights read.
 """
 
 import argparse
+import mmap
 import statistics
 import time
 
 import numpy as np
 import torch
 
-from swiglu.ffn import BoundFFN, FFNSpec, on_huge_pages
+from swiglu.ffn import BoundFFN, FFNSpec
+
+HUGE_PAGE = 2 << 20  # x86-64's transparent huge page
+
+
+def on_huge_pages(a):
+    """A copy of `a` in memory advised to transparent huge pages, from a
+    huge page boundary (Linux; THP `madvise` or `always`)."""
+    region = mmap.mmap(-1, a.nbytes + HUGE_PAGE)
+    region.madvise(mmap.MADV_HUGEPAGE)
+    raw = np.frombuffer(region, np.uint8)  # keeps `region` mapped
+    start = (-raw.ctypes.data) % HUGE_PAGE
+    out = raw[start:start + a.nbytes].view(a.dtype).reshape(a.shape)
+    out[...] = a
+    return out
 
 
 def main():
@@ -38,8 +55,6 @@ def main():
         w = {"w_gate": (f, d), "w_up": (f, d), "w_down": (d, f)}
         bound = compiled.bind(**{n: (rng.standard_normal(s) / np.sqrt(s[1])).astype(np.float32)
                                  for n, s in w.items()})
-        # bind() has already moved large panels to huge pages: the 4 KB set
-        # gets plain copies.
         sets["4 KB pages"].append(BoundFFN(compiled, [np.array(a) for a in bound._arrays]))
         sets["huge pages"].append(BoundFFN(compiled, [on_huge_pages(np.array(a))
                                                       for a in bound._arrays]))
@@ -51,8 +66,9 @@ def main():
         for b in blocks:
             b.call_into(x.ctypes.data, t, y[name].ctypes.data)
     assert np.array_equal(y["4 KB pages"], y["huge pages"])
-    for _ in range(args.rounds):
-        for name, blocks in sets.items():
+    for r in range(args.rounds):
+        order = list(sets.items())
+        for name, blocks in (order if r % 2 else order[::-1]):  # alternate who goes first
             start = time.perf_counter()
             for b in blocks:
                 b.call_into(x.ctypes.data, t, y[name].ctypes.data)

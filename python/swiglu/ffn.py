@@ -12,7 +12,6 @@ descriptors built over the numpy buffers (no copies of C-contiguous inputs).
 
 import ctypes
 import dataclasses
-import mmap
 import os
 import pathlib
 import shutil
@@ -326,32 +325,6 @@ class Library:
         return hasattr(self.so, "_mlir_ciface_" + name)
 
 
-HUGE_PAGE = 2 << 20  # x86-64's transparent huge page
-
-
-def on_huge_pages(a):
-    """`a`, copied into memory advised to transparent huge pages when it
-    spans a few of them (Linux, THP `madvise` or `always`); else `a` itself.
-
-    Packed weights are streamed once per call in decode, and on 4 KB pages
-    the hardware prefetchers stop at every page boundary (and the TLB misses
-    once a page): on 2 MB pages the same kernels read them 5-16 % faster
-    (bench/huge_pages_bench.py, docs/benchmarks.md). The copy is made once, when the weights are bound."""
-    if a.nbytes < 2 * HUGE_PAGE or not hasattr(mmap, "MADV_HUGEPAGE"):
-        return a
-    region = mmap.mmap(-1, a.nbytes + HUGE_PAGE)
-    try:
-        region.madvise(mmap.MADV_HUGEPAGE)
-    except OSError:  # a kernel without THP
-        region.close()
-        return a
-    raw = np.frombuffer(region, np.uint8)  # keeps `region` mapped
-    start = (-raw.ctypes.data) % HUGE_PAGE  # whole huge pages from the start
-    out = raw[start:start + a.nbytes].view(a.dtype).reshape(a.shape)
-    out[...] = a
-    return out
-
-
 class CompiledFunction:
     """A compiled function of a Library: calls take and return numpy arrays
     (ranks and element types fixed by the signature). A function of no
@@ -525,7 +498,6 @@ class CompiledFFN:
                                  else packed_types[0])
         if self._packed_count == 1:
             packed = [packed]
-        packed = [on_huge_pages(a) for a in packed]
         rest = [a for i, a in enumerate(arrays) if i not in self._matrices]
         return packed + rest
 

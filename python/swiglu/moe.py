@@ -25,7 +25,7 @@ import numpy as np
 
 from ._capi import SwigluError
 from .ffn import (ACTIVATIONS, DTYPES, CompiledFunction, Library, compile_function,
-                  numpy_dtype, on_huge_pages)
+                  numpy_dtype)
 
 SCORINGS = ("softmax", "sigmoid", "topk_softmax")
 
@@ -198,7 +198,6 @@ class CompiledMoE:
                     name, shape, spec.layout, tuple(a.shape)))
             arrays[name] = np.ascontiguousarray(a)
         panels = self._pack.call([arrays[n] for n in self._matrices], [want, want])
-        panels = [on_huge_pages(a) for a in panels]
         return BoundMoE(self, panels, [arrays[n] for n in self._biases])
 
 

@@ -182,41 +182,6 @@ def test_bound_block_shared_by_threads():
         assert_close(spec, y, reference_of(spec, xs, arrays))
 
 
-def _mapping_flags(address):
-    """The VmFlags of the mapping of /proc/self/smaps that holds `address`."""
-    inside = False
-    with open("/proc/self/smaps") as f:
-        for line in f:
-            head = line.split()[0]
-            if "-" in head and not head.endswith(":"):
-                lo, hi = (int(v, 16) for v in head.split("-"))
-                inside = lo <= address < hi
-            elif inside and head == "VmFlags:":
-                return line.split()[1:]
-    return None
-
-
-def test_packed_weights_on_huge_pages():
-    """bind() puts large packed panels on memory advised to transparent huge
-    pages (the mapping's VmFlags has 'hg'), those under two huge pages stay
-    where packing put them, and the results are those of the numpy
-    reference."""
-    import os
-    thp = "/sys/kernel/mm/transparent_hugepage/enabled"
-    if not os.path.exists(thp) or "[never]" in open(thp).read():
-        pytest.skip("no transparent huge pages on this kernel")
-    spec = swiglu.FFNSpec(d_model=512, d_ff=1408)  # gate/up panels: 5.8 MB
-    x, arrays = random_operands(spec, tokens=(7,))
-    bound = spec.compile().bind(**arrays)
-    big, down = bound._arrays[0], bound._arrays[1]
-    assert big.ctypes.data % swiglu.ffn.HUGE_PAGE == 0
-    assert "hg" in _mapping_flags(big.ctypes.data)
-    assert down.nbytes < 2 * swiglu.ffn.HUGE_PAGE  # 2.9 MB: left as packed
-    assert "hg" not in (_mapping_flags(down.ctypes.data) or [])
-    for tokens in (1, 7):
-        assert_close(spec, bound(x[:tokens]), reference_of(spec, x[:tokens], arrays))
-
-
 def test_round_hidden_bf16():
     """round-hidden rounds a bf16 block's hidden to bf16 (PyTorch's bf16
     semantics; the down projection then uses bf16 dot products where the CPU
