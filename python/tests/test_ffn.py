@@ -98,17 +98,39 @@ def test_other_cpus(case, cpu):
     assert_close(spec, y, reference_of(spec, x, arrays))
 
 
+@pytest.mark.parametrize("widen_once", ["on", "off"])
 @pytest.mark.parametrize("dtype,weight_dtype", [("bf16", None), ("f32", "bf16"), ("f16", None)])
-def test_widened_weights_every_split(dtype, weight_dtype):
-    """16-bit weights widened to f32 (no bf16 dot products): 288-row token
-    blocks, panel-parallel up to half a block per worker (several row blocks
-    sharing each widened chunk), token-parallel beyond, with partial blocks
-    and row blocks; every token count against the numpy reference."""
+def test_widened_weights_every_split(dtype, weight_dtype, widen_once):
+    """16-bit weights widened to f32 (no bf16 dot products), both ways:
+    widen-once (288-row token blocks, each K chunk widened once into a
+    scratch for all its row blocks, panel-parallel up to half a block per
+    worker, token-parallel beyond) and in the micro-kernel (96-row blocks);
+    partial blocks and row blocks; every token count against the numpy
+    reference."""
     spec = swiglu.FFNSpec(d_model=48, d_ff=129, dtype=dtype, weight_dtype=weight_dtype,
                           bias=True)
     x, arrays = random_operands(spec, tokens=(700,))
-    bound = spec.compile(options="threads=2 target-features=-avx512bf16").bind(**arrays)
-    for tokens in (1, 7, 130, 287, 289, 300, 577, 700):
+    bound = spec.compile(options="threads=2 target-features=-avx512bf16 widen-once="
+                         + widen_once).bind(**arrays)
+    for tokens in (1, 7, 12, 18, 130, 287, 289, 300, 577, 700):
+        xs = x[:tokens]
+        assert_close(spec, bound(xs), reference_of(spec, xs, arrays))
+
+
+@pytest.mark.parametrize("options", ["", "target-features=-avx512bf16 widen-once=on",
+                                     "target-features=-avx512bf16 widen-once=off"])
+@pytest.mark.parametrize("dtype", ["f32", "bf16"])
+def test_small_batch_prefetch(dtype, options):
+    """Small batches of 2-3 row blocks (12-18 tokens) run the panels that
+    prefetch the next K chunk; with K = 1100 (three chunks of 512, the last
+    partial) and a down projection of 2 chunks, the prefetch runs ahead of
+    every chunk and stops at the panel's last row. Results match the numpy
+    reference on either side of the 12-18 range (bf16: dot products where
+    the host has them, or widened weights)."""
+    spec = swiglu.FFNSpec(d_model=1100, d_ff=600, dtype=dtype)
+    x, arrays = random_operands(spec, tokens=(20,))
+    bound = spec.compile(options=("threads=2 " + options).strip()).bind(**arrays)
+    for tokens in (11, 12, 13, 17, 18, 19):
         xs = x[:tokens]
         assert_close(spec, bound(xs), reference_of(spec, xs, arrays))
 
