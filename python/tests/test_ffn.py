@@ -235,6 +235,20 @@ def test_native_call_errors(monkeypatch):
     assert _capi.native_call() is None
 
 
+def test_native_call_missing_or_broken(monkeypatch, tmp_path):
+    """No extension next to the C API library, or one that does not load:
+    native_call() is None (bound blocks then call through ctypes)."""
+    import importlib.machinery
+    monkeypatch.delenv("SWIGLU_NATIVE_CALL", raising=False)
+    monkeypatch.setattr(_capi, "library_path", lambda: tmp_path / "libSwigluCAPI.so")
+    monkeypatch.setattr(_capi, "_native", {})
+    assert _capi.native_call() is None
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    (tmp_path / ("_swiglu_call" + suffix)).write_bytes(b"not a shared object")
+    monkeypatch.setattr(_capi, "_native", {})
+    assert _capi.native_call() is None
+
+
 def test_round_hidden_bf16():
     """round-hidden rounds a bf16 block's hidden to bf16 (PyTorch's bf16
     semantics; the down projection then uses bf16 dot products where the CPU
