@@ -1,8 +1,13 @@
 // RUN: swiglu-opt %s --glu-moe-to-experts | FileCheck %s
+// RUN: swiglu-opt %s --glu-moe-to-experts="grouped-decode-tokens=8" | FileCheck %s --check-prefix=GROUPED
 // Each expert of a glu.moe becomes a glu.ffn on the tokens routed to it (x
 // widened to f32, the expert's weights sliced as stored, f32 biases), inside
 // a loop over experts that skips experts without tokens; the weighted rows
 // are summed in f32 and rounded once. (Numerics: test/Execution/moe.mlir.)
+// With grouped-decode-tokens=8 (GROUPED), inputs of at most 8 tokens keep
+// the glu.moe, tagged for convert-glu-to-cpu-kernels' grouped kernel
+// (test/Conversion/GLUToCPU/moe-grouped-decode.mlir); the others take the
+// per-expert loop.
 
 // CHECK-LABEL: func.func @mixtral
 // CHECK:         %[[XF:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<?x64xbf16>) outs(%{{.*}} : tensor<?x64xf32>)
@@ -21,3 +26,17 @@ func.func @mixtral(%x: tensor<?x64xbf16>, %ids: tensor<?x2xi32>, %w: tensor<?x2x
          down %wd : tensor<8x64x96xbf16> down_bias %bd : tensor<8x64xbf16> -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
 }
+
+
+// GROUPED-LABEL: func.func @mixtral
+// GROUPED:         %[[T:.*]] = tensor.dim %{{.*}}, %{{.*}} : tensor<?x64xbf16>
+// GROUPED:         %[[SMALL:.*]] = arith.cmpi ule, %[[T]], %{{.*}} : index
+// GROUPED:         %[[Y:.*]] = scf.if %[[SMALL]] -> (tensor<?x64xbf16>) {
+// GROUPED:           %[[M:.*]] = glu.moe silu
+// GROUPED-SAME:        glu.grouped_decode
+// GROUPED:           scf.yield %[[M]]
+// GROUPED:         } else {
+// GROUPED-NOT:       glu.moe
+// GROUPED:           scf.for
+// GROUPED:             glu.ffn silu
+// GROUPED:         return %[[Y]]
