@@ -14,11 +14,13 @@
 //     workers in contiguous ranges (so a worker streams whole experts'
 //     panels), each one call of the dense kernels' panel function on the
 //     expert's panels; the hidden of slot s is scratch slot s.
-//  3. Down projection: the workers split the output panels q; for each q a
-//     worker runs panel q of every slot's expert (rows of an f32 y), then
-//     combines those columns: sum[t] = Σ_r w_r · y[r] over the entries r of
-//     token t in expert order (as the per-expert path adds them), rounded
-//     once into the result.
+//  3. Down projection: the same for the items (slot, output panel), into
+//     rows of an f32 y; then, serially (T·k rows of d_out floats), the
+//     combine: sum[t] = Σ_r w_r · y[r] over the entries r of token t in
+//     expert order (as the per-expert path adds them), rounded once into
+//     the result. (Workers splitting the output panels, each running its
+//     panels of every expert and combining those columns, was no faster on
+//     Zen 4: their weights come as many short runs, not whole experts.)
 //
 // The panels are those the per-expert glu.ffn ops of the other branch pack
 // at load time ([E][P][K][NR]); slot s reads its expert's.
@@ -184,10 +186,17 @@ Value KernelBuilder::emitGroupedMoE(MoEOp op, Value packed1T,
     });
   });
 
-  // Each slot's biases in panel order (f32, zero where absent).
+  // Each slot's biases in panel order (f32, zero where absent); one row
+  // of zeros for all slots when a projection has none.
   Value slotCap = ib.max(slots, oneIdx);
-  Value bias1 = allocBuffer(b, loc, {slotCap, ib.mul(panels1, ib.c(nr))}, f32);
-  Value bias2 = allocBuffer(b, loc, {slotCap, outPadded}, f32);
+  bool hasBias1 = op.getGateBias() || op.getUpBias() || op.getGateUpBias();
+  bool hasBias2 = static_cast<bool>(op.getDownBias());
+  Value bias1 = allocBuffer(
+      b, loc, {hasBias1 ? slotCap : oneIdx, ib.mul(panels1, ib.c(nr))}, f32);
+  Value bias2 =
+      allocBuffer(b, loc, {hasBias2 ? slotCap : oneIdx, outPadded}, f32);
+  auto bias1Slot = [&](OpBuilder &, Value s) { return hasBias1 ? s : zeroIdx; };
+  auto bias2Slot = [&](OpBuilder &, Value s) { return hasBias2 ? s : zeroIdx; };
   // bias(e, n) if n < limit, else 0.
   auto biasAt = [&](OpBuilder &bb, Value buf, Value e, Value n, Value limit,
                     int64_t scale, Value offset) -> Value {
@@ -215,9 +224,11 @@ Value KernelBuilder::emitGroupedMoE(MoEOp op, Value packed1T,
     features = ib.dim(gateBias ? gateBias : upBias, 1);
   Value widthV = ib.c(width1);
   bool concat = op.getPackingOrDefault() == Packing::concat;
-  ib.loop(zeroIdx, slots, oneIdx, [&](OpBuilder &sb, Value s) {
+  auto fillSlots = [&](bool has) { return has ? slots : oneIdx; };
+  // (Without biases, the slot's expert is not read.)
+  ib.loop(zeroIdx, fillSlots(hasBias1), oneIdx, [&](OpBuilder &sb, Value s) {
     IB is{sb, loc};
-    Value e = load(sb, loc, slotExpert, s);
+    Value e = hasBias1 ? load(sb, loc, slotExpert, s) : zeroIdx;
     is.loop(is.c(0), panels1, is.c(1), [&](OpBuilder &pb, Value p) {
       IB{pb, loc}.loop(zeroIdx, widthV, oneIdx, [&](OpBuilder &jb, Value j) {
         IB ij{jb, loc};
@@ -236,6 +247,10 @@ Value KernelBuilder::emitGroupedMoE(MoEOp op, Value packed1T,
         store(jb, loc, u, bias1, {s, ij.add(pos, ij.c(width1))});
       });
     });
+  });
+  ib.loop(zeroIdx, fillSlots(hasBias2), oneIdx, [&](OpBuilder &sb, Value s) {
+    IB is{sb, loc};
+    Value e = hasBias2 ? load(sb, loc, slotExpert, s) : zeroIdx;
     is.loop(is.c(0), outPadded, is.c(1), [&](OpBuilder &nb, Value n) {
       store(nb, loc, biasAt(nb, downBias, e, n, nOut, 1, zeroIdx), bias2,
             {s, n});
@@ -306,58 +321,66 @@ Value KernelBuilder::emitGroupedMoE(MoEOp op, Value packed1T,
       Value p = arith::RemUIOp::create(lb, loc, i, panels1);
       Value e = load(lb, loc, slotExpert, s);
       callPanel(lb, first,
-                {xg, slotOf(lb, loc, packed1, e), slotOf(lb, loc, bias1, s),
-                 acc, hidden, dModel, outPadded},
+                {xg, slotOf(lb, loc, packed1, e),
+                 slotOf(lb, loc, bias1, bias1Slot(lb, s)), acc, hidden, dModel,
+                 outPadded},
                 w, s, p);
     });
   });
 
-  // 3. The down projection by output panel, every slot's expert, then the
-  // weighted sum of those columns, rounded once.
+  // 3. The down projection of every slot: items (slot, panel), contiguous
+  // ranges per worker as above (each worker streams whole experts); then,
+  // serially (T·k rows of d_out floats), the weighted sums, rounded once.
   auto vt = VectorType::get({t.vec}, f32);
   auto maskType = VectorType::get({t.vec}, b.getI1Type());
   Value zeroV = arith::ConstantOp::create(b, loc, vt, b.getZeroAttr(vt));
-  forall([&](OpBuilder &fb, Value w) {
-    auto [lo, hi] = range(fb, panels2, w);
-    IB{fb, loc}.loop(lo, hi, oneIdx, [&](OpBuilder &qb, Value q) {
-      IB iq{qb, loc};
-      iq.loop(zeroIdx, slots, oneIdx, [&](OpBuilder &lb, Value s) {
-        Value e = load(lb, loc, slotExpert, s);
-        callPanel(lb, down,
-                  {hidden, slotOf(lb, loc, packed2, e),
-                   slotOf(lb, loc, bias2, s), acc, y, dModel, outPadded},
-                  w, s, q);
+  // The weighted sum of output panel q's columns, rounded once: per token,
+  // its experts in increasing order, as the per-expert path adds them.
+  auto combine = [&](OpBuilder &qb, Value q) {
+    IB iq{qb, loc};
+    for (int64_t j = 0; j < t.nrv; ++j) {
+      Value col = iq.add(iq.mul(q, iq.c(nr)), iq.c(j * t.vec));
+      iq.loop(zeroIdx, tokens, oneIdx, [&](OpBuilder &tb, Value tk) {
+        vector::StoreOp::create(tb, loc, zeroV, sum, ValueRange{tk, col});
       });
-      for (int64_t j = 0; j < t.nrv; ++j) {
-        Value col = iq.add(iq.mul(q, iq.c(nr)), iq.c(j * t.vec));
-        iq.loop(zeroIdx, tokens, oneIdx, [&](OpBuilder &tb, Value tk) {
-          vector::StoreOp::create(tb, loc, zeroV, sum, ValueRange{tk, col});
-        });
-        // In slot order: per token, its experts in increasing order.
-        iq.loop(zeroIdx, valid, oneIdx, [&](OpBuilder &rb, Value r) {
-          Value tk = load(rb, loc, rowToken, r);
-          Value wv = vector::BroadcastOp::create(
-              rb, loc, vt, load(rb, loc, rowWeight, r));
-          Value yv = vector::LoadOp::create(rb, loc, vt, y, ValueRange{r, col});
-          Value sv =
-              vector::LoadOp::create(rb, loc, vt, sum, ValueRange{tk, col});
-          Value prod = arith::MulFOp::create(rb, loc, wv, yv);
-          vector::StoreOp::create(rb, loc,
-                                  arith::AddFOp::create(rb, loc, sv, prod), sum,
-                                  ValueRange{tk, col});
-        });
-        iq.loop(zeroIdx, tokens, oneIdx, [&](OpBuilder &tb, Value tk) {
-          IB it{tb, loc};
-          Value sv =
-              vector::LoadOp::create(tb, loc, vt, sum, ValueRange{tk, col});
-          Value mask = vector::CreateMaskOp::create(
-              tb, loc, maskType, ValueRange{it.sub(nOut, col)});
-          vector::MaskedStoreOp::create(tb, loc, out, ValueRange{tk, col},
-                                        mask, fromF32(tb, loc, sv, outElem));
-        });
-      }
+      iq.loop(zeroIdx, valid, oneIdx, [&](OpBuilder &rb, Value r) {
+        Value tk = load(rb, loc, rowToken, r);
+        Value wv = vector::BroadcastOp::create(rb, loc, vt,
+                                               load(rb, loc, rowWeight, r));
+        Value yv = vector::LoadOp::create(rb, loc, vt, y, ValueRange{r, col});
+        Value sv =
+            vector::LoadOp::create(rb, loc, vt, sum, ValueRange{tk, col});
+        Value prod = arith::MulFOp::create(rb, loc, wv, yv);
+        vector::StoreOp::create(rb, loc,
+                                arith::AddFOp::create(rb, loc, sv, prod), sum,
+                                ValueRange{tk, col});
+      });
+      iq.loop(zeroIdx, tokens, oneIdx, [&](OpBuilder &tb, Value tk) {
+        IB it{tb, loc};
+        Value sv =
+            vector::LoadOp::create(tb, loc, vt, sum, ValueRange{tk, col});
+        Value mask = vector::CreateMaskOp::create(
+            tb, loc, maskType, ValueRange{it.sub(nOut, col)});
+        vector::MaskedStoreOp::create(tb, loc, out, ValueRange{tk, col}, mask,
+                                      fromF32(tb, loc, sv, outElem));
+      });
+    }
+  };
+  Value items2 = ib.mul(slots, panels2);
+  forall([&](OpBuilder &fb, Value w) {
+    auto [lo, hi] = range(fb, items2, w);
+    IB{fb, loc}.loop(lo, hi, oneIdx, [&](OpBuilder &lb, Value i) {
+      Value s = arith::DivUIOp::create(lb, loc, i, panels2);
+      Value q = arith::RemUIOp::create(lb, loc, i, panels2);
+      Value e = load(lb, loc, slotExpert, s);
+      callPanel(lb, down,
+                {hidden, slotOf(lb, loc, packed2, e),
+                 slotOf(lb, loc, bias2, bias2Slot(lb, s)), acc, y, dModel,
+                 outPadded},
+                w, s, q);
     });
   });
+  ib.loop(zeroIdx, panels2, oneIdx, combine);
 
   auto outType = RankedTensorType::get(
       {ShapedType::kDynamic, ShapedType::kDynamic}, outElem);

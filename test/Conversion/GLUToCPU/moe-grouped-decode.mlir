@@ -4,10 +4,9 @@
 // The decode branch of glu-moe-to-experts (a glu.moe tagged
 // glu.grouped_decode) as one grouped kernel: a serial counting sort of the
 // entries by expert, then two parallel regions for all the chosen experts,
-// the first over (slot, panel) items, the second over the output panels
-// with each panel of every slot's expert then the weighted combine of those
-// columns, on the panels that the per-expert branch's glu.ffn ops pack at
-// load time. (Numerics: test/Execution/moe_decode.mlir.)
+// both over (slot, panel) items, then the weighted combine, on the panels
+// that the per-expert branch's glu.ffn ops pack at load time. (Numerics:
+// test/Execution/moe_decode.mlir.)
 
 // CHECK-LABEL: func.func @moe(
 // CHECK-SAME:    tensor<8x3x64x64xbf16> {glu.packed_by = @moe_pack_weights}
@@ -23,16 +22,19 @@
 // CHECK:               %[[E:.*]] = memref.load %{{.*}}[%[[SLOT]]] : memref<?xindex>
 // CHECK:               %[[P1:.*]] = memref.subview %{{.*}}[%[[E]], 0, 0, 0]
 // CHECK:               func.call @__glu_cpu_panel{{.*}}(%{{.*}}, %[[P1]], %{{.*}}, %[[SLOT]], %[[PANEL]],
-// Down projections by output panel, every slot's expert, then the combine.
+// Down projections: items (slot, output panel) too; then, serially, each
+// row times its routing weight added to its token's sum, rounded once.
 // CHECK:           scf.forall (%{{.*}}) in (2)
-// CHECK:             scf.for %[[Q:.*]] =
-// CHECK:               scf.for %[[S:.*]] =
-// CHECK:                 %[[E2:.*]] = memref.load %{{.*}}[%[[S]]] : memref<?xindex>
-// CHECK:                 %[[P2:.*]] = memref.subview %{{.*}}[%[[E2]], 0, 0, 0]
-// CHECK:                 func.call @__glu_cpu_down_panel{{.*}}(%{{.*}}, %[[P2]], %{{.*}}, %[[S]], %[[Q]],
-// CHECK:               arith.mulf %{{.*}} : vector<16xf32>
-// CHECK:               arith.addf %{{.*}} : vector<16xf32>
-// CHECK:               vector.maskedstore
+// CHECK:             scf.for
+// CHECK:               %[[S:.*]] = arith.divui
+// CHECK:               %[[Q:.*]] = arith.remui
+// CHECK:               %[[E2:.*]] = memref.load %{{.*}}[%[[S]]] : memref<?xindex>
+// CHECK:               %[[P2:.*]] = memref.subview %{{.*}}[%[[E2]], 0, 0, 0]
+// CHECK:               func.call @__glu_cpu_down_panel{{.*}}(%{{.*}}, %[[P2]], %{{.*}}, %[[S]], %[[Q]],
+// CHECK:           scf.for
+// CHECK:             arith.mulf %{{.*}} : vector<16xf32>
+// CHECK:             arith.addf %{{.*}} : vector<16xf32>
+// CHECK:             vector.maskedstore
 // CHECK-NOT:       scf.forall
 // CHECK:         } else {
 // CHECK:           scf.for
