@@ -40,3 +40,19 @@ func.func @mixtral(%x: tensor<?x64xbf16>, %ids: tensor<?x2xi32>, %w: tensor<?x2x
 // GROUPED:           scf.for
 // GROUPED:             glu.ffn silu
 // GROUPED:         return %[[Y]]
+
+// A static token count above the limit: the per-expert loop alone.
+// GROUPED-LABEL: func.func @prefill
+// GROUPED-NOT:     glu.moe
+// GROUPED-NOT:     arith.cmpi ule
+// GROUPED:         scf.for
+// GROUPED:           glu.ffn silu
+// GROUPED:         return
+func.func @prefill(%x: tensor<16x64xf32>, %ids: tensor<16x2xi32>, %w: tensor<16x2xf32>,
+                   %wg: tensor<8x96x64xf32>, %wu: tensor<8x96x64xf32>, %wd: tensor<8x64x96xf32>)
+                   -> tensor<16x64xf32> {
+  %y = glu.moe silu %x : tensor<16x64xf32> experts %ids : tensor<16x2xi32> weights %w : tensor<16x2xf32>
+         gate %wg : tensor<8x96x64xf32> up %wu : tensor<8x96x64xf32>
+         down %wd : tensor<8x64x96xf32> -> tensor<16x64xf32>
+  return %y : tensor<16x64xf32>
+}

@@ -80,7 +80,10 @@ struct MoEToExpertsPattern : OpRewritePattern<MoEOp> {
                                 PatternRewriter &rewriter) const override {
     if (op->hasAttr(kGroupedDecodeAttr))
       return failure(); // the decode branch of an earlier application
-    if (groupedDecodeTokens <= 0) {
+    int64_t staticTokens =
+        cast<RankedTensorType>(op.getInput().getType()).getDimSize(0);
+    if (groupedDecodeTokens <= 0 || (!ShapedType::isDynamic(staticTokens) &&
+                                     staticTokens > groupedDecodeTokens)) {
       rewriter.replaceOp(op, perExpert(op, rewriter));
       return success();
     }
