@@ -195,8 +195,22 @@ Value KernelBuilder::emitGroupedMoE(MoEOp op, Value packed1T,
       b, loc, {hasBias1 ? slotCap : oneIdx, ib.mul(panels1, ib.c(nr))}, f32);
   Value bias2 =
       allocBuffer(b, loc, {hasBias2 ? slotCap : oneIdx, outPadded}, f32);
-  auto bias1Slot = [&](OpBuilder &, Value s) { return hasBias1 ? s : zeroIdx; };
-  auto bias2Slot = [&](OpBuilder &, Value s) { return hasBias2 ? s : zeroIdx; };
+  // The bias operand of slot s: its row, or the one row of zeros as a
+  // plain 1-D buffer; then (with the x rows as a strided 2-D buffer) the
+  // panel functions' types are the dense kernels', and the glu.ffn ops of
+  // the per-expert branch share them.
+  auto zeroRow = [&](Value buf) {
+    return memref::CollapseShapeOp::create(
+        b, loc, buf, ArrayRef<ReassociationIndices>{{0, 1}});
+  };
+  Value bias1Zero = hasBias1 ? Value() : zeroRow(bias1);
+  Value bias2Zero = hasBias2 ? Value() : zeroRow(bias2);
+  auto bias1Of = [&](OpBuilder &sb, Value s) {
+    return hasBias1 ? slotOf(sb, loc, bias1, s) : bias1Zero;
+  };
+  auto bias2Of = [&](OpBuilder &sb, Value s) {
+    return hasBias2 ? slotOf(sb, loc, bias2, s) : bias2Zero;
+  };
   // bias(e, n) if n < limit, else 0.
   auto biasAt = [&](OpBuilder &bb, Value buf, Value e, Value n, Value limit,
                     int64_t scale, Value offset) -> Value {
@@ -269,10 +283,12 @@ Value KernelBuilder::emitGroupedMoE(MoEOp op, Value packed1T,
   Value sum = allocBuffer(b, loc, {ib.max(tokens, oneIdx), outPadded}, f32);
   Value out = allocBuffer(b, loc, {tokens, nOut}, outElem);
 
+  Value xRows = memref::CastOp::create(
+      b, loc, operandMemRefType(b.getContext(), 2, f32), xg);
   Operands o1;
-  o1.x = xg;
+  o1.x = xRows;
   o1.packed1 = slotOf(b, loc, packed1, zeroIdx);
-  o1.bias1 = slotOf(b, loc, bias1, zeroIdx);
+  o1.bias1 = bias1Of(b, zeroIdx);
   o1.acc = acc;
   o1.hidden = hidden;
   o1.k = dModel;
@@ -282,7 +298,7 @@ Value KernelBuilder::emitGroupedMoE(MoEOp op, Value packed1T,
                  : Value();
   Operands o2 = o1;
   o2.packed2 = slotOf(b, loc, packed2, zeroIdx);
-  o2.bias2 = slotOf(b, loc, bias2, zeroIdx);
+  o2.bias2 = bias2Of(b, zeroIdx);
   o2.out = y;
   func::FuncOp first = panelFunction(true, o1);
   func::FuncOp down = panelFunction(false, o2);
@@ -321,9 +337,8 @@ Value KernelBuilder::emitGroupedMoE(MoEOp op, Value packed1T,
       Value p = arith::RemUIOp::create(lb, loc, i, panels1);
       Value e = load(lb, loc, slotExpert, s);
       callPanel(lb, first,
-                {xg, slotOf(lb, loc, packed1, e),
-                 slotOf(lb, loc, bias1, bias1Slot(lb, s)), acc, hidden, dModel,
-                 outPadded},
+                {xRows, slotOf(lb, loc, packed1, e), bias1Of(lb, s), acc,
+                 hidden, dModel, outPadded},
                 w, s, p);
     });
   });
@@ -374,9 +389,8 @@ Value KernelBuilder::emitGroupedMoE(MoEOp op, Value packed1T,
       Value q = arith::RemUIOp::create(lb, loc, i, panels2);
       Value e = load(lb, loc, slotExpert, s);
       callPanel(lb, down,
-                {hidden, slotOf(lb, loc, packed2, e),
-                 slotOf(lb, loc, bias2, bias2Slot(lb, s)), acc, y, dModel,
-                 outPadded},
+                {hidden, slotOf(lb, loc, packed2, e), bias2Of(lb, s), acc, y,
+                 dModel, outPadded},
                 w, s, q);
     });
   });
