@@ -141,7 +141,11 @@ def worker(args):
                 start = time.perf_counter()
                 run(x)
                 times.append(time.perf_counter() - start)
-            result["tokens"][str(t)] = {"ms": 1e3 * statistics.median(times), "err": err}
+            # The path the FFNs took (ours, or PyTorch's by dispatch).
+            ffn_paths = sorted({m.last_path for m in model.modules()
+                                if hasattr(m, "last_path")}) if name.startswith("ours") else []
+            result["tokens"][str(t)] = {"ms": 1e3 * statistics.median(times), "err": err,
+                                        "paths": ffn_paths}
     print(json.dumps(result))
 
 
@@ -191,17 +195,20 @@ def main():
            for n in names}
     bases = [b for b in ("eager", "inductor") if b in med]
     print("| tokens | contender | ms (median) | " + " | ".join("× %s" % b for b in bases) +
-          " | max rel. diff from eager |")
-    print("|--:|---|--:|" + "--:|" * len(bases) + "--:|")
+          " | max rel. diff from eager | FFN path by round |")
+    print("|--:|---|--:|" + "--:|" * len(bases) + "--:|---|")
     for t in tokens:
         for n in names:
             err = max(r["tokens"][t]["err"] for r in runs[n])
-            print("| %s | %s | %.2f | %s | %.1e |" % (
+            ffn = " ".join("+".join(r["tokens"][t].get("paths") or ["-"]) for r in runs[n])
+            print("| %s | %s | %.2f | %s | %.1e | %s |" % (
                 t, n, med[n][t], " | ".join("%.2f" % (med[b][t] / med[n][t]) for b in bases),
-                err))
+                err, ffn if n.startswith("ours") else ""))
     print()
     print("× base: base ms / contender ms (> 1: the contender is faster); each contender in "
-          "its own process, the median over rounds of each process's median")
+          "its own process, the median over rounds of each process's median; FFN path: the "
+          "path the replaced FFNs last took in each round's process (ours, or dispatch: "
+          "PyTorch's, measured faster at bind; '-' under torch.compile)")
 
 
 def _cpu():

@@ -16,7 +16,8 @@ APT_PACKAGES=(
   libclang-rt-22-dev
   # torch.compile(backend="swiglu") hands the rest of the graph to Inductor,
   # which compiles its CPU kernels with g++ against Python.h
-  # (test/Python/torch-backend.mlir)
+  # (test/Python/torch-backend.mlir); Python.h also builds _swiglu_call,
+  # the per-call entry of bound blocks (lib/Runtime/PyCall.c)
   g++ python3-dev
   # tensor-parallel runs on MPI (docs/distributed.md, test/Distributed)
   libopenmpi-dev openmpi-bin

@@ -116,6 +116,42 @@ def lib():
     return l
 
 
+_native = {}
+
+
+def native_call():
+    """The `call` function of the _swiglu_call extension (lib/Runtime/
+    PyCall.c, built next to libSwigluCAPI.so when Python's headers are
+    there): the per-call path of bound blocks without ctypes. None when it
+    is missing, fails to load, or $SWIGLU_NATIVE_CALL is 0 (then callers use
+    ctypes, with the same results)."""
+    if os.environ.get("SWIGLU_NATIVE_CALL", "1").lower() in ("0", "off", "false", "no"):
+        return None
+    if "call" not in _native:
+        _native["call"] = _load_native()
+    return _native["call"]
+
+
+def _load_native():
+    import importlib.machinery
+    import importlib.util
+    try:
+        directory = library_path().parent
+    except SwigluError:
+        return None
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        path = directory / ("_swiglu_call" + suffix)
+        if path.exists():
+            try:
+                spec = importlib.util.spec_from_file_location("_swiglu_call", path)
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                return module.call
+            except (ImportError, OSError):
+                return None
+    return None
+
+
 def describe_cpu_target(options=""):
     """The CPU that --glu-cpu-pipeline with `options` compiles for: a dict
     with "cpu" (LLVM's name), "features", "vector_bits" and "tuning_key"."""

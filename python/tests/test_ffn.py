@@ -98,17 +98,39 @@ def test_other_cpus(case, cpu):
     assert_close(spec, y, reference_of(spec, x, arrays))
 
 
+@pytest.mark.parametrize("widen_once", ["on", "off"])
 @pytest.mark.parametrize("dtype,weight_dtype", [("bf16", None), ("f32", "bf16"), ("f16", None)])
-def test_widened_weights_every_split(dtype, weight_dtype):
-    """16-bit weights widened to f32 (no bf16 dot products): 288-row token
-    blocks, panel-parallel up to half a block per worker (several row blocks
-    sharing each widened chunk), token-parallel beyond, with partial blocks
-    and row blocks; every token count against the numpy reference."""
+def test_widened_weights_every_split(dtype, weight_dtype, widen_once):
+    """16-bit weights widened to f32 (no bf16 dot products), both ways:
+    widen-once (288-row token blocks, each K chunk widened once into a
+    scratch for all its row blocks, panel-parallel up to half a block per
+    worker, token-parallel beyond) and in the micro-kernel (96-row blocks);
+    partial blocks and row blocks; every token count against the numpy
+    reference."""
     spec = swiglu.FFNSpec(d_model=48, d_ff=129, dtype=dtype, weight_dtype=weight_dtype,
                           bias=True)
     x, arrays = random_operands(spec, tokens=(700,))
-    bound = spec.compile(options="threads=2 target-features=-avx512bf16").bind(**arrays)
-    for tokens in (1, 7, 130, 287, 289, 300, 577, 700):
+    bound = spec.compile(options="threads=2 target-features=-avx512bf16 widen-once="
+                         + widen_once).bind(**arrays)
+    for tokens in (1, 7, 12, 18, 130, 287, 289, 300, 577, 700):
+        xs = x[:tokens]
+        assert_close(spec, bound(xs), reference_of(spec, xs, arrays))
+
+
+@pytest.mark.parametrize("options", ["", "target-features=-avx512bf16 widen-once=on",
+                                     "target-features=-avx512bf16 widen-once=off"])
+@pytest.mark.parametrize("dtype", ["f32", "bf16"])
+def test_small_batch_prefetch(dtype, options):
+    """Small batches of 2-3 row blocks (12-18 tokens) run the panels that
+    prefetch the next K chunk; with K = 1100 (three chunks of 512, the last
+    partial) and a down projection of 2 chunks, the prefetch runs ahead of
+    every chunk and stops at the panel's last row. Results match the numpy
+    reference on either side of the 12-18 range (bf16: dot products where
+    the host has them, or widened weights)."""
+    spec = swiglu.FFNSpec(d_model=1100, d_ff=600, dtype=dtype)
+    x, arrays = random_operands(spec, tokens=(20,))
+    bound = spec.compile(options=("threads=2 " + options).strip()).bind(**arrays)
+    for tokens in (11, 12, 13, 17, 18, 19):
         xs = x[:tokens]
         assert_close(spec, bound(xs), reference_of(spec, xs, arrays))
 
@@ -142,15 +164,43 @@ def test_bind_packs_once():
         np.testing.assert_array_equal(y, ffn(xs, **arrays))
 
 
+def native_built():
+    """Whether the _swiglu_call extension was built next to the C API
+    library (it is whenever Python's headers were there at build time)."""
+    import importlib.machinery
+    directory = _capi.library_path().parent
+    return any((directory / ("_swiglu_call" + s)).exists()
+               for s in importlib.machinery.EXTENSION_SUFFIXES)
+
+
+def bind_with(monkeypatch, call, compiled, arrays):
+    """compiled.bind(**arrays) calling through `call`: 'native' (the
+    _swiglu_call extension) or 'ctypes' (SWIGLU_NATIVE_CALL=0)."""
+    if call == "native":
+        if not native_built():
+            pytest.skip("_swiglu_call was not built (no Python headers)")
+        monkeypatch.delenv("SWIGLU_NATIVE_CALL", raising=False)
+    else:
+        monkeypatch.setenv("SWIGLU_NATIVE_CALL", "0")
+    bound = compiled.bind(**arrays)
+    assert bound.native == (call == "native")
+    return bound
+
+
+CALLS = ["native", "ctypes"]
+
+
+@pytest.mark.parametrize("call", CALLS)
 @pytest.mark.parametrize("dtype", ["f32", "bf16"])
-def test_call_into_writes_the_callers_buffer(dtype):
+def test_call_into_writes_the_callers_buffer(dtype, call, monkeypatch):
     """Destination passing: call_into writes the [tokens, d_out] result into
     the caller's buffer, exactly that region (guard rows before and after
     keep their values), for the decode path (1 token) and the token-parallel
-    one (300), and the output is that of the numpy reference."""
+    one (300), and the output is that of the numpy reference, through the
+    extension and through ctypes alike (bit for bit the same)."""
     spec = swiglu.FFNSpec(d_model=64, d_ff=100, d_out=48, bias=True, dtype=dtype)
     x, arrays = random_operands(spec, tokens=(300,))
-    bound = spec.compile().bind(**arrays)
+    bound = bind_with(monkeypatch, call, spec.compile(), arrays)
     dt = swiglu.ffn.numpy_dtype(dtype)
     for tokens in (1, 300):
         xs = np.ascontiguousarray(x[:tokens])
@@ -159,16 +209,18 @@ def test_call_into_writes_the_callers_buffer(dtype):
         assert_close(spec, buf[1:tokens + 1], reference_of(spec, xs, arrays))
         assert np.all(buf[0].astype(np.float32) == 7) and \
             np.all(buf[-1].astype(np.float32) == 7)
+        np.testing.assert_array_equal(buf[1:tokens + 1], bound(xs))
 
 
-def test_bound_block_shared_by_threads():
+@pytest.mark.parametrize("call", CALLS)
+def test_bound_block_shared_by_threads(call, monkeypatch):
     """One BoundFFN called from several Python threads at once (the calls
-    release the GIL; the descriptors are per call): every thread gets its own
-    input's result."""
+    release the GIL; the descriptors of x and out are per call): every
+    thread gets its own input's result."""
     import concurrent.futures
     spec = swiglu.FFNSpec(d_model=64, d_ff=100)
     x, arrays = random_operands(spec, tokens=(64,))
-    bound = spec.compile().bind(**arrays)
+    bound = bind_with(monkeypatch, call, spec.compile(), arrays)
     inputs = [np.ascontiguousarray(x[i:i + 1 + i % 9]) for i in range(40)]
 
     def run(xs):
@@ -180,6 +232,43 @@ def test_bound_block_shared_by_threads():
         outputs = list(pool.map(run, inputs))
     for xs, y in zip(inputs, outputs):
         assert_close(spec, y, reference_of(spec, xs, arrays))
+
+
+def test_native_call_errors(monkeypatch):
+    """The extension's checks: clear Python errors, no call made, the
+    buffer untouched; an unbuilt or disabled extension is ctypes."""
+    spec = swiglu.FFNSpec(d_model=16, d_ff=32)
+    x, arrays = random_operands(spec, tokens=(2,))
+    bound = bind_with(monkeypatch, "native", spec.compile(), arrays)
+    y = np.full((2, 16), 5.0, np.float32)
+    with pytest.raises(ValueError, match="tokens must be >= 0"):
+        bound.call_into(x.ctypes.data, -1, y.ctypes.data)
+    with pytest.raises(ValueError, match="a null address"):
+        bound.call_into(0, 2, y.ctypes.data)
+    with pytest.raises(TypeError):
+        bound.call_into("x", 2, y.ctypes.data)
+    with pytest.raises(TypeError, match=r"takes 8 arguments, got 9"):
+        bound.call_into(x.ctypes.data, 2, y.ctypes.data, 0)
+    assert np.all(y == 5.0)
+    call = _capi.native_call()
+    with pytest.raises(ValueError, match="20 weight descriptors, at most 14"):
+        call(1, 1, 20, 16, 16, x.ctypes.data, 2, y.ctypes.data)
+    monkeypatch.setenv("SWIGLU_NATIVE_CALL", "0")
+    assert _capi.native_call() is None
+
+
+def test_native_call_missing_or_broken(monkeypatch, tmp_path):
+    """No extension next to the C API library, or one that does not load:
+    native_call() is None (bound blocks then call through ctypes)."""
+    import importlib.machinery
+    monkeypatch.delenv("SWIGLU_NATIVE_CALL", raising=False)
+    monkeypatch.setattr(_capi, "library_path", lambda: tmp_path / "libSwigluCAPI.so")
+    monkeypatch.setattr(_capi, "_native", {})
+    assert _capi.native_call() is None
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    (tmp_path / ("_swiglu_call" + suffix)).write_bytes(b"not a shared object")
+    monkeypatch.setattr(_capi, "_native", {})
+    assert _capi.native_call() is None
 
 
 def test_round_hidden_bf16():

@@ -274,3 +274,113 @@ def test_errors():
         stf.compile_mlps(families.make("llama"), dispatch="sometimes")
     with pytest.raises(TypeError, match="compile_mlps takes an nn.Module, got int"):
         stf.compile_mlps(3)
+
+
+def test_per_call_path_sees_every_change():
+    """The per-call path (armed by the first call) redoes the checks that
+    can change between calls: an in-place update, a new Parameter, new
+    storage under the same Parameter (`.data =`), a new projection module, a
+    bias that appears, gradients, training mode. Each time the output is
+    eager PyTorch's on the same weights, and the path is the one the full
+    checks give."""
+    eager, model, _ = compiled("llama")
+    mlp, ref = model.layers[0].mlp, eager.layers[0].mlp
+    x = families.inputs()
+
+    def check(path="ours"):
+        with torch.no_grad():
+            got, expected = model(x), eager(x)
+        assert mlp.last_path == path
+        assert close(got, expected)
+
+    check()
+    assert mlp._fast is not None
+    calls = mlp.stats["ours"]
+    check()
+    assert mlp.stats["ours"] == calls + 1
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for m in (mlp, ref):  # in place: the version counter
+            m.up_proj.weight.mul_(-2)
+    check()
+    w = torch.randn_like(ref.gate_proj.weight) * 0.1
+    mlp.gate_proj.weight = nn.Parameter(w.clone())  # another Parameter
+    ref.gate_proj.weight = nn.Parameter(w.clone())
+    check()
+    w = torch.randn_like(ref.down_proj.weight) * 0.1
+    mlp.down_proj.weight.data = w.clone()  # the same Parameter, new storage
+    ref.down_proj.weight.data = w.clone()
+    check()
+    layer = nn.Linear(families.D, ref.up_proj.out_features, bias=False)
+    mlp.up_proj = layer  # another module
+    ref.up_proj = copy.deepcopy(layer)
+    check()
+    b = torch.randn(families.D)
+    mlp.down_proj.bias = nn.Parameter(b.clone())  # a bias appears: another block
+    ref.down_proj.bias = nn.Parameter(b.clone())
+    check()
+    assert mlp.spec.bias
+    # Gradients through the parameters, then the input: PyTorch's autograd.
+    xg = x.clone().requires_grad_()
+    model(xg).sum().backward()
+    assert mlp.last_path == "grad" and mlp.down_proj.bias.grad is not None
+    for p in model.parameters():
+        p.requires_grad_(False)
+    model(x)
+    assert mlp.last_path == "ours"
+    model(xg)
+    assert mlp.last_path == "grad"
+    model.train()
+    model(x)
+    assert mlp.last_path == "training"
+    model.eval()
+    check()
+
+
+def test_hooks_and_dispatch_on_the_per_call_path():
+    """Forward hooks and pre-hooks of a CompiledMLP run on every call (the
+    module call is nn.Module's); a token count dispatched to PyTorch stays
+    PyTorch's on the per-call path."""
+    eager, model, _ = compiled("llama")
+    mlp, ref = model.layers[0].mlp, eager.layers[0].mlp
+    x = families.inputs()
+    with torch.no_grad():
+        model(x)
+        handles = [m.register_forward_pre_hook(lambda _m, args: (args[0] * 2,))
+                   for m in (mlp, ref)]
+        handles += [m.register_forward_hook(lambda _m, _a, y: y + 1) for m in (mlp, ref)]
+        for _ in range(2):
+            got, expected = model(x), eager(x)
+            assert mlp.last_path == "ours" and close(got, expected)
+        for h in handles:
+            h.remove()
+        assert close(model(x), eager(x))
+    _, model, _ = compiled("llama", dispatch="never")
+    mlp = model.layers[0].mlp
+    with torch.no_grad():
+        for _ in range(3):
+            assert close(model(x), eager(x))
+    assert mlp.last_path == "dispatch" and mlp.stats["dispatch"] == 3
+    assert mlp.stats["ours"] == 0
+
+
+def test_threads_share_a_compiled_module():
+    """Four Python threads calling one CompiledMLP at once, each on its own
+    input: each gets eager PyTorch's output for its input."""
+    import concurrent.futures
+    eager, model, _ = compiled("llama")
+    mlp, ref = model.layers[0].mlp, eager.layers[0].mlp
+    torch.manual_seed(2)
+    inputs = [torch.randn(1 + i % 5, families.D) for i in range(16)]
+
+    def run(x):
+        with torch.inference_mode():
+            for _ in range(20):
+                y = mlp(x)
+        return y
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        outputs = list(pool.map(run, inputs))
+    with torch.no_grad():
+        for x, y in zip(inputs, outputs):
+            assert close(y, ref(x))
+    assert list(mlp.stats) == ["ours"]

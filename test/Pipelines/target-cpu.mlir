@@ -7,6 +7,18 @@
 // RUN:   | FileCheck %s --check-prefix=BF16DOT
 // RUN: swiglu-opt %s --glu-cpu-pipeline='target-cpu=sapphirerapids target-features=-avx512bf16' --mlir-print-ir-after=convert-glu-to-cpu-kernels -o /dev/null 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=NODOT
+// widen-once=auto: 16-bit weights without dot products are widened once per
+// 288-row token block into a scratch, except on AMD Zen, where the
+// micro-kernel widens them as they stream (96-row blocks, no scratch);
+// widen-once=on|off decides alone.
+// RUN: swiglu-opt %s --glu-cpu-pipeline='target-cpu=sapphirerapids target-features=-avx512bf16 threads=2' --mlir-print-ir-after=convert-glu-to-cpu-kernels -o /dev/null 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=ONCE
+// RUN: swiglu-opt %s --glu-cpu-pipeline='target-cpu=znver4 target-features=-avx512bf16 threads=2' --mlir-print-ir-after=convert-glu-to-cpu-kernels -o /dev/null 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=STREAM
+// RUN: swiglu-opt %s --glu-cpu-pipeline='target-cpu=znver4 target-features=-avx512bf16 threads=2 widen-once=on' --mlir-print-ir-after=convert-glu-to-cpu-kernels -o /dev/null 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=ONCE
+// RUN: swiglu-opt %s --glu-cpu-pipeline='target-cpu=sapphirerapids target-features=-avx512bf16 threads=2 widen-once=off' --mlir-print-ir-after=convert-glu-to-cpu-kernels -o /dev/null 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=STREAM
 // RUN: swiglu-opt %s --glu-cpu-pipeline='target-cpu=x86-64' --mlir-print-ir-after=convert-glu-to-cpu-kernels -o /dev/null 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=SSE
 
@@ -32,6 +44,16 @@
 // NODOT-LABEL:  func.func @ffn(
 // NODOT-NOT:     x86vector.avx512.dot
 // NODOT:         vector.fma {{.*}} : vector<16xf32>
+// The accumulators [workers][MB][NR], then (widen-once) the widened chunk
+// [workers][KC][NR].
+// ONCE-LABEL:   func.func @ffn(
+// ONCE:           memref.alloc(%c2, %c288, %c64{{[_0-9]*}})
+// ONCE:           memref.alloc(%c2, %c512, %c64{{[_0-9]*}})
+// ONCE-LABEL:   func.func private @__glu_cpu_panel(
+// STREAM-LABEL: func.func @ffn(
+// STREAM:         memref.alloc(%c2, %c96, %c64{{[_0-9]*}})
+// STREAM-NOT:     memref.alloc(%c2, %c512
+// STREAM-LABEL: func.func private @__glu_cpu_panel(
 // SSE-LABEL:    func.func @ffn(
 // SSE:           vector.fma {{.*}} : vector<4xf32>
 func.func @ffn(%x: tensor<?x64xbf16>, %wg: tensor<64x64xbf16>, %wu: tensor<64x64xbf16>,

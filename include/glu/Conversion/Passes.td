@@ -87,6 +87,11 @@ def ConvertGLUToCPUKernels : Pass<"convert-glu-to-cpu-kernels", "ModuleOp"> {
     Option<"bf16Dot", "bf16-dot", "bool", "false",
            "Use AVX512-BF16 dot products (x86vector.avx512.dot) for bf16 "
            "inputs and weights (needs a CPU with avx512_bf16)">,
+    Option<"widenOnce", "widen-once", "bool", "true",
+           "16-bit weights without dot products: widen each K chunk of a "
+           "panel to f32 once per token block, into a scratch the row "
+           "blocks share (for CPUs whose widening shares the FMA ports); "
+           "false: widen in the micro-kernel as the weights stream">,
     Option<"roundHidden", "round-hidden", "bool", "false",
            "Round the hidden of bf16 blocks to bf16 before the down "
            "projection, as PyTorch's bf16 eager does, so that it also uses "

@@ -71,6 +71,17 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
           clEnumValN(Switch::Auto, "auto", "if this host has avx512_bf16"),
           clEnumValN(Switch::On, "on", "always (the CPU must have it)"),
           clEnumValN(Switch::Off, "off", "never"))};
+  Option<Switch> widenOnce{
+      *this, "widen-once",
+      llvm::cl::desc("16-bit weights without dot products: widen each K "
+                     "chunk once per token block (else in the micro-kernel)"),
+      llvm::cl::init(Switch::Auto),
+      llvm::cl::values(
+          clEnumValN(Switch::Auto, "auto",
+                     "except on AMD Zen (znver*), where the widening does "
+                     "not take the FMA pipes"),
+          clEnumValN(Switch::On, "on", "always"),
+          clEnumValN(Switch::Off, "off", "never"))};
   Option<bool> gradKernels{
       *this, "grad-kernels",
       llvm::cl::desc("run the GEMMs of glu.ffn_grad/glu.mlp_grad on the "

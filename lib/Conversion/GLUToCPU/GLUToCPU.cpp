@@ -51,6 +51,7 @@ struct ConvertGLUToCPUKernels
     t.kc = kChunk;
     t.mb = tileTokens == 0 ? kDefaultTokenBlock : tileTokens;
     t.bf16Dot = bf16Dot;
+    t.widenOnce = widenOnce;
     t.workers = threads > 0 ? threads
                             : std::max<int64_t>(
                                   1, std::thread::hardware_concurrency());
@@ -113,7 +114,7 @@ struct ConvertGLUToCPUKernels
         // bf16 dot products (1024x2816, 128-2048 tokens, 1 and 2 threads):
         // f32's speed times 0.94-0.96 with 96 rows, 0.98-1.07 with 288 (384
         // is no better). tile-tokens > 0 or a tuning entry decides alone.
-        if (!tuned && tileTokens == 0 && widensFirst(pr->s))
+        if (!tuned && tileTokens == 0 && widenOnce && widensFirst(pr->s))
           pr->t.mb = kWidenedBlockFactor * pr->t.mb;
         prepared.push_back(std::move(*pr));
       }

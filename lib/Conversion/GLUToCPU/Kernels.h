@@ -76,6 +76,7 @@ struct Tiling {
   int64_t mb;      // rows of a token block
   int64_t workers; // parallel workers
   bool bf16Dot;    // AVX512-BF16 dot products where x and weights are bf16
+  bool widenOnce;  // widened 16-bit weights: a chunk once per token block
   int64_t nr() const { return nrv * vec; }
 };
 
@@ -250,7 +251,7 @@ private:
 
   /// What makes two ops' panel functions (of the first or the down
   /// projection) the same code.
-  std::string panelKey(bool first, FunctionType type) const;
+  std::string panelKey(bool first, bool prefetching, FunctionType type) const;
 
   Value vectorLength(Value v) {
     return tensor::DimOp::create(b, loc, v, 0);
@@ -269,19 +270,34 @@ private:
   /// the micro-kernels; returns a callback emitting a call to it.
   std::function<void(OpBuilder &, Value w, Value hw, Value p, Value rowBegin,
                      Value rows)>
-  outlinePanel(bool first, const Operands &ops);
+  outlinePanel(bool first, const Operands &ops, bool prefetching = false);
+  /// `prefetching`: the micro-kernels prefetch the next K chunk (small
+  /// batches of 2-3 row blocks; see emitPanel).
   /// The function of outlinePanel(first, ops), for callers passing their
   /// own operands of `ops`' types: (a, packed, bias, acc, dest, k, n,
   /// [wide], w, hw, p, rowBegin, rows).
   func::FuncOp panelFunction(bool first, const Operands &ops);
   void emitPanel(Value w, Value p, Value rowBegin, Value rows, bool first,
-                 Operands &ops);
+                 Operands &ops, bool prefetching = false);
+  /// Software prefetch of the next K chunk of a panel by the row blocks of
+  /// a small batch: row block `block` fetches its share of the chunk's rows
+  /// after [k0, k1) (`reciprocal`: 2^32 / blocks, rounded up), up to row
+  /// `last`.
+  struct ChunkPrefetch {
+    Value block, reciprocal, last;
+  };
   void emitMicroKernel(OpBuilder &b, int64_t mr, Value w, Value hw, Value aRow,
                        Value cRow, Value p, Value k0, Value k1, bool first,
-                       bool fromWide, Operands &ops);
+                       bool fromWide, Operands &ops,
+                       const ChunkPrefetch *prefetch = nullptr);
   /// Whether a projection's panels hold 16-bit weights that the micro-kernel
   /// widens to f32 (not packed for dot products).
   bool widens(bool first, const Operands &ops) const;
+  /// Whether they are widened once per token block into the worker's
+  /// scratch (widen-once), not in the micro-kernel.
+  bool widensOnce(bool first, const Operands &ops) const {
+    return t.widenOnce && widens(first, ops);
+  }
   void emitEpilogue(OpBuilder &b, Value w, Value p, Value rowBegin,
                     Value rows, bool first, Operands &ops);
 };

@@ -29,7 +29,8 @@ bool KernelBuilder::widens(bool first, const Operands &ops) const {
 void KernelBuilder::emitMicroKernel(OpBuilder &b, int64_t mr, Value w,
                                     Value hw, Value aRow, Value cRow, Value p,
                                     Value k0, Value k1, bool first,
-                                    bool fromWide, Operands &ops) {
+                                    bool fromWide, Operands &ops,
+                                    const ChunkPrefetch *prefetch) {
   IB ib{b, loc};
   Type f32 = b.getF32Type();
   auto vt = VectorType::get({t.vec}, f32);
@@ -39,6 +40,32 @@ void KernelBuilder::emitMicroKernel(OpBuilder &b, int64_t mr, Value w,
   Value packed = first ? ops.packed1 : ops.packed2;
   Type wElem = cast<MemRefType>(packed.getType()).getElementType();
   auto wvt = VectorType::get({t.vec}, wElem);
+  // The share of the next chunk's rows (in the loop's unit: k, or k pairs)
+  // this row block prefetches at step `step` of [lo, hi): row
+  // hi + (block * (hi - lo) + step - lo) / blocks, at most `last`, every
+  // 64-byte line of it (NR weights), into L2. The division is a multiply
+  // by the rounded-up 2^32 / blocks and a shift: exact for these sizes
+  // (numerators below 2^32 / blocks), and no divide in the K loop.
+  auto emitPrefetch = [&](OpBuilder &lb, Value step, Value lo, Value hi,
+                          Value last) {
+    if (!prefetch)
+      return;
+    IB il{lb, loc};
+    Value len = il.sub(hi, lo);
+    Value share = il.add(il.mul(prefetch->block, len), il.sub(step, lo));
+    Value quotient = arith::ShRUIOp::create(
+        lb, loc, il.mul(share, prefetch->reciprocal), il.c(32));
+    Value row = il.min(il.add(hi, quotient), last);
+    int64_t lineElems = 512 / cast<MemRefType>(packed.getType())
+                                  .getElementType()
+                                  .getIntOrFloatBitWidth();
+    int64_t rowElems = t.nr() * (s.pairs(first) ? 2 : 1);
+    for (int64_t e = 0; e < rowElems; e += lineElems)
+      memref::PrefetchOp::create(lb, loc, packed,
+                                 ValueRange{p, row, il.c(e)},
+                                 /*isWrite=*/false, /*localityHint=*/2,
+                                 /*isDataCache=*/true);
+  };
 
   SmallVector<Value> rowsA, rowsC;
   for (int64_t r = 0; r < mr; ++r) {
@@ -66,6 +93,8 @@ void KernelBuilder::emitMicroKernel(OpBuilder &b, int64_t mr, Value w,
     Value two = ib.c(2);
     Value kp0 = arith::DivUIOp::create(b, loc, k0, two);
     Value kp1 = arith::DivUIOp::create(b, loc, k1, two);
+    Value lastPair =
+        prefetch ? arith::DivUIOp::create(b, loc, prefetch->last, two) : Value();
     auto loop = scf::ForOp::create(
         b, loc, kp0, kp1, ib.c(1), init,
         [&](OpBuilder &lb, Location, Value kp, ValueRange accs) {
@@ -92,6 +121,7 @@ void KernelBuilder::emitMicroKernel(OpBuilder &b, int64_t mr, Value w,
               next.push_back(x86vector::DotBF16Op::create(
                   lb, loc, vt, accs[r * t.nrv + j], av, bv[j]));
           }
+          emitPrefetch(lb, kp, kp0, kp1, lastPair);
           scf::YieldOp::create(lb, loc, next);
         });
     for (int64_t r = 0; r < mr; ++r)
@@ -128,6 +158,7 @@ void KernelBuilder::emitMicroKernel(OpBuilder &b, int64_t mr, Value w,
             next.push_back(vector::FMAOp::create(lb, loc, av, bv[j],
                                                  accs[r * t.nrv + j]));
         }
+        emitPrefetch(lb, k, k0, k1, prefetch ? prefetch->last : Value());
         scf::YieldOp::create(lb, loc, next);
       });
   for (int64_t r = 0; r < mr; ++r)
@@ -203,7 +234,7 @@ void KernelBuilder::emitEpilogue(OpBuilder &b, Value w, Value p,
 /// input (x rows for the first projection; rows of the worker's hidden
 /// scratch, whose row 0 is output row rowBegin, for the down projection).
 void KernelBuilder::emitPanel(Value w, Value p, Value rowBegin, Value rows,
-                              bool first, Operands &ops) {
+                              bool first, Operands &ops, bool prefetching) {
   Type f32 = b.getF32Type();
   auto vt = VectorType::get({t.vec}, f32);
   Value zero = arith::ConstantOp::create(b, loc, vt, b.getZeroAttr(vt));
@@ -219,11 +250,23 @@ void KernelBuilder::emitPanel(Value w, Value p, Value rowBegin, Value rows,
   // x rows by their index in x; a scratch's rows by their index in the block.
   Value aBase = (first && !ops.xWide) ? rowBegin : ib.c(0);
   Value hw = ops.hiddenShared ? ops.hiddenShared : w;
-  bool widen = widens(first, ops);
+  bool widen = widensOnce(first, ops);
   ib.loop(ib.c(0), kTotal, ib.c(t.kc), [&](OpBuilder &b1, Value k0) {
     IB i1{b1, loc};
     Value k1 = i1.min(i1.add(k0, i1.c(t.kc)), kTotal);
     Value blocks = i1.ceilDiv(rows, i1.c(t.mr));
+    // With `prefetching` (a small batch of 2-3 row blocks, 12-18 tokens,
+    // decode's panel split): the first row block would stream the chunk
+    // from memory and the others read it from L2 while the memory idles.
+    // Instead each block prefetches its share of the next chunk's rows, and
+    // the memory streams all the time. Decode up to MR tokens (one block)
+    // leaves the stream to the hardware prefetchers, and prefill (many
+    // blocks, compute-bound) has no use for it: both call the panel
+    // function without prefetches, which keeps the K loop's integer
+    // registers free.
+    Value reciprocal =
+        prefetching ? i1.ceilDiv(i1.c(int64_t(1) << 32), blocks) : Value();
+    Value lastK = i1.sub(kTotal, i1.c(1));
     // All row blocks of the token block, each through the micro-kernel of
     // its row count.
     auto rowBlocks = [&](OpBuilder &bb0, bool fromWide) {
@@ -241,8 +284,9 @@ void KernelBuilder::emitPanel(Value w, Value p, Value rowBegin, Value rows,
           Block *block = b2.createBlock(&region);
           OpBuilder bb = OpBuilder::atBlockEnd(block);
           Value aRow = IB{bb, loc}.add(aBase, cRow);
+          ChunkPrefetch pf{rb, reciprocal, lastK};
           emitMicroKernel(bb, mr, w, hw, aRow, cRow, p, k0, k1, first,
-                          fromWide, ops);
+                          fromWide, ops, prefetching ? &pf : nullptr);
           scf::YieldOp::create(bb, loc);
         };
         for (auto [i, c] : llvm::enumerate(cases))
@@ -291,7 +335,8 @@ void KernelBuilder::emitPanel(Value w, Value p, Value rowBegin, Value rows,
 }
 
 std::function<void(OpBuilder &, Value, Value, Value, Value, Value)>
-KernelBuilder::outlinePanel(bool first, const Operands &ops) {
+KernelBuilder::outlinePanel(bool first, const Operands &ops,
+                            bool prefetching) {
   Value a = !first ? ops.hidden : ops.xWide ? ops.xWide : ops.x;
   Value packed = first ? ops.packed1 : ops.packed2;
   Value bias = first ? ops.bias1 : ops.bias2;
@@ -320,7 +365,7 @@ KernelBuilder::outlinePanel(bool first, const Operands &ops) {
   // Ops of one configuration share their panel functions: a model's layers
   // compile (LLVM's time) and load one copy of the kernels, not one each.
   // (Keyed by module too: a nested module has its own symbols.)
-  std::string key = panelKey(first, fnType) + ' ' +
+  std::string key = panelKey(first, prefetching, fnType) + ' ' +
                     std::to_string(reinterpret_cast<uintptr_t>(
                         module.getOperation()));
   if (sharedPanels) {
@@ -329,9 +374,10 @@ KernelBuilder::outlinePanel(bool first, const Operands &ops) {
       return call(it->second);
   }
   OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
-  auto fn = func::FuncOp::create(mb, loc,
-                                 first ? "__glu_cpu_panel" : "__glu_cpu_down_panel",
-                                 fnType);
+  std::string name = first ? "__glu_cpu_panel" : "__glu_cpu_down_panel";
+  if (prefetching)
+    name += "_prefetch";
+  auto fn = func::FuncOp::create(mb, loc, name, fnType);
   SymbolTable(module).insert(fn); // unique name
   fn.setPrivate();
   if (sharedPanels)
@@ -360,21 +406,23 @@ KernelBuilder::outlinePanel(bool first, const Operands &ops) {
   local.hiddenShared = arg(base + 1);
   KernelBuilder(fb, loc, t, s)
       .emitPanel(arg(base), arg(base + 2), arg(base + 3), arg(base + 4), first,
-                 local);
+                 local, prefetching);
   func::ReturnOp::create(fb, loc);
   return call(fn);
 }
 
-std::string KernelBuilder::panelKey(bool first, FunctionType type) const {
+std::string KernelBuilder::panelKey(bool first, bool prefetching,
+                                    FunctionType type) const {
   // Everything emitPanel's code depends on: the tiling, the op's kind and
   // activation, the dot-product layouts, and the operand types (element
   // types, x or its widened copy, the 16-bit weight scratch).
   std::string key;
   llvm::raw_string_ostream os(key);
   auto bits = [](float f) { return llvm::bit_cast<uint32_t>(f); };
-  os << (first ? "first" : "down") << ' ' << t.vec << ' ' << t.nrv << ' '
+  os << (first ? "first" : "down") << (prefetching ? " prefetch" : "")
+     << ' ' << t.vec << ' ' << t.nrv << ' '
      << t.mr << ' ' << t.kc << ' ' << t.mb << ' ' << t.workers << ' '
-     << t.bf16Dot << ' ' << s.gated << ' ' << s.hasDown << ' ' << s.pairs1
+     << t.bf16Dot << ' ' << t.widenOnce << ' ' << s.gated << ' ' << s.hasDown << ' ' << s.pairs1
      << ' ' << s.pairs2 << ' ' << static_cast<int>(s.spec.kind) << ' '
      << bits(s.spec.beta) << ' ' << bits(s.spec.alpha) << ' '
      << bits(s.spec.limit) << ' ' << type;

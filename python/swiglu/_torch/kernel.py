@@ -160,6 +160,7 @@ class Kernel:
         self.torch_dtype = GLU_TO_TORCH[spec.dtype]
         self._d_model, self._out_features = spec.d_model, spec.out_features
         self._bound = None
+        self.call_into = None
         self._key = None
         self._refs = []
         self.packs = 0  # how many times weights were packed
@@ -188,6 +189,7 @@ class Kernel:
                     arrays["b_up"] = to_numpy(bias(bu, F_))
                 arrays["b_down"] = to_numpy(bias(bd, spec.out_features))
         self._bound = self.compiled.bind(**arrays)
+        self.call_into = self._bound.call_into  # (x address, tokens, out address)
         self._key = key
         self._refs = _owners(weights)
         self.packs += 1
@@ -196,10 +198,15 @@ class Kernel:
         """The block on `x` ([..., d_model], CPU, the spec's dtype)."""
         if not x.is_contiguous():
             x = x.contiguous()
-        y = torch.empty(x.shape[:-1] + (self._out_features,), dtype=x.dtype)
+        if self._d_model == self._out_features:
+            # Half the cost of torch.empty(shape, dtype=...): no shape or
+            # dtype to parse. x is contiguous, so y is too.
+            y = torch.empty_like(x)
+        else:
+            y = torch.empty(x.shape[:-1] + (self._out_features,), dtype=x.dtype)
         tokens = x.numel() // self._d_model
         if tokens:
-            self._bound.call_into(x.data_ptr(), tokens, y.data_ptr())
+            self.call_into(x.data_ptr(), tokens, y.data_ptr())
         return y
 
 
@@ -223,7 +230,7 @@ class Dispatch:
     def __init__(self, mode, table=()):
         self.mode = mode
         self.table = list(table)  # [(tokens, ours_s, eager_s)]
-        self._decisions = {}      # tokens -> whether ours runs
+        self.decisions = {}       # tokens -> whether ours runs
 
     @classmethod
     def measure(cls, ours, theirs, spec, tokens=MEASURED_TOKENS, budget_s=0.5):
@@ -242,13 +249,19 @@ class Dispatch:
         return cls("auto", table)
 
     def use_ours(self, tokens):
-        if self.mode != "auto":
-            return self.mode == "always"
-        decision = self._decisions.get(tokens)
+        """Whether a call of `tokens` tokens runs ours; remembered in
+        `decisions` (tokens -> bool), which the front end's per-call path
+        reads directly."""
+        decision = self.decisions.get(tokens)
         if decision is None:
-            n = math.log(max(tokens, 1))
-            _, ours, theirs = min(self.table, key=lambda e: (abs(math.log(e[0]) - n), -e[0]))
-            decision = self._decisions[tokens] = ours <= theirs
+            if self.mode != "auto":
+                decision = self.mode == "always"
+            else:
+                n = math.log(max(tokens, 1))
+                _, ours, theirs = min(self.table,
+                                      key=lambda e: (abs(math.log(e[0]) - n), -e[0]))
+                decision = ours <= theirs
+            self.decisions[tokens] = decision
         return decision
 
     def describe(self):

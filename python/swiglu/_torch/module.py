@@ -29,6 +29,85 @@ def check_backward(mode):
     return mode
 
 
+class _FastPath:
+    """The per-call path of a CompiledMLP, armed by a call that took 'ours'
+    or 'dispatch' (all of CompiledMLP._path's checks passed): it redoes only
+    the checks whose outcome can change between calls, on what they read
+    (the input's dtype, device and width; grad mode; the projections and
+    their parameters by identity, version counter and storage address, in
+    place of the packing key; the dispatch decision from its dictionary),
+    then runs ours or PyTorch's as that decision says. Any failing check, or
+    a token count not decided yet, takes the full path, which re-arms this
+    one."""
+
+    __slots__ = ("kernel", "bound", "dtype", "d_model", "decisions", "modules",
+                 "layers", "tensors", "absent")
+
+    @classmethod
+    def arm(cls, module, bound):
+        """The fast path of `module` as it is now (`bound`: the kernel was
+        bound to these weights), or None where its weights are not plain
+        parameters of nn.Linear / Conv1D projections (then every call takes
+        the full path)."""
+        k, dispatch = module._runtime
+        self = cls()
+        self.kernel, self.bound = k, bound
+        self.dtype, self.d_model = k.torch_dtype, k.spec.d_model
+        self.decisions = dispatch.decisions
+        self.modules = module._modules
+        self.layers, self.tensors, self.absent = [], [], []
+        for name in module.layout.names:
+            layer = self.modules.get(name)
+            if not (type(layer) is nn.Linear or type(layer).__name__ == "Conv1D"):
+                return None
+            params = layer._parameters
+            if "weight" not in params or "bias" not in params:
+                return None
+            self.layers.append((name, layer))
+            for key in ("weight", "bias"):
+                t = params[key]
+                if t is None:
+                    self.absent.append((params, key))
+                    continue
+                try:
+                    version = t._version
+                except RuntimeError:  # an inference tensor: no version counter
+                    return None
+                self.tensors.append((params, key, t, version, t.data_ptr()))
+        return self
+
+    def __call__(self, module, x):
+        """The block's output on `x`, or None where the full path must run."""
+        if x.dtype is not self.dtype or not x.is_cpu or x.shape[-1] != self.d_model:
+            return None
+        ours = self.decisions.get(x.numel() // self.d_model)
+        if ours is None or (ours and not self.bound):
+            return None
+        modules = self.modules
+        for name, layer in self.layers:
+            if modules.get(name) is not layer:
+                return None
+        grad = torch.is_grad_enabled()
+        if grad and x.requires_grad:
+            return None
+        for params, key, t, version, address in self.tensors:
+            if params[key] is not t or t._version != version or t.data_ptr() != address \
+                    or (grad and t.requires_grad):
+                return None
+        for params, key in self.absent:
+            if params[key] is not None:
+                return None
+        if ours:
+            y, path = self.kernel(x), "ours"
+        else:
+            y, path = paths.run_original(module, x, (), {}), "dispatch"
+        if module.last_path == path:
+            module.stats[path] += 1
+        else:
+            paths.note(module, path)
+        return y
+
+
 class CompiledMLP(nn.Module):
     """An MLP replaced by a compiled swiglu block; see the module doc.
 
@@ -49,6 +128,7 @@ class CompiledMLP(nn.Module):
         self.stats = collections.Counter()
         self.last_path = None
         self._runtime = None  # (Kernel, Dispatch) of the current weights' dtype
+        self._fast = None     # _FastPath, armed by a call that ran ours
         # p of a dropout between the gating and the down projection (T5), 0.0
         # without dropout, None for a dropout elsewhere: training mode then
         # runs the original module.
@@ -59,6 +139,7 @@ class CompiledMLP(nn.Module):
     # -- the compiled code ---------------------------------------------------
 
     def _build(self, spec):
+        self._fast = None
         k = kernel.Kernel(spec, self.options)
         weights = self.layout.weights(self)
         k.bind(weights)
@@ -88,8 +169,13 @@ class CompiledMLP(nn.Module):
     def __getstate__(self):
         state = self.__dict__.copy()
         state["_runtime"] = None  # ctypes handles: rebuilt after unpickling
+        state["_fast"] = None
         state["_training_blocks"] = {}
         return state
+
+    def __setstate__(self, state):
+        state.setdefault("_fast", None)  # pickled before the per-call path
+        super().__setstate__(state)
 
     # -- calls ---------------------------------------------------------------
 
@@ -104,7 +190,9 @@ class CompiledMLP(nn.Module):
         if not x.is_cpu:
             return "device"
         runtime = self._runtime
-        if runtime is None or runtime[0].torch_dtype != weights[2].dtype:
+        # A new dtype, or a bias that appeared or went: another block.
+        if runtime is None or runtime[0].torch_dtype != weights[2].dtype or \
+                runtime[0].spec.bias != any(b is not None for b in weights[3:]):
             spec = self._current_spec(weights)
             if spec is None:
                 return "weights"
@@ -124,8 +212,16 @@ class CompiledMLP(nn.Module):
     # break) instead of tracing ctypes calls and numpy-backed results.
     @torch.compiler.disable
     def forward(self, x, *args, **kwargs):
+        fast = self._fast
+        if fast is not None and not (args or kwargs or self.training) \
+                and type(x) is torch.Tensor:
+            y = fast(self, x)
+            if y is not None:
+                return y
         path = self._path(x, args, kwargs)
         paths.note(self, path)
+        if path in ("ours", "dispatch"):
+            object.__setattr__(self, "_fast", _FastPath.arm(self, path == "ours"))
         if path == "ours":
             return self._runtime[0](x)
         if path == "autograd":
