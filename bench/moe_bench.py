@@ -7,10 +7,15 @@ formulation (every expert on every token with bmm, weighted by the dense
 renormalized, SwiGLU experts with [out, in] weights.
 
     PYTHONPATH=python python bench/moe_bench.py [--threads N] [--tokens 1,16,128,512]
+        [--moe-decode-tokens 8[,0]]
 
 Prints, per shape and token count, the median ms of each implementation
-(interleaved calls) and ours relative to each PyTorch formulation; checks
-that ours matches the per-expert loop (max relative error).
+(interleaved calls, the order reversed every other round) and ours relative
+to each PyTorch formulation; checks that ours matches the per-expert loop
+(max relative error). `--moe-decode-tokens 8,0` compiles ours once per value
+of the pipeline option (8: the grouped decode kernel up to 8 tokens; 0: a
+glu.ffn per expert) and times them in the same rounds: the first is "ours",
+the others get columns of their own at the end of the row.
 """
 
 import argparse
@@ -85,14 +90,21 @@ def main():
     ap.add_argument("--tokens", default="1,16,128,512")
     ap.add_argument("--shapes", default=",".join(SHAPES))
     ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--moe-decode-tokens", default="8",
+                    help="the pipeline's moe-decode-tokens, one build of ours per value")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print("# MoE: ours (glu.route + glu.moe, glu-cpu-pipeline threads=%d, OpenMP %s) vs "
           "PyTorch %s, %d threads" % (args.threads, openmp_runtime(), torch.__version__,
                                       args.threads))
+    variants_opt = [int(v) for v in args.moe_decode_tokens.split(",")]
+    extra = "".join(" moe-decode-tokens=%d ms | GB/s | %% of read |" % v
+                    for v in variants_opt[1:])
     print("\n| shape (E, k, D, F) | T | ours ms | per-expert loop ms | batched ms | "
-          "× loop | × batched | ours GB/s (decode) | read GB/s | % of read | max rel err |")
-    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+          "× loop | × batched | ours GB/s (decode) | read GB/s | % of read | max rel err |"
+          + extra)
+    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|" + "--:|--:|--:|" * (len(variants_opt) - 1))
+    print("(ours: moe-decode-tokens=%d)" % variants_opt[0])
     # The read bandwidth decode is compared with, measured in the same rounds
     # as the contenders (a shared machine's bandwidth moves by 30 % and more
     # from minute to minute): PyTorch's sum over 1 GiB of f32, on the same
@@ -104,15 +116,19 @@ def main():
         wg = (rng.standard_normal((e, f, d)) / np.sqrt(d)).astype(np.float32)
         wu = (rng.standard_normal((e, f, d)) / np.sqrt(d)).astype(np.float32)
         wd = (rng.standard_normal((e, d, f)) / np.sqrt(f)).astype(np.float32)
-        lib = Library(compile_function(mlir(e, k, d, f), "moe",
-                                       target="cpu{threads=%d}" % args.threads))
-        # Every expert's weights packed once (moe_pack_weights), as at load.
-        pack = CompiledFunction(lib, "moe_pack_weights", [3, 3, 3], [4, 4])
-        f32 = np.dtype(np.float32)
-        t0 = time.perf_counter()
-        panels = pack.call([wg, wu, wd], [f32, f32])
-        pack_s = time.perf_counter() - t0
-        fn = CompiledFunction(lib, "moe", [2, 2, 4, 4], 2)
+        fns = []
+        for v in variants_opt:
+            lib = Library(compile_function(
+                mlir(e, k, d, f), "moe",
+                target="cpu{threads=%d moe-decode-tokens=%d}" % (args.threads, v)))
+            # Every expert's weights packed once (moe_pack_weights), as at load.
+            pack = CompiledFunction(lib, "moe_pack_weights", [3, 3, 3], [4, 4])
+            f32 = np.dtype(np.float32)
+            t0 = time.perf_counter()
+            panels = pack.call([wg, wu, wd], [f32, f32])
+            pack_s = time.perf_counter() - t0
+            fns.append(CompiledFunction(lib, "moe", [2, 2, 4, 4], 2))
+        fn = fns[0]
         tw = [torch.from_numpy(a) for a in (wg, wu, wd)]
         print("| %s: all experts packed once in %.2f s | | | | | | | | | | |" % (name, pack_s))
         for tokens in [int(t) for t in args.tokens.split(",")]:
@@ -137,14 +153,22 @@ def main():
                      lambda v: torch_batched(tx, tls[v], *tw, k)]
             if tokens == 1:
                 impls.append(lambda v: big.sum())
+            for other in fns[1:]:
+                impls.append(lambda v, other=other: other.call([x, variants[v]] + panels, f32))
             with torch.inference_mode():
                 err = 0.0
+                ours = [0] + list(range(len(impls) - len(fns) + 1, len(impls)))
                 for v in range(len(variants)):
                     ref = torch_loop(tx, tls[v], *tw, k).numpy()
-                    err = max(err, float(np.abs(impls[0](v) - ref).max() / np.abs(ref).max()))
+                    for i in ours:
+                        err = max(err, float(np.abs(impls[i](v) - ref).max() /
+                                             np.abs(ref).max()))
                 times = [[] for _ in impls]
                 for r in range(args.reps * len(variants)):
-                    for i, run in enumerate(impls):
+                    order = list(enumerate(impls))
+                    if r % 2:
+                        order.reverse()
+                    for i, run in order:
                         t0 = time.perf_counter()
                         run(r % len(variants))
                         times[i].append(time.perf_counter() - t0)
@@ -152,14 +176,22 @@ def main():
             # Decode: GB/s of the active experts' weights (k experts' gate,
             # up and down, f32) read by ours.
             gbs = read = share = ""
+            rest = ""
+            first_other = len(impls) - len(fns) + 1
             if tokens == 1:
                 ours_gbs = k * 3 * d * f * 4 / (ms[0] * 1e-3) / 1e9
                 read_gbs = big.numel() * 4 / (ms[3] * 1e-3) / 1e9
                 gbs, read = "%.1f" % ours_gbs, "%.1f" % read_gbs
                 share = "%.0f %%" % (100 * ours_gbs / read_gbs)
+            for i in range(first_other, len(impls)):
+                if tokens == 1:
+                    o_gbs = k * 3 * d * f * 4 / (ms[i] * 1e-3) / 1e9
+                    rest += " %.2f | %.1f | %.0f %% |" % (ms[i], o_gbs, 100 * o_gbs / read_gbs)
+                else:
+                    rest += " %.2f | | |" % ms[i]
             print("| %s (%d, %d, %d, %d) | %d | %.2f | %.2f | %.2f | %.2f× | %.2f× | %s | %s | %s "
-                  "| %.1e |" % (name, e, k, d, f, tokens, ms[0], ms[1], ms[2], ms[1] / ms[0],
-                                ms[2] / ms[0], gbs, read, share, err), flush=True)
+                  "| %.1e |%s" % (name, e, k, d, f, tokens, ms[0], ms[1], ms[2], ms[1] / ms[0],
+                                  ms[2] / ms[0], gbs, read, share, err, rest), flush=True)
 
 
 if __name__ == "__main__":

@@ -358,7 +358,10 @@ void mlir::glu::buildCPUPipeline(OpPassManager &pm,
   }
   addTosaLowering(pm);
   // Each expert of a glu.moe as a glu.ffn on its tokens (fast kernels).
-  pm.addPass(createGLUMoEToExperts());
+  // On decode-sized inputs, one grouped kernel for all the chosen experts.
+  GLUMoEToExpertsOptions moe;
+  moe.groupedDecodeTokens = options.moeDecodeTokens;
+  pm.addPass(createGLUMoEToExperts(moe));
   pm.addPass(kernelsPassFor(options, *target));
   pm.addNestedPass<func::FuncOp>(glu::createConvertGLUToLinalg());
   pm.addPass(createCanonicalizerPass());

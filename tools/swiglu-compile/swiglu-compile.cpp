@@ -205,7 +205,9 @@ int main(int argc, char **argv) {
         shard.weights = options->shardWeights;
         pm.addPass(glu::createGLUShard(shard));
       }
-      pm.addPass(glu::createGLUMoEToExperts());
+      glu::GLUMoEToExpertsOptions moe;
+      moe.groupedDecodeTokens = options->moeDecodeTokens;
+      pm.addPass(glu::createGLUMoEToExperts(moe));
       pm.addPass(glu::createCPUKernelsPass(*options));
     }
     if (failed(pm.run(*signatures)))

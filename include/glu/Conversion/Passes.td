@@ -57,6 +57,15 @@ def ConvertGLUToCPUKernels : Pass<"convert-glu-to-cpu-kernels", "ModuleOp"> {
     the `MR x NR` micro-kernel on workers (`grad-kernels=false`: left
     for `convert-glu-to-linalg`).
 
+    A `glu.moe` tagged `glu.grouped_decode` (the decode branch that
+    `glu-moe-to-experts` leaves) becomes one grouped kernel for all its
+    chosen experts on the stacked panels that the glu.ffn ops of the other
+    branch pack at load time: a counting sort of the entries by expert, one
+    parallel region for every chosen expert's first projection, one for the
+    down projections, the weighted combine. When those panels are not
+    packed at load time, the decode branch's condition becomes false and
+    the per-expert branch computes every input.
+
     The result is tensor IR around `bufferization.to_buffer`/`to_tensor`;
     `--glu-cpu-pipeline` runs this pass and the lowering to LLVM.
   }];

@@ -118,6 +118,12 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
                           llvm::cl::desc("pack argument weights once in "
                                          "@<func>_pack_weights"),
                           llvm::cl::init(true)};
+  Option<int64_t> moeDecodeTokens{
+      *this, "moe-decode-tokens",
+      llvm::cl::desc("glu.moe on at most this many tokens: one grouped "
+                     "kernel for all the chosen experts (glu-moe-to-experts' "
+                     "grouped-decode-tokens; 0: a glu.ffn per expert)"),
+      llvm::cl::init(8)};
   Option<int64_t> shardRanks{
       *this, "shard-ranks",
       llvm::cl::desc("split every FFN block over this many MPI ranks "

@@ -11,6 +11,7 @@
 #include "TuningCache.h"
 
 #include "glu/Conversion/Passes.h"
+#include "glu/Dialect/GLU/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -130,6 +131,14 @@ struct ConvertGLUToCPUKernels
     for (auto &[func, group] : atLoad)
       if (failed(lowerAtLoad(cast<func::FuncOp>(func), group, panels)))
         return signalPassFailure();
+    // The grouped decode branches whose panels no at-load packing provides.
+    SmallVector<MoEOp> leftover;
+    module.walk([&](MoEOp moe) {
+      if (isGroupedMoE(moe))
+        leftover.push_back(moe);
+    });
+    for (MoEOp moe : leftover)
+      abandonGrouped(moe);
     if (gradKernels && failed(lowerGradients(module, t)))
       return signalPassFailure();
   }
@@ -379,8 +388,13 @@ struct ConvertGLUToCPUKernels
       } else if (pr.expert) {
         arg = {}; // stacked and plain matrices in one op
       }
+      // (Stacked weights may also feed the glu.moe of the grouped decode
+      // branch, which takes the same panels.)
       pr.atLoad = arg && arg.getOwner() == &func.getBody().front() &&
-                  arg.hasOneUse();
+                  (arg.hasOneUse() ||
+                   (pr.expert && llvm::all_of(arg.getUsers(), [&](Operation *u) {
+                      return u == m.getDefiningOp() || isGroupedMoE(u);
+                    })));
       pr.sources.push_back(arg);
     }
     // The output columns: static, or read from a weight (which must then
@@ -550,6 +564,86 @@ struct ConvertGLUToCPUKernels
     emitKernels(pr, SmallVector<Value>(call.getResults()), panels);
   }
 
+  static bool isGroupedMoE(Operation *op) {
+    return isa<MoEOp>(op) && op->hasAttr(kGroupedDecodeAttr);
+  }
+
+  /// A glu.moe of glu-moe-to-experts' decode branch that the grouped kernel
+  /// does not take: that branch is never taken (its condition becomes
+  /// false) and the op is dropped; the per-expert branch computes it. An
+  /// op found elsewhere goes to the reference lowering.
+  void abandonGrouped(MoEOp moe) {
+    if (remarks)
+      moe->emitRemark("convert-glu-to-cpu-kernels: glu.moe decode left to "
+                      "the per-expert branch (its weights are not packed at "
+                      "load time)");
+    auto ifOp = dyn_cast<scf::IfOp>(moe->getParentOp());
+    if (!ifOp || moe->getParentRegion() != &ifOp.getThenRegion() ||
+        ifOp.getElseRegion().empty()) {
+      moe->removeAttr(kGroupedDecodeAttr);
+      return;
+    }
+    OpBuilder b(ifOp);
+    Location loc = moe.getLoc();
+    ifOp.getConditionMutable().assign(
+        arith::ConstantOp::create(b, loc, b.getBoolAttr(false)));
+    OpBuilder mb(moe);
+    auto type = cast<RankedTensorType>(moe.getResult().getType());
+    SmallVector<OpFoldResult> sizes{
+        tensor::getMixedSize(mb, loc, moe.getInput(), 0),
+        mb.getIndexAttr(type.getDimSize(1))};
+    Value empty =
+        tensor::EmptyOp::create(mb, loc, sizes, type.getElementType());
+    if (empty.getType() != type)
+      empty = tensor::CastOp::create(mb, loc, type, empty);
+    moe.getResult().replaceAllUsesWith(empty);
+    moe.erase();
+  }
+
+  /// The grouped decode glu.moe ops of `func` whose stacked weights are
+  /// those of an op of `stacked` (the per-expert glu.ffn ops of the other
+  /// branch, whose panels `packed` are now arguments): one grouped kernel
+  /// on those panels; the others are abandoned.
+  void lowerGroupedMoEs(func::FuncOp func, ArrayRef<Prepared *> stacked,
+                        ArrayRef<SmallVector<Value>> packed,
+                        llvm::StringMap<func::FuncOp> &panels) {
+    SmallVector<MoEOp> moes;
+    func.walk([&](MoEOp moe) {
+      if (isGroupedMoE(moe))
+        moes.push_back(moe);
+    });
+    for (MoEOp moe : moes) {
+      SmallVector<Value> mats;
+      if (moe.getGateUpWeight())
+        mats = {moe.getGateUpWeight(), moe.getDownWeight()};
+      else
+        mats = {moe.getGateWeight(), moe.getUpWeight(), moe.getDownWeight()};
+      auto type = cast<RankedTensorType>(moe.getResult().getType());
+      std::optional<size_t> found;
+      for (auto [i, pr] : llvm::enumerate(stacked))
+        if (llvm::equal(pr->sources, mats) && packed[i].size() == 2 &&
+            !pr->s.pairs1 && !pr->s.pairs2 && pr->s.hasDown)
+          found = i;
+      if (!found || type.isDynamicDim(1)) {
+        abandonGrouped(moe);
+        continue;
+      }
+      // The kernels read the shape's flags only (the glu.ffn is gone).
+      OpShape s = stacked[*found]->s;
+      s.gu = GateUpWeights();
+      s.up = s.upBias = s.down = s.downBias = Value();
+      OpBuilder b(moe);
+      KernelBuilder kb(b, moe.getLoc(), stacked[*found]->t, s);
+      kb.sharePanels(&panels);
+      Value y = kb.emitGroupedMoE(moe, packed[*found][0], packed[*found][1]);
+      if (remarks)
+        moe->emitRemark("convert-glu-to-cpu-kernels: glu.moe decode: one "
+                        "grouped kernel for the chosen experts");
+      moe.getResult().replaceAllUsesWith(y);
+      moe.erase();
+    }
+  }
+
   /// The ops of `func` whose weights are packed at load time: one public
   /// `@<func>_pack_weights` packs all of them (`glu.packs`: the argument
   /// positions it takes, in its order); `func` then takes their panels, in
@@ -583,13 +677,21 @@ struct ConvertGLUToCPUKernels
         return failure();
     // The ops still use the original arguments until they are replaced.
     SmallVector<BlockArgument> sources;
+    SmallVector<Prepared *> stacked;
+    SmallVector<SmallVector<Value>> stackedPanels;
     unsigned next = at;
     for (Prepared *pr : group) {
       sources.append(pr->sources);
       SmallVector<Value> packed;
       OpBuilder ob(pr->op);
+      if (pr->expert) {
+        stacked.push_back(pr);
+        stackedPanels.emplace_back();
+      }
       for (unsigned i = 0; i < pr->packedTypes.size(); ++i) {
         Value arg = body.getArgument(next++);
+        if (pr->expert)
+          stackedPanels.back().push_back(arg);
         // A stacked op takes its expert's slot of the panels.
         packed.push_back(
             pr->expert ? sliceStacked(ob, pr->op->getLoc(), arg, pr->expert)
@@ -601,6 +703,8 @@ struct ConvertGLUToCPUKernels
         if (Operation *def = m.getDefiningOp(); def && def->use_empty())
           def->erase();
     }
+    // The grouped decode kernels take the stacked panels too.
+    lowerGroupedMoEs(func, stacked, stackedPanels, panels);
     llvm::BitVector erase(body.getNumArguments());
     for (BlockArgument a : sources)
       erase.set(a.getArgNumber());

@@ -40,7 +40,9 @@
 //  * GLUToCPU.cpp: the pass (options, tuning cache, which ops, where the
 //    weights are packed);
 //  * GradKernels.cpp: the GEMMs of the training ops (glu.ffn_grad,
-//    glu.mlp_grad), whose other parts are the reference lowering's.
+//    glu.mlp_grad), whose other parts are the reference lowering's;
+//  * GroupedMoE.cpp: a glu.moe on a few tokens (decode) as one grouped
+//    kernel for all its chosen experts, on the per-expert panels.
 // This header declares what they share.
 //
 //===----------------------------------------------------------------------===//
@@ -217,6 +219,12 @@ public:
   Value emitCompute(Value x, ArrayRef<Value> packed, Value opResult,
                     Value nOut);
 
+  /// glu.moe `op` (tagged glu.grouped_decode) as one grouped kernel for
+  /// all its chosen experts (GroupedMoE.cpp), on every expert's panels
+  /// `packed1`, `packed2` (tensors `[E][P][K][NR]`, as the per-expert
+  /// glu.ffn ops pack them); the op's result type has a static last dim.
+  Value emitGroupedMoE(MoEOp op, Value packed1, Value packed2);
+
   /// The op's weight matrices, in packing order.
   SmallVector<Value> matrixOperands() const {
     SmallVector<Value> m;
@@ -265,6 +273,10 @@ private:
   outlinePanel(bool first, const Operands &ops, bool prefetching = false);
   /// `prefetching`: the micro-kernels prefetch the next K chunk (small
   /// batches of 2-3 row blocks; see emitPanel).
+  /// The function of outlinePanel(first, ops), for callers passing their
+  /// own operands of `ops`' types: (a, packed, bias, acc, dest, k, n,
+  /// [wide], w, hw, p, rowBegin, rows).
+  func::FuncOp panelFunction(bool first, const Operands &ops);
   void emitPanel(Value w, Value p, Value rowBegin, Value rows, bool first,
                  Operands &ops, bool prefetching = false);
   /// Software prefetch of the next K chunk of a panel by the row blocks of

@@ -71,10 +71,51 @@ Value withRow(OpBuilder &b, Location loc, Value row, Value t, Value at) {
 }
 
 struct MoEToExpertsPattern : OpRewritePattern<MoEOp> {
-  using OpRewritePattern::OpRewritePattern;
+  MoEToExpertsPattern(MLIRContext *ctx, int64_t groupedDecodeTokens)
+      : OpRewritePattern(ctx), groupedDecodeTokens(groupedDecodeTokens) {}
+
+  int64_t groupedDecodeTokens;
 
   LogicalResult matchAndRewrite(MoEOp op,
                                 PatternRewriter &rewriter) const override {
+    if (op->hasAttr(kGroupedDecodeAttr))
+      return failure(); // the decode branch of an earlier application
+    int64_t staticTokens =
+        cast<RankedTensorType>(op.getInput().getType()).getDimSize(0);
+    if (groupedDecodeTokens <= 0 || (!ShapedType::isDynamic(staticTokens) &&
+                                     staticTokens > groupedDecodeTokens)) {
+      rewriter.replaceOp(op, perExpert(op, rewriter));
+      return success();
+    }
+    // Decode-sized inputs keep the op, tagged for the grouped kernel of
+    // convert-glu-to-cpu-kernels; the others take the per-expert loop.
+    Location loc = op.getLoc();
+    OpFoldResult t = tensor::getMixedSize(rewriter, loc, op.getInput(), 0);
+    Value tokens = getValueOrCreateConstantIndexOp(rewriter, loc, t);
+    Value small = arith::CmpIOp::create(
+        rewriter, loc, arith::CmpIPredicate::ule, tokens,
+        arith::ConstantIndexOp::create(rewriter, loc, groupedDecodeTokens));
+    auto ifOp = scf::IfOp::create(rewriter, loc, op.getResult().getType(),
+                                  small, /*withElse=*/true);
+    {
+      OpBuilder tb = ifOp.getThenBodyBuilder();
+      Operation *grouped = tb.clone(*op);
+      grouped->setAttr(kGroupedDecodeAttr, tb.getUnitAttr());
+      scf::YieldOp::create(tb, loc, grouped->getResult(0));
+    }
+    {
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(&ifOp.getElseRegion().front());
+      Value y = perExpert(op, rewriter);
+      scf::YieldOp::create(rewriter, loc, y);
+    }
+    rewriter.replaceOp(op, ifOp.getResults());
+    return success();
+  }
+
+  /// The per-expert loop computing `op` (see the file comment), at the
+  /// rewriter's insertion point.
+  static Value perExpert(MoEOp op, PatternRewriter &rewriter) {
     Location loc = op.getLoc();
     OpBuilder &b = rewriter;
     Type f32 = b.getF32Type();
@@ -231,16 +272,17 @@ struct MoEToExpertsPattern : OpRewritePattern<MoEOp> {
                            cast<FloatType>(resultType.getElementType()));
     if (y.getType() != resultType)
       y = tensor::CastOp::create(b, loc, resultType, y);
-    rewriter.replaceOp(op, y);
-    return success();
+    return y;
   }
 };
 
 struct GLUMoEToExpertsPass
     : glu::impl::GLUMoEToExpertsBase<GLUMoEToExpertsPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<MoEToExpertsPattern>(&getContext());
+    patterns.add<MoEToExpertsPattern>(&getContext(), groupedDecodeTokens);
     // One application per op: the pattern creates no glu.moe.
     GreedyRewriteConfig config;
     config.setStrictness(GreedyRewriteStrictness::ExistingOps);

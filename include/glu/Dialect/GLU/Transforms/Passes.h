@@ -24,6 +24,11 @@ namespace mlir::glu {
 #define GEN_PASS_DECL
 #include "glu/Dialect/GLU/Transforms/Passes.h.inc"
 
+/// The unit attribute of a glu.moe that glu-moe-to-experts left for the
+/// grouped decode kernel of convert-glu-to-cpu-kernels (the then branch of
+/// `scf.if tokens <= N`, whose else branch computes the same per expert).
+inline constexpr llvm::StringLiteral kGroupedDecodeAttr = "glu.grouped_decode";
+
 /// LLaMA's feed-forward width for `dModel`: 8/3·d_model, scaled by
 /// `ffnDimMultiplier`, rounded up to a multiple of `multipleOf` (Meta's
 /// `llama/model.py`, FeedForward.__init__).

@@ -196,7 +196,22 @@ def GLUMoEToExperts : Pass<"glu-moe-to-experts"> {
     per token in expert order); the FLOPs are those of the chosen experts
     only, and the `glu.ffn`s get the fast CPU kernels (their weights are
     packed on every call, for the experts that have tokens).
+
+    With `grouped-decode-tokens=N` (N > 0; `--glu-cpu-pipeline` uses its
+    `moe-decode-tokens`, 8), inputs of at most N tokens take another
+    branch: `scf.if tokens <= N` holds the glu.moe itself, tagged
+    `glu.grouped_decode`, which `convert-glu-to-cpu-kernels` lowers to one
+    grouped kernel for all the chosen experts (two parallel regions in all,
+    on the panels that the per-expert glu.ffn ops of the other branch pack
+    at load time); the per-expert loop is the else branch.
   }];
+  let options = [
+    Option<"groupedDecodeTokens", "grouped-decode-tokens", "int64_t",
+           /*default=*/"0",
+           "inputs of at most this many tokens keep the glu.moe, tagged "
+           "glu.grouped_decode, for convert-glu-to-cpu-kernels' grouped "
+           "kernel (0: never)">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::linalg::LinalgDialect",
