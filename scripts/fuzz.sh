@@ -101,8 +101,13 @@ fi
 log_file="$work/fuzz-$(date +%Y%m%d-%H%M%S).log"
 # Fork mode even for one job: a crash is saved and fuzzing goes on, so one
 # run reports every crash it finds (each reproducer in $artifacts).
+# -report_slow_units: libFuzzer saves a "slow-unit-*" for any input slower
+# than this (10 s by default); a compile through the CPU pipeline in this
+# sanitizer build can take that on a loaded 2-core machine. Only -timeout
+# is a failure; slow units are listed, not counted as crashes.
 flags=(-fork="$jobs" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1
-       -max_total_time="$seconds" -timeout=30 -rss_limit_mb=4096
+       -max_total_time="$seconds" -timeout=30 -report_slow_units=30
+       -rss_limit_mb=4096
        -max_len=65536 -artifact_prefix="$artifacts/"
        -dict="$SWIGLU_ROOT/tools/swiglu-fuzz/glu.dict")
 log "fuzzing ${seconds}s with $jobs job(s); log: $log_file"
@@ -118,7 +123,12 @@ elapsed=$(( $(date +%s) - t0 ))
 # Fork mode's status lines read "#<total execs>: cov: ... crash: a/b/c ...".
 execs=$(grep -Eo '^#[0-9]+:' "$log_file" | tail -1 | tr -d '#:' || true)
 execs="${execs:-0}"
-mapfile -t found < <(find "$artifacts" -type f -newer "$marker" | sort)
+mapfile -t found < <(find "$artifacts" -type f -newer "$marker" \
+                      ! -name 'slow-unit-*' ! -name '*.log' | sort)
+mapfile -t slow < <(find "$artifacts" -type f -newer "$marker" -name 'slow-unit-*' | sort)
+for f in "${slow[@]}"; do
+  log "slow input (over 30 s once; not a failure): $f"
+done
 printf '%s\t%s\t%s\t%s\t%s\n' "$(date -Iseconds)" "$elapsed" "$execs" \
   "${#found[@]}" "$jobs" >>"$work/history.tsv"
 total=$(awk -F'\t' '{t+=$2; e+=$3} END {printf "%d s, %d inputs", t, e}' "$work/history.tsv")
