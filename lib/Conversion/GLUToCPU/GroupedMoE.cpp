@@ -38,21 +38,6 @@ using namespace mlir::glu::cpu;
 
 namespace {
 
-using IterBody =
-    function_ref<SmallVector<Value>(OpBuilder &, Value, ValueRange)>;
-
-/// for (i = lb; i < ub; ++i) state = body(i, state); returns the state.
-SmallVector<Value> forIter(OpBuilder &b, Location loc, Value lb, Value ub,
-                           ValueRange init, IterBody body) {
-  Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  auto op = scf::ForOp::create(
-      b, loc, lb, ub, one, init,
-      [&](OpBuilder &nb, Location, Value i, ValueRange state) {
-        scf::YieldOp::create(nb, loc, body(nb, i, state));
-      });
-  return SmallVector<Value>(op.getResults());
-}
-
 void ifThen(OpBuilder &b, Location loc, Value cond,
             function_ref<void(OpBuilder &)> body) {
   scf::IfOp::create(b, loc, cond, [&](OpBuilder &tb, Location) {
@@ -154,14 +139,14 @@ Value KernelBuilder::emitGroupedMoE(MoEOp op, Value packed1T,
     store(vb, loc, iv.add(load(vb, loc, count, e), iv.c(1)), count, e);
   });
   // (slots, valid entries, most rows of a slot)
-  SmallVector<Value> sums = forIter(
+  SmallVector<Value> sums = forLoop(
       b, loc, zeroIdx, experts, {zeroIdx, zeroIdx, zeroIdx},
       [&](OpBuilder &eb, Value e, ValueRange st) -> SmallVector<Value> {
         IB ie{eb, loc};
         Value n = load(eb, loc, count, e);
         store(eb, loc, st[1], cursor, e);
         Value chunks = ie.ceilDiv(n, mb);
-        Value slots = forIter(
+        Value slots = forLoop(
             eb, loc, ie.c(0), chunks, {st[0]},
             [&](OpBuilder &cb, Value ch, ValueRange s2) -> SmallVector<Value> {
               IB ic{cb, loc};

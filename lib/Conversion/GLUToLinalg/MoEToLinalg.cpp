@@ -69,15 +69,8 @@ struct Emit {
   }
 
   /// for (i = lb; i < ub; ++i) state = body(i, state); returns the state.
-  SmallVector<Value>
-  loop(Value lb, Value ub, ValueRange init,
-       function_ref<SmallVector<Value>(OpBuilder &, Value, ValueRange)> body) {
-    auto op = scf::ForOp::create(
-        b, loc, lb, ub, idx(1), init,
-        [&](OpBuilder &nb, Location, Value i, ValueRange state) {
-          scf::YieldOp::create(nb, loc, body(nb, i, state));
-        });
-    return SmallVector<Value>(op.getResults());
+  SmallVector<Value> loop(Value lb, Value ub, ValueRange init, LoopBody body) {
+    return forLoop(b, loc, lb, ub, init, body);
   }
 
   /// (index, value) of the largest element of the 1-D f32 tensor `t` in

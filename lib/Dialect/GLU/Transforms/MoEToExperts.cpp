@@ -37,21 +37,6 @@ using namespace mlir::glu;
 
 namespace {
 
-using LoopBody =
-    function_ref<SmallVector<Value>(OpBuilder &, Value, ValueRange)>;
-
-/// for (i = lb; i < ub; ++i) state = body(i, state); returns the state.
-SmallVector<Value> loop(OpBuilder &b, Location loc, Value lb, Value ub,
-                        ValueRange init, LoopBody body) {
-  Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  auto op = scf::ForOp::create(
-      b, loc, lb, ub, one, init,
-      [&](OpBuilder &nb, Location, Value i, ValueRange state) {
-        scf::YieldOp::create(nb, loc, body(nb, i, state));
-      });
-  return SmallVector<Value>(op.getResults());
-}
-
 /// Row `row` of the 2-D tensor `t`, as [1, cols].
 Value rowOf(OpBuilder &b, Location loc, Value t, Value row) {
   return tensor::ExtractSliceOp::create(
@@ -153,16 +138,16 @@ struct MoEToExpertsPattern : OpRewritePattern<MoEOp> {
                            function_ref<SmallVector<Value>(
                                OpBuilder &, Value, Value, ValueRange)>
                                f) {
-      return loop(bb, loc, c(bb, 0), tokens, init,
+      return forLoop(bb, loc, c(bb, 0), tokens, init,
                   [&](OpBuilder &tb, Value t, ValueRange s) {
-                    return loop(tb, loc, c(tb, 0), k, s,
+                    return forLoop(tb, loc, c(tb, 0), k, s,
                                 [&](OpBuilder &jb, Value j, ValueRange s2) {
                                   return f(jb, t, j, s2);
                                 });
                   });
     };
 
-    Value acc = loop(
+    Value acc = forLoop(
         b, loc, c(b, 0), experts, {acc0},
         [&](OpBuilder &eb, Value e, ValueRange s) -> SmallVector<Value> {
           // Count.
@@ -215,7 +200,7 @@ struct MoEToExpertsPattern : OpRewritePattern<MoEOp> {
               tb, loc,
               ArrayRef<OpFoldResult>{n, tensor::getMixedSize(tb, loc, xf, 1)},
               f32);
-          Value xe = loop(tb, loc, c(tb, 0), n, {xe0},
+          Value xe = forLoop(tb, loc, c(tb, 0), n, {xe0},
                           [&](OpBuilder &rb, Value r, ValueRange s2) {
                             Value t = tensor::ExtractOp::create(rb, loc, rows,
                                                                 ValueRange{r});
@@ -237,7 +222,7 @@ struct MoEToExpertsPattern : OpRewritePattern<MoEOp> {
           MLIRContext *ctx = tb.getContext();
           AffineMap id2 = AffineMap::getMultiDimIdentityMap(2, ctx);
           AffineMap scalar = AffineMap::get(2, 0, {}, ctx);
-          Value sum = loop(
+          Value sum = forLoop(
               tb, loc, c(tb, 0), n, {s[0]},
               [&](OpBuilder &rb, Value r, ValueRange s2) {
                 Value t =

@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 #include "mlir/IR/AsmState.h"
@@ -561,5 +562,16 @@ FailureOr<std::vector<char>> rawBytes(ElementsAttr attr) {
   return failure();
 }
 
+
+SmallVector<Value> forLoop(OpBuilder &b, Location loc, Value lb, Value ub,
+                           ValueRange init, LoopBody body) {
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  auto op = scf::ForOp::create(
+      b, loc, lb, ub, one, init,
+      [&](OpBuilder &nb, Location, Value i, ValueRange state) {
+        scf::YieldOp::create(nb, loc, body(nb, i, state));
+      });
+  return SmallVector<Value>(op.getResults());
+}
 
 } // namespace mlir::glu

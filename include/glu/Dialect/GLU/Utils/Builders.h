@@ -193,6 +193,16 @@ Value widenToF32(OpBuilder &b, Location loc, Value v);
 /// tensor.extract_slice; null for a null `t`).
 Value sliceStacked(OpBuilder &b, Location loc, Value t, OpFoldResult index);
 
+/// The body of `forLoop`: the next loop-carried values from the induction
+/// variable and the current ones.
+using LoopBody =
+    function_ref<SmallVector<Value>(OpBuilder &, Value, ValueRange)>;
+
+/// for (i = lb; i < ub; ++i) state = body(i, state), an `scf.for` carrying
+/// `init`; returns the final state.
+SmallVector<Value> forLoop(OpBuilder &b, Location loc, Value lb, Value ub,
+                           ValueRange init, LoopBody body);
+
 /// The raw row-major bytes of a constant tensor (`dense`, splats expanded,
 /// or `dense_resource`), or failure for other attribute kinds.
 FailureOr<std::vector<char>> rawBytes(ElementsAttr attr);
