@@ -71,21 +71,6 @@ Value slotOf(OpBuilder &b, Location loc, Value buf, Value i) {
 
 } // namespace
 
-func::FuncOp KernelBuilder::panelFunction(bool first, const Operands &ops) {
-  // outlinePanel returns a callback that calls the function on `ops`; the
-  // grouped kernel passes each slot's operands, so it calls the function
-  // itself: one throwaway call names it.
-  auto emit = outlinePanel(first, ops);
-  emit(b, ops.k, ops.k, ops.k, ops.k, ops.k);
-  auto call = cast<func::CallOp>(*std::prev(b.getInsertionPoint()));
-  auto module =
-      b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
-  auto fn = cast<func::FuncOp>(
-      SymbolTable::lookupSymbolIn(module, call.getCalleeAttr()));
-  call.erase();
-  return fn;
-}
-
 Value KernelBuilder::emitGroupedMoE(MoEOp op, Value packed1T,
                                     Value packed2T) {
   Type f32 = b.getF32Type();

@@ -273,10 +273,14 @@ private:
   outlinePanel(bool first, const Operands &ops, bool prefetching = false);
   /// `prefetching`: the micro-kernels prefetch the next K chunk (small
   /// batches of 2-3 row blocks; see emitPanel).
-  /// The function of outlinePanel(first, ops), for callers passing their
-  /// own operands of `ops`' types: (a, packed, bias, acc, dest, k, n,
-  /// [wide], w, hw, p, rowBegin, rows).
-  func::FuncOp panelFunction(bool first, const Operands &ops);
+  /// The function outlinePanel calls (made once per configuration and
+  /// module), for callers passing their own operands of `ops`' types:
+  /// (a, packed, bias, acc, dest, k, n, [wide], w, hw, p, rowBegin, rows).
+  func::FuncOp panelFunction(bool first, const Operands &ops,
+                             bool prefetching = false);
+  /// The operands of `ops` a panel function takes before (w, hw, p,
+  /// rowBegin, rows).
+  SmallVector<Value> panelOperands(bool first, const Operands &ops) const;
   void emitPanel(Value w, Value p, Value rowBegin, Value rows, bool first,
                  Operands &ops, bool prefetching = false);
   /// Software prefetch of the next K chunk of a panel by the row blocks of

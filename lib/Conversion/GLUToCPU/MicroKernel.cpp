@@ -334,9 +334,8 @@ void KernelBuilder::emitPanel(Value w, Value p, Value rowBegin, Value rows,
   emitEpilogue(b, w, p, rowBegin, rows, first, ops);
 }
 
-std::function<void(OpBuilder &, Value, Value, Value, Value, Value)>
-KernelBuilder::outlinePanel(bool first, const Operands &ops,
-                            bool prefetching) {
+SmallVector<Value> KernelBuilder::panelOperands(bool first,
+                                                const Operands &ops) const {
   Value a = !first ? ops.hidden : ops.xWide ? ops.xWide : ops.x;
   Value packed = first ? ops.packed1 : ops.packed2;
   Value bias = first ? ops.bias1 : ops.bias2;
@@ -344,6 +343,26 @@ KernelBuilder::outlinePanel(bool first, const Operands &ops,
   SmallVector<Value> operands{a, packed, bias, ops.acc, dest, ops.k, ops.n};
   if (ops.wide)
     operands.push_back(ops.wide);
+  return operands;
+}
+
+std::function<void(OpBuilder &, Value, Value, Value, Value, Value)>
+KernelBuilder::outlinePanel(bool first, const Operands &ops,
+                            bool prefetching) {
+  func::FuncOp fn = panelFunction(first, ops, prefetching);
+  SmallVector<Value> operands = panelOperands(first, ops);
+  Location loc = this->loc;
+  return [=](OpBuilder &cb, Value w, Value hw, Value p, Value rowBegin,
+             Value rows) {
+    SmallVector<Value> args(operands);
+    args.append({w, hw, p, rowBegin, rows});
+    func::CallOp::create(cb, loc, fn, args);
+  };
+}
+
+func::FuncOp KernelBuilder::panelFunction(bool first, const Operands &ops,
+                                          bool prefetching) {
+  SmallVector<Value> operands = panelOperands(first, ops);
   unsigned base = operands.size(); // then w, hw, p, rowBegin, rows
   SmallVector<Type> types;
   for (Value v : operands)
@@ -354,14 +373,6 @@ KernelBuilder::outlinePanel(bool first, const Operands &ops,
   auto module =
       b.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
   FunctionType fnType = b.getFunctionType(types, {});
-  auto call = [=](func::FuncOp fn) {
-    return [=](OpBuilder &cb, Value w, Value hw, Value p, Value rowBegin,
-               Value rows) {
-      SmallVector<Value> args(operands);
-      args.append({w, hw, p, rowBegin, rows});
-      func::CallOp::create(cb, loc, fn, args);
-    };
-  };
   // Ops of one configuration share their panel functions: a model's layers
   // compile (LLVM's time) and load one copy of the kernels, not one each.
   // (Keyed by module too: a nested module has its own symbols.)
@@ -371,7 +382,7 @@ KernelBuilder::outlinePanel(bool first, const Operands &ops,
   if (sharedPanels) {
     auto it = sharedPanels->find(key);
     if (it != sharedPanels->end())
-      return call(it->second);
+      return it->second;
   }
   OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
   std::string name = first ? "__glu_cpu_panel" : "__glu_cpu_down_panel";
@@ -408,7 +419,7 @@ KernelBuilder::outlinePanel(bool first, const Operands &ops,
       .emitPanel(arg(base), arg(base + 2), arg(base + 3), arg(base + 4), first,
                  local, prefetching);
   func::ReturnOp::create(fb, loc);
-  return call(fn);
+  return fn;
 }
 
 std::string KernelBuilder::panelKey(bool first, bool prefetching,
