@@ -304,6 +304,7 @@ kernelsPassFor(const glu::CPUPipelineOptions &options,
   kernels.packAtLoad = options.packAtLoad;
   kernels.roundHidden = options.roundHidden;
   kernels.gradKernels = options.gradKernels;
+  kernels.prefetchMinBytes = options.prefetchMinBytes;
   kernels.tuningCache = options.tuningCache;
   kernels.cpuKey = target.cpu;
   using Switch = CPUPipelineOptions::Switch;

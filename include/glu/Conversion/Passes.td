@@ -92,6 +92,12 @@ def ConvertGLUToCPUKernels : Pass<"convert-glu-to-cpu-kernels", "ModuleOp"> {
            "panel to f32 once per token block, into a scratch the row "
            "blocks share (for CPUs whose widening shares the FMA ports); "
            "false: widen in the micro-kernel as the weights stream">,
+    Option<"prefetchMinBytes", "prefetch-min-bytes", "int64_t",
+           "4194304",
+           "Small batches of 2-3 row blocks prefetch the next K chunk of the "
+           "weight panels in ops whose weights take at least this many "
+           "bytes (or whose size is not static); smaller ops get no "
+           "prefetching panel functions (0: every op)">,
     Option<"roundHidden", "round-hidden", "bool", "false",
            "Round the hidden of bf16 blocks to bf16 before the down "
            "projection, as PyTorch's bf16 eager does, so that it also uses "

@@ -82,6 +82,12 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
                      "not take the FMA pipes"),
           clEnumValN(Switch::On, "on", "always"),
           clEnumValN(Switch::Off, "off", "never"))};
+  Option<int64_t> prefetchMinBytes{
+      *this, "prefetch-min-bytes",
+      llvm::cl::desc("small batches prefetch the next K chunk of the weight "
+                     "panels in ops whose weights take at least this many "
+                     "bytes (0: every op)"),
+      llvm::cl::init(4194304)};
   Option<bool> gradKernels{
       *this, "grad-kernels",
       llvm::cl::desc("run the GEMMs of glu.ffn_grad/glu.mlp_grad on the "

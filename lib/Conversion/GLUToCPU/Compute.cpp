@@ -212,13 +212,18 @@ Value KernelBuilder::emitCompute(Value x, ArrayRef<Value> packed,
   // chunk (see emitPanel). With one full block and a short one (MR+1 to
   // 2 MR - 1 tokens) the short block's share of the prefetches outlasts its
   // few FMAs: 8 tokens ran 13-15 % slower with them, 12 and 16 tokens
-  // 7-13 % faster (4096x11008, f32, 2 threads).
-  auto panel1Prefetch = outlinePanel(true, ops, /*prefetching=*/true);
-  auto panel2Prefetch =
-      s.hasDown ? outlinePanel(false, ops, /*prefetching=*/true) : nullptr;
+  // 7-13 % faster (4096x11008, f32, 2 threads). Ops whose weights stay in
+  // the caches have no prefetching panels (t.chunkPrefetch).
+  auto panel1Prefetch =
+      t.chunkPrefetch ? outlinePanel(true, ops, /*prefetching=*/true) : nullptr;
+  auto panel2Prefetch = t.chunkPrefetch && s.hasDown
+                            ? outlinePanel(false, ops, /*prefetching=*/true)
+                            : nullptr;
   auto callPanel = [&](OpBuilder &pb, Value prefetch, auto &plain,
                        auto &prefetching, Value w, Value hw, Value p,
                        Value rowBegin, Value rows) {
+    if (!prefetch)
+      return plain(pb, w, hw, p, rowBegin, rows);
     auto ifOp = scf::IfOp::create(pb, loc, TypeRange{}, prefetch,
                                   /*withElse=*/true);
     OpBuilder tb = ifOp.getThenBodyBuilder();
@@ -263,8 +268,11 @@ Value KernelBuilder::emitCompute(Value x, ArrayRef<Value> packed,
       Value rowBegin = il.mul(blk, il.c(t.mb));
       Value rows = il.min(il.c(t.mb), il.sub(ops.m, rowBegin));
       Value prefetch =
-          arith::AndIOp::create(lb, loc, il.ge(rows, il.c(2 * t.mr)),
-                                il.lt(rows, il.c(3 * t.mr + 1)));
+          t.chunkPrefetch
+              ? arith::AndIOp::create(lb, loc, il.ge(rows, il.c(2 * t.mr)),
+                                      il.lt(rows, il.c(3 * t.mr + 1)))
+                    .getResult()
+              : Value();
       widenBlock(lb, il.c(0), rowBegin, rows); // one x scratch for all
       forall(lb, [&](OpBuilder &fb, Value w) {
         IB iw{fb, loc};

@@ -116,6 +116,15 @@ struct ConvertGLUToCPUKernels
         // is no better). tile-tokens > 0 or a tuning entry decides alone.
         if (!tuned && tileTokens == 0 && widenOnce && widensFirst(pr->s))
           pr->t.mb = kWidenedBlockFactor * pr->t.mb;
+        // The prefetch of the next K chunk hides the memory's latency from
+        // the row blocks of a small batch when the weights stream from
+        // memory (measured at 4096x11008: 12-18 tokens 7-13 % faster).
+        // Weights of a few MB stay in the caches of a server core, and
+        // the prefetching panel functions double the kernels' code (and
+        // compile time), so small ops do without them.
+        std::optional<int64_t> bytes = weightBytes(pr->mats);
+        pr->t.chunkPrefetch =
+            prefetchMinBytes <= 0 || !bytes || *bytes >= prefetchMinBytes;
         prepared.push_back(std::move(*pr));
       }
     }
@@ -257,6 +266,19 @@ struct ConvertGLUToCPUKernels
     return TuningCache::key(cpu, vectorBits, kind, x.getElementType(),
                             cast<ShapedType>(weight.getType()).getElementType(),
                             d, f);
+  }
+
+  /// The bytes of the weight matrices `mats`, if their shapes are static.
+  static std::optional<int64_t> weightBytes(ArrayRef<Value> mats) {
+    int64_t bytes = 0;
+    for (Value m : mats) {
+      auto type = cast<ShapedType>(m.getType());
+      if (!type.hasStaticShape())
+        return std::nullopt;
+      bytes += type.getNumElements() *
+               llvm::divideCeil(type.getElementTypeBitWidth(), 8);
+    }
+    return bytes;
   }
 
   /// An op to lower, with what its lowering needs.

@@ -77,6 +77,7 @@ struct Tiling {
   int64_t workers; // parallel workers
   bool bf16Dot;    // AVX512-BF16 dot products where x and weights are bf16
   bool widenOnce;  // widened 16-bit weights: a chunk once per token block
+  bool chunkPrefetch = true; // small batches prefetch the next K chunk
   int64_t nr() const { return nrv * vec; }
 };
 

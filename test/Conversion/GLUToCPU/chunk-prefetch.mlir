@@ -7,8 +7,24 @@
 // bf16). The share's division is a multiply by 2^32 / blocks and a shift.
 // Decode of up to 2 MR - 1 tokens and prefill call the panel functions
 // without prefetches.
-// RUN: swiglu-opt %s --convert-glu-to-cpu-kernels='threads=2' | FileCheck %s
-// RUN: swiglu-opt %s --convert-glu-to-cpu-kernels='threads=2 bf16-dot=true' | FileCheck %s --check-prefix=DOT
+// RUN: swiglu-opt %s --convert-glu-to-cpu-kernels='threads=2 prefetch-min-bytes=0' | FileCheck %s
+// RUN: swiglu-opt %s --convert-glu-to-cpu-kernels='threads=2 bf16-dot=true prefetch-min-bytes=0' | FileCheck %s --check-prefix=DOT
+//
+// Only ops whose weights take at least prefetch-min-bytes (default 4 MiB)
+// get the prefetching panels: @f32's are 3 x 96 x 64 x 4 = 73728 bytes,
+// @bf16's half that.
+// RUN: swiglu-opt %s --convert-glu-to-cpu-kernels='threads=2' | FileCheck %s --check-prefix=NONE
+// RUN: swiglu-opt %s --convert-glu-to-cpu-kernels='threads=2 prefetch-min-bytes=73729' | FileCheck %s --check-prefix=NONE
+// RUN: swiglu-opt %s --convert-glu-to-cpu-kernels='threads=2 prefetch-min-bytes=73728' | FileCheck %s --check-prefix=F32ONLY
+// NONE-LABEL: func.func @f32(
+// NONE-NOT:     prefetch
+// NONE:         func.call @__glu_cpu_panel(
+// NONE-NOT:     prefetch
+// F32ONLY-LABEL: func.func @f32(
+// F32ONLY:         func.call @__glu_cpu_panel_prefetch(
+// F32ONLY-LABEL: func.func @bf16(
+// F32ONLY-NOT:     call @__glu_cpu{{.*}}_prefetch
+// F32ONLY-LABEL: func.func private @__glu_cpu_panel_prefetch(
 
 // CHECK-LABEL: func.func @f32(
 // Token-parallel (prefill): the plain panels.
