@@ -13,6 +13,12 @@
 * backward: the compiled glu.ffn_grad / glu.mlp_grad (--glu-cpu-pipeline),
   which recomputes the hidden (and the mask, from the seed) from x.
 
+bf16 blocks are compiled with `round-hidden=true` (`training_options`):
+PyTorch's bf16 autograd rounds the hidden, dg and du to bf16, and so does
+the compiled block then (the forward's down projection and every GEMM of
+the backward run AVX512-BF16 dot products); an explicit round-hidden in
+`options` wins.
+
 `apply(block, x, weights)` is what CompiledMLP calls when gradients are
 required or in training mode. See docs/training.md.
 """
@@ -40,6 +46,15 @@ def compiled_grad(spec, dropout, options=None, keep_pre=False):
     return _grads[key]
 
 
+def training_options(spec, options=None):
+    """The pipeline options a TrainingBlock compiles `spec` with: `options`,
+    plus round-hidden=true for bf16 blocks (PyTorch's bf16 semantics: the
+    hidden, dg and du rounded to bf16) unless `options` sets round-hidden."""
+    if spec.dtype != "bf16" or (options and "round-hidden" in options):
+        return options
+    return "%s round-hidden=true" % options if options else "round-hidden=true"
+
+
 def dropout_factor(seed, shape, p, dtype=torch.float32):
     """The dropout factor (1/(1-p) or 0) of glu.dropout for a hidden of `shape`."""
     return torch.from_numpy(reference_grad.dropout_factor(seed, tuple(shape), p)).to(dtype)
@@ -57,7 +72,12 @@ class TrainingBlock:
 
     def __init__(self, spec, options=None, dropout=0.0, keep_pre=False):
         self.spec = spec
+        options = training_options(spec, options)
         self.options = options
+        # The forward in PyTorch's math (dropout, keep_pre) rounds the
+        # dropped-out hidden as the compiled code does.
+        self.rounds = spec.dtype == "bf16" and any(
+            "round-hidden=%s" % v in (options or "") for v in ("true", "1"))
         self.dropout = float(dropout)
         self.keep_pre = keep_pre
         self.kernel = kernel.Kernel(spec, options)
@@ -82,6 +102,8 @@ class TrainingBlock:
         if self.dropout:
             h = h * dropout_factor(seed, (x.numel() // d, self.spec.d_ff),
                                    self.dropout).view(h.shape)
+        if self.rounds:
+            h = h.to(torch.bfloat16).float()
         kept = ((g, u) if self.spec.gated else (u,)) if self.keep_pre else ()
         return F.linear(h, f(down), f(bd)).to(x.dtype), kept
 
