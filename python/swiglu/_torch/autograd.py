@@ -92,19 +92,26 @@ class TrainingBlock:
             self.kernel.bind(weights)
             return self.kernel(x), ()
         gate, up, down, bg, bu, bd = weights
-        xs = x.float()
         f = lambda w: None if w is None else w.float()
-        u = F.linear(xs, f(up), f(bu))
-        g = F.linear(xs, f(gate), f(bg)) if self.spec.gated else u
+        if self.rounds:
+            # PyTorch's bf16 math, which round-hidden reproduces: bf16 GEMMs
+            # (g and u rounded to bf16, kept as f32), the gating in f32, the
+            # hidden rounded to bf16 before the down projection.
+            u = F.linear(x, up, bu).float()
+            g = F.linear(x, gate, bg).float() if self.spec.gated else u
+        else:
+            xs = x.float()
+            u = F.linear(xs, f(up), f(bu))
+            g = F.linear(xs, f(gate), f(bg)) if self.spec.gated else u
         act = activations.apply(self.spec.activation, self.spec.beta, g)
         h = act * u if self.spec.gated else act
         d = self.spec.d_model
         if self.dropout:
             h = h * dropout_factor(seed, (x.numel() // d, self.spec.d_ff),
                                    self.dropout).view(h.shape)
-        if self.rounds:
-            h = h.to(torch.bfloat16).float()
         kept = ((g, u) if self.spec.gated else (u,)) if self.keep_pre else ()
+        if self.rounds:
+            return F.linear(h.to(torch.bfloat16), down, bd), kept
         return F.linear(h, f(down), f(bd)).to(x.dtype), kept
 
     def backward(self, x, dy, weights, seed, kept=()):
