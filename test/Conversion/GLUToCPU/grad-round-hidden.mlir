@@ -8,7 +8,6 @@
 // RUN: swiglu-opt %s --convert-glu-to-cpu-kernels='threads=2 bf16-dot=true round-hidden=true' | FileCheck %s
 // RUN: swiglu-opt %s --convert-glu-to-cpu-kernels='threads=2 bf16-dot=true' | FileCheck %s --check-prefix=OFF
 // RUN: swiglu-opt %s --convert-glu-to-cpu-kernels='threads=2 round-hidden=true' | FileCheck %s --check-prefix=WIDEN
-// RUN: swiglu-opt %s --convert-glu-to-linalg='round-hidden=true' | FileCheck %s --check-prefix=REF
 
 // CHECK-LABEL: func.func @ffn
 // The recompute of g and u: bf16 x in place, bf16 panels of k pairs.
@@ -79,13 +78,6 @@
 // WIDEN: arith.truncf %{{.*}} : vector<16xf32> to vector<16xbf16>
 // WIDEN-NOT: x86vector.avx512.dot
 
-// The reference lowering: the elementwise generic's three f32 results
-// rounded to bf16 before the GEMMs and sums that read them.
-// REF-LABEL: func.func @ffn
-// REF: linalg.generic
-// REF: math.exp
-// REF: linalg.yield %{{.*}}, %{{.*}}, %{{.*}} : f32, f32, f32
-// REF-COUNT-3: arith.truncf %{{.*}} : f32 to bf16
 func.func @ffn(%x: tensor<?x64xbf16>, %dy: tensor<?x64xbf16>, %wg: tensor<176x64xbf16>, %wu: tensor<176x64xbf16>, %wd: tensor<64x176xbf16>) -> (tensor<?x64xbf16>, tensor<176x64xbf16>, tensor<176x64xbf16>, tensor<64x176xbf16>) {
   %r:4 = glu.ffn_grad silu %x : tensor<?x64xbf16> grad %dy : tensor<?x64xbf16> gate %wg : tensor<176x64xbf16> up %wu : tensor<176x64xbf16> down %wd : tensor<64x176xbf16> -> tensor<?x64xbf16>, tensor<176x64xbf16>, tensor<176x64xbf16>, tensor<64x176xbf16>
   return %r#0, %r#1, %r#2, %r#3 : tensor<?x64xbf16>, tensor<176x64xbf16>, tensor<176x64xbf16>, tensor<64x176xbf16>
