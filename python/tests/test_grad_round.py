@@ -151,3 +151,14 @@ def test_off_by_default(target, options):
     near, far = close_fraction(got, plain), close_fraction(got, rounded)
     for name in ("w_gate", "w_up", "w_down"):
         assert near[name] >= 0.98 and far[name] <= 0.5, (name, near[name], far[name])
+
+
+@pytest.mark.parametrize("d_model,d_ff", [(39, 99), (40, 99)], ids=["odd-d-model", "odd-d-ff"])
+@pytest.mark.parametrize("gated", [True, False])
+def test_bf16_odd_widths(d_model, d_ff, gated):
+    # An odd d_model: no dot products in the recompute and dh; an odd d_ff:
+    # dx (K = d_ff) widens; the rounding and the weight gradients' pairs as
+    # always.
+    spec = swiglu.FFNSpec(d_model=d_model, d_ff=d_ff, activation="silu", gated=gated, bias=True,
+                          dtype="bf16")
+    check_bf16(spec, 37)
