@@ -10,6 +10,11 @@ and the activation memory kept between forward and backward, for
   * ours-keep:  PyTorch's forward keeping the f32 pre-activations g, u, and
                 the compiled glu.ffn_grad that takes them (no recompute).
 
+bf16 blocks are compiled with round-hidden=true, as TrainingBlock does for
+them (PyTorch's bf16 semantics: the hidden, dg and du rounded to bf16, every
+GEMM on AVX512-BF16 dot products); --unrounded also times ours and
+ours-keep with round-hidden=false (the op's semantics: f32 hidden, dg, du).
+
     PYTHONPATH=python python bench/train_bench.py [--dtype f32|bf16] [--reps 7]
 
 The memory is what autograd keeps for the backward: the bytes of the saved
@@ -75,6 +80,9 @@ def main():
                     help="also time ours with the backward's GEMMs of the reference "
                          "lowering (grad-kernels=false): the before/after of issue 14's "
                          "CPU kernels")
+    ap.add_argument("--unrounded", action="store_true",
+                    help="bf16: also time ours and ours-keep with round-hidden=false "
+                         "(dg, du and the hidden in f32: before issue 14's rounding mode)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     dtype = torch.float32 if args.dtype == "f32" else torch.bfloat16
@@ -104,6 +112,12 @@ def main():
         if args.reference_gemms:
             ref = sag.TrainingBlock(spec, "threads=%d grad-kernels=false" % args.threads)
             contenders["ours-refgemm"] = lambda x: sag.apply(ref, x, weights())
+        if args.unrounded and args.dtype == "bf16":
+            plain = "threads=%d round-hidden=false" % args.threads
+            f32h = sag.TrainingBlock(spec, plain)
+            f32h_keep = sag.TrainingBlock(spec, plain, keep_pre=True)
+            contenders["ours-f32h"] = lambda x: sag.apply(f32h, x, weights())
+            contenders["keep-f32h"] = lambda x: sag.apply(f32h_keep, x, weights())
         times = {k: [] for k in contenders}
         memory = {}
         for r in range(args.reps + 1):

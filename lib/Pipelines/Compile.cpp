@@ -42,8 +42,8 @@ LogicalResult mlir::glu::compileForCPU(ModuleOp module, bool reference,
       prepareCEntryPoint(func);
   });
   PassManager pm(context);
-  if (reference)
-    buildCPUReferencePipeline(pm);
+  if (reference) // of the options, round-hidden applies (the training ops)
+    buildCPUReferencePipeline(pm, options && options->roundHidden);
   else if (options)
     buildCPUPipeline(pm, *options);
   else

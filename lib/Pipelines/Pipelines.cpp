@@ -364,7 +364,9 @@ void mlir::glu::buildCPUPipeline(OpPassManager &pm,
   moe.groupedDecodeTokens = options.moeDecodeTokens;
   pm.addPass(createGLUMoEToExperts(moe));
   pm.addPass(kernelsPassFor(options, *target));
-  pm.addNestedPass<func::FuncOp>(glu::createConvertGLUToLinalg());
+  ConvertGLUToLinalgOptions linalg;
+  linalg.roundHidden = options.roundHidden;
+  pm.addNestedPass<func::FuncOp>(glu::createConvertGLUToLinalg(linalg));
   pm.addPass(createCanonicalizerPass());
   // glu-shard's collectives to MPI (nothing without shard ops).
   pm.addPass(glu::createGLUShardToMPI());
@@ -399,10 +401,13 @@ void mlir::glu::buildCPUPipeline(OpPassManager &pm,
   addFinalLLVMLowering(pm);
 }
 
-void mlir::glu::buildCPUReferencePipeline(OpPassManager &pm) {
+void mlir::glu::buildCPUReferencePipeline(OpPassManager &pm,
+                                          bool roundHidden) {
   addTosaLowering(pm);
   // glu → linalg/arith/math/tensor: the reference semantics.
-  pm.addNestedPass<func::FuncOp>(glu::createConvertGLUToLinalg());
+  ConvertGLUToLinalgOptions linalg;
+  linalg.roundHidden = roundHidden;
+  pm.addNestedPass<func::FuncOp>(glu::createConvertGLUToLinalg(linalg));
   pm.addPass(createCanonicalizerPass());
   // glu-shard's collectives to MPI (nothing without shard ops).
   pm.addPass(glu::createGLUShardToMPI());
@@ -499,11 +504,13 @@ void mlir::glu::registerGLUPipelines() {
       "dialect through packed-weight, register-tiled, vectorized, "
       "multi-threaded (OpenMP) kernels",
       buildCPUPipeline);
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<CPUReferencePipelineOptions>(
       "glu-cpu-reference-pipeline",
       "Lower glu IR on tensors to the LLVM dialect through the reference "
       "linalg lowering, bufferization and loops (simple, not fast)",
-      buildCPUReferencePipeline);
+      [](OpPassManager &pm, const CPUReferencePipelineOptions &options) {
+        buildCPUReferencePipeline(pm, options.roundHidden);
+      });
   PassPipelineRegistration<GPUPipelineOptions>(
       "glu-gpu-pipeline",
       "Lower glu ops to CUDA kernels (convert-glu-to-gpu) and through "

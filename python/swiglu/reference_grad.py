@@ -13,6 +13,12 @@ u = x·Wu + bu and y = D(h)·Wd + bd, D the dropout after the gating:
     dx  = dg·Wgᵀ + du·Wuᵀ,   dWg = xᵀ·dg,  dWu = xᵀ·du,  dWd = D(h)ᵀ·dy
     dbg = Σ dg,  dbu = Σ du,  dbd = Σ dy   (sums over the tokens)
 
+With round_bf16=True (the compiler's round-hidden: PyTorch's bf16
+autograd), the dropped-out hidden D(h), dg and du are rounded to bfloat16
+(round to nearest even, ml_dtypes) as soon as they are computed, and
+everything after reads the rounded values: dx, dWg, dWu, dWd and the bias
+sums.
+
 Dropout: element i (row-major index in the [tokens, F] hidden) is kept iff
 the first word of Philox4x32-10(counter = (lo32(i), hi32(i), 0, 0),
 key = (lo32(seed), hi32(seed))) is >= floor(p·2^32); kept elements are
@@ -95,6 +101,12 @@ def dropout(h, seed, p):
     """glu.dropout: h times the dropout factor (float64)."""
     h = ref._f64(h)
     return h * dropout_factor(seed, h.shape, p)
+
+
+def bf16_round(a):
+    """`a` rounded to bfloat16 (to nearest even), as float64."""
+    import ml_dtypes
+    return np.asarray(a, np.float64).astype(ml_dtypes.bfloat16).astype(np.float64)
 
 
 # ---------------------------------------------------------------------------
@@ -193,9 +205,12 @@ def ffn(x, act, *, w_down, w_gate=None, w_up=None, w_gate_up=None,
 def ffn_grad(x, dy, act, *, w_down, w_gate=None, w_up=None, w_gate_up=None,
              b_gate=None, b_up=None, b_gate_up=None, b_down=None,
              layout="out_in", packing="concat", beta=DEFAULT_BETA,
-             alpha=DEFAULT_ALPHA, limit=DEFAULT_LIMIT, dropout_p=0.0, seed=0):
+             alpha=DEFAULT_ALPHA, limit=DEFAULT_LIMIT, dropout_p=0.0, seed=0,
+             round_bf16=False):
     """glu.ffn_grad: a dict of float64 gradients keyed like the arguments
-    ("x", "w_gate", "w_up" or "w_gate_up", "w_down", then the biases given)."""
+    ("x", "w_gate", "w_up" or "w_gate_up", "w_down", then the biases given).
+    `round_bf16`: D(h), dg and du rounded to bfloat16 (round-hidden)."""
+    rnd = bf16_round if round_bf16 else (lambda a: a)
     x2, dy2 = _tokens(x), _tokens(dy)
     merged = w_gate_up is not None
     g, u = ref._gate_and_up(x2, w_gate, w_up, w_gate_up, b_gate, b_up,
@@ -205,7 +220,7 @@ def ffn_grad(x, dy, act, *, w_down, w_gate=None, w_up=None, w_gate_up=None,
     factor = dropout_factor(seed, g.shape, dropout_p)
     h, dhdg, dhdu = gating_derivatives(act, g, u, beta, alpha, limit)
     dh = _back(dy2, w_down, layout) * factor
-    dg, du = dh * dhdg, dh * dhdu
+    dg, du = rnd(dh * dhdg), rnd(dh * dhdu)
     grads = {"x": (_back(dg, w_gate, layout) + _back(du, w_up, layout)).reshape(np.shape(x))}
     if merged:
         dgu = _merge(dg, du, packing)
@@ -213,7 +228,7 @@ def ffn_grad(x, dy, act, *, w_down, w_gate=None, w_up=None, w_gate_up=None,
     else:
         grads["w_gate"] = _weight_grad(x2, dg, layout)
         grads["w_up"] = _weight_grad(x2, du, layout)
-    grads["w_down"] = _weight_grad(h * factor, dy2, layout)
+    grads["w_down"] = _weight_grad(rnd(h * factor), dy2, layout)
     if b_gate is not None:
         grads["b_gate"] = dg.sum(0)
     if b_up is not None:
@@ -235,17 +250,21 @@ def mlp(x, act, *, w_up, w_down, b_up=None, b_down=None, layout="out_in",
 
 
 def mlp_grad(x, dy, act, *, w_up, w_down, b_up=None, b_down=None,
-             layout="out_in", beta=DEFAULT_BETA, dropout_p=0.0, seed=0):
-    """glu.mlp_grad: dict with "x", "w_up", "w_down" and the biases given."""
+             layout="out_in", beta=DEFAULT_BETA, dropout_p=0.0, seed=0,
+             round_bf16=False):
+    """glu.mlp_grad: dict with "x", "w_up", "w_down" and the biases given.
+    `round_bf16`: D(h) and the pre-activation's gradient rounded to
+    bfloat16 (round-hidden)."""
+    rnd = bf16_round if round_bf16 else (lambda a: a)
     x2, dy2 = _tokens(x), _tokens(dy)
     pre = ref._add_bias(ref.project(x2, w_up, layout), b_up)
     factor = dropout_factor(seed, pre.shape, dropout_p)
     h = ref.activation(act, pre, beta)
     dh = _back(dy2, w_down, layout) * factor
-    dp = dh * activation_derivative(act, pre, beta)
+    dp = rnd(dh * activation_derivative(act, pre, beta))
     grads = {"x": _back(dp, w_up, layout).reshape(np.shape(x)),
              "w_up": _weight_grad(x2, dp, layout),
-             "w_down": _weight_grad(h * factor, dy2, layout)}
+             "w_down": _weight_grad(rnd(h * factor), dy2, layout)}
     if b_up is not None:
         grads["b_up"] = dp.sum(0)
     if b_down is not None:

@@ -112,7 +112,11 @@ def compile_grad(spec, dropout=0.0, target="cpu", options=None, keep_pre=False):
     """Compiles the backward of `spec` (an FFNSpec) with dropout `dropout`
     after the gating: 'cpu' is --glu-cpu-pipeline (with `options`),
     'cpu-reference' the reference pipeline. `keep_pre`: the function takes
-    the forward's pre-activations instead of recomputing them."""
+    the forward's pre-activations instead of recomputing them.
+    options="round-hidden=true" (either target): a bf16 block rounds the
+    hidden, dg and du to bf16 as PyTorch's bf16 autograd does, and every
+    GEMM of the backward runs AVX512-BF16 dot products where the CPU has
+    them (reference_grad's round_bf16=True; docs/training.md)."""
     if target not in ("cpu", "cpu-reference"):
         raise SwigluError("target must be 'cpu' or 'cpu-reference', got %r" % (target,))
     full = "%s{%s}" % (target, options) if options else target

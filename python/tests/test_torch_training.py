@@ -92,6 +92,9 @@ def _eager_block(x, wg, wu, wd, act):
     ("silu", F.silu, torch.float32, False),
     ("gelu_erf", F.gelu, torch.float32, True),
     ("silu", F.silu, torch.bfloat16, False),
+    # bf16 with keep_pre: PyTorch's bf16 forward (round-hidden), the kept
+    # pre-activations rounded to bf16 as eager's are.
+    ("silu", F.silu, torch.bfloat16, True),
 ])
 def test_compiled_backward_llama_shape(activation, act, dtype, keep_pre):
     """A LLaMA-shaped block (d_model 256, d_ff = LLaMA's width 688), 64

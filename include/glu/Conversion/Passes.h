@@ -38,12 +38,18 @@ namespace glu {
 #include "glu/Conversion/Passes.h.inc"
 
 /// Adds the patterns that rewrite each glu op into linalg/arith/math/tensor.
-void populateGLUToLinalgPatterns(RewritePatternSet &patterns);
+/// `roundHidden`: the training ops of bf16 blocks round the hidden, dg and
+/// du to bf16 (convert-glu-to-linalg's round-hidden).
+void populateGLUToLinalgPatterns(RewritePatternSet &patterns,
+                                 bool roundHidden = false);
 /// glu.route and glu.moe's reference lowering (part of the above).
 void populateMoEToLinalgPatterns(RewritePatternSet &patterns);
 /// glu.ffn_grad, glu.mlp_grad and glu.dropout's reference lowering (part of
-/// the above).
-void populateGradToLinalgPatterns(RewritePatternSet &patterns);
+/// the above). `roundHidden`: PyTorch's bf16 autograd for bf16 blocks (the
+/// dropped-out hidden, dg and du rounded to bf16 once computed; the GEMMs
+/// and bias sums that read them read the rounded values).
+void populateGradToLinalgPatterns(RewritePatternSet &patterns,
+                                  bool roundHidden = false);
 
 /// How the backward's lowering computes `init + op(A)·op(B)` in `accType`:
 /// `op(A)` is `A: [M, K]` or, with `aT`, the transpose of `A: [K, M]`;
@@ -53,7 +59,8 @@ using GradGemmBuilder =
     std::function<Value(OpBuilder &, Location, Value a, bool aT, Value b,
                         bool bT, FloatType accType, Value init)>;
 /// The dropped-out hidden and the gradients of the pre-activations
-/// (`[M, F]` in acc_type; `du` null for glu.mlp_grad).
+/// (`[M, F]` in acc_type, or in `rounded` when the caller asked for it; `du`
+/// null for glu.mlp_grad).
 struct GradElementwise {
   Value hidden, dg, du;
 };
@@ -61,16 +68,20 @@ struct GradElementwise {
 /// backward in its epilogue: from the pre-activations `g`, `u` (before
 /// their biases; `u` null for glu.mlp_grad) and the biases (null when
 /// absent). Used without dropout only; null results: not fused here (the
-/// GEMM and the elementwise generic instead).
+/// GEMM and the elementwise generic instead). `rounded` (null: acc_type):
+/// the element type the three results are stored in (bf16 with
+/// round-hidden), rounded to nearest even.
 using GradFusedBackward = std::function<GradElementwise(
     OpBuilder &, Location, const ActivationSpec &, Value g, Value u,
-    Value gateBias, Value upBias, Value dy, Value down, Layout layout)>;
+    Value gateBias, Value upBias, Value dy, Value down, Layout layout,
+    Type rounded)>;
 /// The same patterns with every GEMM built by `gemm` instead of the
 /// reference's linalg.generics (the CPU kernels' packed micro-kernels), and
 /// the dh GEMM and the derivative by `fused` when it is given.
 void populateGradToLinalgPatterns(RewritePatternSet &patterns,
                                   GradGemmBuilder gemm,
-                                  GradFusedBackward fused = nullptr);
+                                  GradFusedBackward fused = nullptr,
+                                  bool roundHidden = false);
 
 /// Adds the patterns of glu-expand-float-conversions: f32/f64 <-> bf16
 /// (and, with `f16`, f32 <-> f16) conversions and bf16 selects as integer

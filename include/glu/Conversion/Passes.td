@@ -18,7 +18,21 @@ def ConvertGLUToLinalg : Pass<"convert-glu-to-linalg"> {
     This lowering is the reference semantics of the dialect: every faster
     pipeline is checked against it. It favours being obviously right over
     being fast.
+
+    `round-hidden` gives glu.ffn_grad and glu.mlp_grad of bf16 blocks (bf16
+    input) PyTorch's bf16 autograd semantics: the dropped-out hidden and the
+    gradients of the pre-activations (dg, du) are rounded to bf16 (round to
+    nearest even) as soon as they are computed, and dx, the weight
+    gradients and the bias gradients are computed from the rounded values
+    (as `convert-glu-to-cpu-kernels` does with the same option). The
+    forward ops are not affected here.
   }];
+  let options = [
+    Option<"roundHidden", "round-hidden", "bool", "false",
+           "glu.ffn_grad/glu.mlp_grad of bf16 blocks: round the hidden, dg "
+           "and du to bf16 (PyTorch's bf16 autograd; not glu's semantics, "
+           "which keep them in acc_type)">,
+  ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",
     "::mlir::arith::ArithDialect",
@@ -102,7 +116,10 @@ def ConvertGLUToCPUKernels : Pass<"convert-glu-to-cpu-kernels", "ModuleOp"> {
            "Round the hidden of bf16 blocks to bf16 before the down "
            "projection, as PyTorch's bf16 eager does, so that it also uses "
            "AVX512-BF16 dot products (changes the block's semantics, which "
-           "keep the hidden in acc_type; needs bf16-dot)">,
+           "keep the hidden in acc_type; needs bf16-dot). glu.ffn_grad and "
+           "glu.mlp_grad of bf16 blocks: the hidden, dg and du rounded to "
+           "bf16 (PyTorch's bf16 autograd), so that every GEMM of the "
+           "backward runs dot products (with bf16-dot; rounded without)">,
     Option<"packAtLoad", "pack-at-load", "bool", "true",
            "Pack argument weights once in @<func>_pack_weights">,
     Option<"gradKernels", "grad-kernels", "bool", "true",

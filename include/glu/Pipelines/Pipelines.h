@@ -33,7 +33,19 @@ namespace mlir::glu {
 /// boundaries bufferized with identity layouts, results returned as freshly
 /// allocated buffers owned by the caller) → loops → LLVM dialect. Simple and
 /// obviously right, not fast: every later pipeline is checked against it.
-void buildCPUReferencePipeline(OpPassManager &pm);
+/// `roundHidden`: convert-glu-to-linalg's round-hidden (the training ops of
+/// bf16 blocks with PyTorch's bf16 autograd semantics).
+void buildCPUReferencePipeline(OpPassManager &pm, bool roundHidden = false);
+
+/// Options of the reference pipeline (`--glu-cpu-reference-pipeline`).
+struct CPUReferencePipelineOptions
+    : public PassPipelineOptions<CPUReferencePipelineOptions> {
+  Option<bool> roundHidden{
+      *this, "round-hidden",
+      llvm::cl::desc("glu.ffn_grad/glu.mlp_grad of bf16 blocks: the hidden, "
+                     "dg and du rounded to bf16 (PyTorch's bf16 autograd)"),
+      llvm::cl::init(false)};
+};
 
 /// Options of the fast CPU pipeline (`--glu-cpu-pipeline`); see the pass
 /// convert-glu-to-cpu-kernels.
@@ -96,7 +108,9 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
   Option<bool> roundHidden{
       *this, "round-hidden",
       llvm::cl::desc("round a bf16 block's hidden to bf16 (PyTorch's bf16 "
-                     "semantics) so the down projection uses dot products too"),
+                     "semantics) so the down projection uses dot products too; "
+                     "in glu.ffn_grad/glu.mlp_grad, the hidden, dg and du, so "
+                     "that every GEMM of the backward does"),
       llvm::cl::init(false)};
   Option<std::string> targetCPU{
       *this, "target-cpu",

@@ -198,11 +198,12 @@ struct ConvertGLUToCPUKernels
         [t, &gemmPanels, workspaceAt](
             OpBuilder &b, Location loc, const ActivationSpec &spec, Value g,
             Value u, Value gateBias, Value upBias, Value dy, Value down,
-            Layout layout) -> GradElementwise {
+            Layout layout, Type rounded) -> GradElementwise {
           return emitFusedGradDown(b, loc, t, spec, g, u, gateBias, upBias, dy,
-                                   down, layout, workspaceAt(b, loc),
+                                   down, layout, rounded, workspaceAt(b, loc),
                                    gemmPanels);
-        });
+        },
+        roundHidden);
     GreedyRewriteConfig config;
     config.setStrictness(GreedyRewriteStrictness::ExistingOps);
     bool allErased = false;

@@ -13,8 +13,10 @@
 //    forward's does from x; rows past M read the last one), else packed
 //    into row strips `[ceil(M/MR)][K][MR]` (the transposed dgᵀ, duᵀ, dyᵀ of
 //    the weight gradients, 16-bit A): MR values of a k from one cache line.
-//  * bf16 A and B (the recompute and dh of a bf16 block): B in panels of k
-//    pairs and AVX512-BF16 dot products, as the forward's first projection.
+//  * bf16 A and B (the recompute and dh of a bf16 block; with round-hidden,
+//    every GEMM): B in panels of k pairs and AVX512-BF16 dot products, as
+//    the forward's first projection; A in place, or, transposed (the weight
+//    gradients, K = tokens), in strips of k pairs, an odd K zero-padded.
 //  * The micro-kernel is the forward's (MicroKernel.cpp): MR x NR f32
 //    accumulators in vector registers, K in chunks of KC so that a panel's
 //    chunk stays in L2 while the row block's strips use it; here always MR
@@ -57,19 +59,23 @@ struct PanelConfig {
   /// broadcasts from MR rows, as the forward's does from x) rather than
   /// from packed strips.
   bool directA = false;
-  /// bf16 A (in place) and B (panels of k pairs, `[P][K/2][2 NR]`): the
+  /// bf16 A (in place, or strips of k pairs `[S][K/2][2 MR]` when not
+  /// directA) and B (panels of k pairs, `[P][K/2][2 NR]`): the
   /// micro-kernel is AVX512-BF16 dot products (vdpbf16ps), as the
   /// forward's first projection.
   bool dot = false;
   bool init = false;
   bool fused = false;
+  /// The fused epilogue stores the hidden, dg and du rounded to bf16
+  /// (round-hidden).
+  bool round = false;
   ActivationSpec spec{};
   bool gated = false, gateBias = false, upBias = false;
 
   void print(llvm::raw_ostream &os) const {
     auto bits = [](float f) { return llvm::bit_cast<uint32_t>(f); };
-    os << directA << ' ' << dot << ' ' << init << ' ' << fused << ' '
-       << static_cast<int>(spec.kind) << ' ' << bits(spec.beta) << ' '
+    os << directA << ' ' << dot << ' ' << init << ' ' << fused << ' ' << round
+       << ' ' << static_cast<int>(spec.kind) << ' ' << bits(spec.beta) << ' '
        << bits(spec.alpha) << ' ' << bits(spec.limit) << ' ' << gated << ' '
        << gateBias << ' ' << upBias;
   }
@@ -165,7 +171,8 @@ void GemmEmitter::emitPanelBody(OpBuilder &b, Location loc, const Tiling &t,
               b2, loc, vt, acc, ValueRange{w, accRows[r], col}));
       if (epi.dot) {
         // k in pairs: acc[r][j] += A[r, 2kp..2kp+1] · panel[kp][2j..2j+1]
-        // for 16 columns at once; k0 and k1 are even.
+        // for 16 columns at once; k0 is even, an odd k1 (the last chunk
+        // of an odd K) ends with a zero-padded pair.
         Type bf16 = b2.getBF16Type();
         auto pairType = VectorType::get({2}, bf16);
         auto wideType = VectorType::get({2 * t.vec}, bf16);
@@ -174,7 +181,7 @@ void GemmEmitter::emitPanelBody(OpBuilder &b, Location loc, const Tiling &t,
         Value two = i2.c(2);
         auto loop = scf::ForOp::create(
             b2, loc, arith::DivUIOp::create(b2, loc, k0, two),
-            arith::DivUIOp::create(b2, loc, k1, two), i2.c(1), initAcc,
+            i2.ceilDiv(k1, two), i2.c(1), initAcc,
             [&](OpBuilder &lb, Location, Value kp, ValueRange accs) {
               IB il{lb, loc};
               SmallVector<Value> bv;
@@ -185,8 +192,13 @@ void GemmEmitter::emitPanelBody(OpBuilder &b, Location loc, const Tiling &t,
               Value kk = il.mul(kp, two);
               SmallVector<Value> nextAcc;
               for (int64_t r = 0; r < t.mr; ++r) {
-                Value pair = vector::LoadOp::create(lb, loc, pairType, apack,
-                                                    ValueRange{aRows[r], kk});
+                Value pair =
+                    epi.directA
+                        ? vector::LoadOp::create(lb, loc, pairType, apack,
+                                                 ValueRange{aRows[r], kk})
+                        : vector::LoadOp::create(
+                              lb, loc, pairType, apack,
+                              ValueRange{strip, kp, il.c(2 * r)});
                 Value word = vector::BitCastOp::create(lb, loc, i32x1, pair);
                 Value bcast = vector::BroadcastOp::create(
                     lb, loc, i32xN,
@@ -250,6 +262,10 @@ void GemmEmitter::emitPanelBody(OpBuilder &b, Location loc, const Tiling &t,
         return vector::MaskedLoadOp::create(lb, loc, vt, buf, at, mask, zero);
       };
       auto store = [&](Value buf, Value x) {
+        // round-hidden: the fused results in bf16, rounded to nearest even.
+        if (epi.fused && epi.round)
+          x = arith::TruncFOp::create(
+              lb, loc, VectorType::get({t.vec}, lb.getBF16Type()), x);
         vector::MaskedStoreOp::create(lb, loc, buf, ValueRange{row, c}, mask,
                                       x);
       };
@@ -339,30 +355,37 @@ SmallVector<Value> GemmEmitter::emit(Value a, bool aT, Value bMat, bool bT,
   auto bType = cast<RankedTensorType>(bMat.getType());
   epi.directA = !aT && unitA && aType.getElementType() == f32;
   // Dot products where both operands are bf16 (the recompute of g, u and
-  // dh = dy·Wdᵀ; the others read f32 dg, du or the hidden), K static and
-  // even, A in place.
+  // dh = dy·Wdᵀ; with round-hidden all of them, dg, du and the hidden being
+  // bf16): A in place with K static and even, or transposed (the weight
+  // gradients, K = tokens) in strips of k pairs, any K.
   int64_t kStatic = aType.getDimSize(aT ? 0 : 1);
-  epi.dot = t.bf16Dot && t.vec == 16 && t.kc % 2 == 0 && !aT && unitA &&
-            unitB && aType.getElementType().isBF16() &&
+  epi.dot = t.bf16Dot && t.vec == 16 && t.kc % 2 == 0 && unitA && unitB &&
+            aType.getElementType().isBF16() &&
             bType.getElementType().isBF16() &&
-            !ShapedType::isDynamic(kStatic) && kStatic % 2 == 0;
-  epi.directA |= epi.dot;
+            (aT || (!ShapedType::isDynamic(kStatic) && kStatic % 2 == 0));
+  epi.directA |= epi.dot && !aT;
   Value m = ib.dim(aBuf, aT ? 1 : 0), k = ib.dim(aBuf, aT ? 0 : 1);
   Value n = ib.dim(bBuf, bT ? 0 : 1);
   Value nr = ib.c(t.nr()), mr = ib.c(t.mr);
   Value numPanels = ib.ceilDiv(n, nr), numStrips = ib.ceilDiv(m, mr);
   Value bpack;
+  Value apack = aBuf;
   if (epi.dot) {
-    bpack = allocLarge(b, loc, {numPanels, ib.c(kStatic / 2), ib.c(2 * t.nr())},
+    Value pairs = ib.ceilDiv(k, ib.c(2));
+    bpack = allocLarge(b, loc, {numPanels, pairs, ib.c(2 * t.nr())},
                        b.getBF16Type());
-    Packer(b, loc, t).packBPairs(bpack, bBuf, bT, kStatic, n);
+    Packer(b, loc, t).packBPairs(bpack, bBuf, bT, k, n);
+    if (!epi.directA) {
+      apack = allocLarge(b, loc, {numStrips, pairs, ib.c(2 * t.mr)},
+                         b.getBF16Type());
+      Packer(b, loc, t).packAPairsT(apack, aBuf, m, k);
+    }
   } else {
     bpack = ws.b ? view3D(b, loc, ws.b, numPanels, k, t.nr())
                  : allocBuffer(b, loc, {numPanels, k, nr}, f32);
     Packer(b, loc, t).packB(bpack, bBuf, bT, unitB, k, n);
   }
-  Value apack = aBuf;
-  if (!epi.directA) {
+  if (!epi.directA && !epi.dot) {
     apack = ws.a ? view3D(b, loc, ws.a, numStrips, k, t.mr)
                  : allocBuffer(b, loc, {numStrips, k, mr}, f32);
     Packer(b, loc, t).packA(apack, aBuf, aT, unitA, m, k);
@@ -372,7 +395,8 @@ SmallVector<Value> GemmEmitter::emit(Value a, bool aT, Value bMat, bool bT,
   int64_t mb = llvm::divideCeil(t.mb, t.mr) * t.mr;
   Value workers = ib.c(t.workers);
   Value acc = allocBuffer(b, loc, {workers, ib.c(mb), nr}, f32);
-  SmallVector<Value> results{allocLarge(b, loc, {m, n})};
+  Type resultType = epi.round ? Type(b.getBF16Type()) : f32;
+  SmallVector<Value> results{allocLarge(b, loc, {m, n}, resultType)};
   SmallVector<Value> operands{apack, bpack, acc, results[0]};
   // The epilogue's inputs: f32 with a unit inner stride, as its vector
   // loads need (a bias of another type, or an interleaved half of a merged
@@ -400,7 +424,7 @@ SmallVector<Value> GemmEmitter::emit(Value a, bool aT, Value bMat, bool bT,
   }
   if (epi.fused) {
     for (int i = 0, e = epi.gated ? 2 : 1; i < e; ++i) {
-      results.push_back(allocLarge(b, loc, {m, n}));
+      results.push_back(allocLarge(b, loc, {m, n}, resultType));
       operands.push_back(results.back());
     }
   }
@@ -458,10 +482,11 @@ SmallVector<Value> GemmEmitter::emit(Value a, bool aT, Value bMat, bool bT,
   b.setInsertionPointAfter(ifOp);
 
   auto dynamicType = RankedTensorType::get(
-      {ShapedType::kDynamic, ShapedType::kDynamic}, f32);
+      {ShapedType::kDynamic, ShapedType::kDynamic}, resultType);
   // As static as the operands' types say.
   auto staticType = RankedTensorType::get(
-      {aType.getDimSize(aT ? 1 : 0), bType.getDimSize(bT ? 0 : 1)}, f32);
+      {aType.getDimSize(aT ? 1 : 0), bType.getDimSize(bT ? 0 : 1)},
+      resultType);
   SmallVector<Value> tensors;
   for (Value r : results) {
     Value c = bufferization::ToTensorOp::create(
@@ -493,10 +518,11 @@ GradElementwise cpu::emitFusedGradDown(OpBuilder &b, Location loc,
                                        const ActivationSpec &spec, Value g,
                                        Value u, Value gateBias, Value upBias,
                                        Value dy, Value down, Layout layout,
-                                       const GradWorkspace &ws,
+                                       Type rounded, const GradWorkspace &ws,
                                        llvm::StringMap<func::FuncOp> &panels) {
   PanelConfig epi;
   epi.fused = true;
+  epi.round = rounded && rounded.isBF16();
   epi.spec = spec;
   epi.gated = static_cast<bool>(u);
   epi.gateBias = static_cast<bool>(gateBias);

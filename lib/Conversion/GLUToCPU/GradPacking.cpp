@@ -237,13 +237,13 @@ void Packer::packB(Value packed, Value bBuf, bool bT, bool unit, Value k,
   });
 }
 
-void Packer::packBPairs(Value packed, Value bBuf, bool bT, int64_t k,
+void Packer::packBPairs(Value packed, Value bBuf, bool bT, Value k,
                              Value n) {
   int64_t v = t.vec;
   Type bf16 = b.getBF16Type();
   auto wide = VectorType::get({2 * v}, bf16);
   auto words = VectorType::get({v}, b.getI32Type());
-  Value kDim = ib.c(k);
+  Value kDim = k;
   Value zero = arith::ConstantOp::create(b, loc, wide, b.getZeroAttr(wide));
   // `len` bf16 of row `row` from `col`, zero past `limit`.
   auto load = [&](OpBuilder &ob, Value row, Value col, Value limit) -> Value {
@@ -264,14 +264,20 @@ void Packer::packBPairs(Value packed, Value bBuf, bool bT, int64_t k,
       SmallVector<int64_t> zipHi;
       for (int64_t i = v; i < 2 * v; ++i)
         zipHi.append({i, 2 * v + i});
-      i1.loop(i1.c(0), i1.c(k / 2), i1.c(1), [&](OpBuilder &b2, Value kp) {
+      // An odd K's last pair is (row K - 1, zeros).
+      i1.loop(i1.c(0), i1.ceilDiv(kDim, i1.c(2)), i1.c(1),
+              [&](OpBuilder &b2, Value kp) {
         IB i2{b2, loc};
         Value k0 = i2.mul(kp, i2.c(2));
+        Value k1 = i2.add(k0, i2.c(1));
+        Value second = i2.lt(k1, kDim);
         for (int64_t j = 0; j < t.nrv; j += 2) {
           // 2v columns: two panel vectors of v pairs each.
           Value col = i2.add(i2.mul(p, i2.c(t.nr())), i2.c(j * v));
           Value r0 = load(b2, k0, col, n);
-          Value r1 = load(b2, i2.add(k0, i2.c(1)), col, n);
+          Value r1 = load(b2, arith::SelectOp::create(b2, loc, second, k1, k0),
+                          col,
+                          arith::SelectOp::create(b2, loc, second, n, col));
           vector::StoreOp::create(
               b2, loc, vector::ShuffleOp::create(b2, loc, r0, r1, zip), packed,
               ValueRange{p, kp, i2.c(2 * j * v)});
@@ -307,6 +313,47 @@ void Packer::packBPairs(Value packed, Value bBuf, bool bT, int64_t k,
               packed, ValueRange{p, it.add(kp0, it.c(j)), it.c(2 * jb * v)});
         }
       }
+    });
+  });
+}
+
+/// bf16 strips of k pairs `[ceil(M/MR)][ceil(K/2)][2 MR]` of op(A) = Aᵀ
+/// (A: [K, M] bf16, contiguous rows): strip s, pair kp, lane r holds
+/// (A[2kp][m], A[2kp + 1][m]) for m = s·MR + r, zero for m >= M and for
+/// the second of an odd K's last pair.
+void Packer::packAPairsT(Value packed, Value aBuf, Value m, Value k) {
+  int64_t mr = t.mr;
+  Type bf16 = b.getBF16Type();
+  auto rowType = VectorType::get({mr}, bf16);
+  auto maskType = VectorType::get({mr}, b.getI1Type());
+  Value zero =
+      arith::ConstantOp::create(b, loc, rowType, b.getZeroAttr(rowType));
+  SmallVector<int64_t> zip;
+  for (int64_t i = 0; i < mr; ++i)
+    zip.append({i, mr + i});
+  parallelFor(b, loc, ib.dim(packed, 0), [&](OpBuilder &b1, Value s) {
+    IB i1{b1, loc};
+    Value col = i1.mul(s, i1.c(mr));
+    Value lanes = i1.sub(m, col);
+    i1.loop(i1.c(0), i1.ceilDiv(k, i1.c(2)), i1.c(1),
+            [&](OpBuilder &b2, Value kp) {
+      IB i2{b2, loc};
+      Value k0 = i2.mul(kp, i2.c(2));
+      Value k1 = i2.add(k0, i2.c(1));
+      Value second = i2.lt(k1, k);
+      auto load = [&](Value row, Value count) -> Value {
+        Value mask =
+            vector::CreateMaskOp::create(b2, loc, maskType, ValueRange{count});
+        return vector::MaskedLoadOp::create(b2, loc, rowType, aBuf,
+                                            ValueRange{row, col}, mask, zero);
+      };
+      Value r0 = load(k0, lanes);
+      Value r1 = load(arith::SelectOp::create(b2, loc, second, k1, k0),
+                      arith::SelectOp::create(b2, loc, second, lanes,
+                                              i2.c(0)));
+      vector::StoreOp::create(b2, loc,
+                              vector::ShuffleOp::create(b2, loc, r0, r1, zip),
+                              packed, ValueRange{s, kp, i2.c(0)});
     });
   });
 }

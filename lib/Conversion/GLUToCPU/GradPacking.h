@@ -42,9 +42,14 @@ public:
   /// `bT`).
   void packB(Value packed, Value bBuf, bool bT, bool unit, Value k, Value n);
   /// bf16 panels of k pairs `[P][K/2][2 NR]` (element (k, j) at
-  /// `[k/2][2j + k%2]`, the operand order of vdpbf16ps), K even, from a
-  /// bf16 B with contiguous rows.
-  void packBPairs(Value packed, Value bBuf, bool bT, int64_t k, Value n);
+  /// `[k/2][2j + k%2]`, the operand order of vdpbf16ps), from a bf16 B
+  /// with contiguous rows; an odd K's last pair ends with a zero.
+  void packBPairs(Value packed, Value bBuf, bool bT, Value k, Value n);
+  /// bf16 strips of k pairs `[ceil(M/MR)][ceil(K/2)][2 MR]` of op(A) = Aᵀ
+  /// (A: `[K, M]` bf16 with contiguous rows; element (m, k) at
+  /// `[m/MR][k/2][2 (m%MR) + k%2]`), zero-padded past M and K: the A side
+  /// of the weight gradients' dot products (K = tokens).
+  void packAPairsT(Value packed, Value aBuf, Value m, Value k);
   /// f32 strips `[ceil(M/MR)][K][MR]` of op(A) (zero past M); `unit` as for
   /// packB (vector copies when `aT`).
   void packA(Value packed, Value aBuf, bool aT, bool unit, Value m, Value k);

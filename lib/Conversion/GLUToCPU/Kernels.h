@@ -356,11 +356,12 @@ struct GradWorkspace {
 
 /// `dh = dy·Wdᵀ` with the elementwise backward in the GEMM's epilogue
 /// (glu::GradFusedBackward): dh never leaves the registers; the epilogue
-/// reads the pre-activations and stores the hidden, dg and du.
+/// reads the pre-activations and stores the hidden, dg and du (f32, or
+/// rounded to `rounded`, bf16, when given: round-hidden).
 GradElementwise emitFusedGradDown(OpBuilder &b, Location loc, const Tiling &t,
                                   const ActivationSpec &spec, Value g, Value u,
                                   Value gateBias, Value upBias, Value dy,
-                                  Value down, Layout layout,
+                                  Value down, Layout layout, Type rounded,
                                   const GradWorkspace &ws,
                                   llvm::StringMap<func::FuncOp> &panels);
 

@@ -107,12 +107,13 @@ struct GateOpLowering : OpRewritePattern<GateOp> {
 
 struct ConvertGLUToLinalgPass
     : glu::impl::ConvertGLUToLinalgBase<ConvertGLUToLinalgPass> {
+  using ConvertGLUToLinalgBase::ConvertGLUToLinalgBase;
   void runOnOperation() override {
     ConversionTarget target(getContext());
     target.addIllegalDialect<GLUDialect>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(&getContext());
-    populateGLUToLinalgPatterns(patterns);
+    populateGLUToLinalgPatterns(patterns, roundHidden);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();
@@ -121,10 +122,11 @@ struct ConvertGLUToLinalgPass
 
 } // namespace
 
-void mlir::glu::populateGLUToLinalgPatterns(RewritePatternSet &patterns) {
+void mlir::glu::populateGLUToLinalgPatterns(RewritePatternSet &patterns,
+                                            bool roundHidden) {
   patterns.add<BlockLowering<FFNOp>, BlockLowering<MLPOp>, GateUpOpLowering,
                GateOpLowering>(
       patterns.getContext());
   populateMoEToLinalgPatterns(patterns);
-  populateGradToLinalgPatterns(patterns);
+  populateGradToLinalgPatterns(patterns, roundHidden);
 }

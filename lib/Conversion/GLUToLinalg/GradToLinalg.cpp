@@ -13,6 +13,8 @@
 //      for glu.mlp), the dropout mask recomputed from Philox4x32-10;
 //   4. the weight gradients and dx, and the bias gradients as column sums,
 //      each rounded once.
+// With round-hidden (bf16 blocks: PyTorch's bf16 autograd), the results of
+// 3. are rounded to bf16 before 4. reads them.
 // The GEMMs are in GradGemm.cpp: linalg.generics that the generic path
 // (loops, LLVM's vectorizer, OpenMP) runs several times faster than a
 // linalg.matmul.
@@ -202,6 +204,22 @@ Value roundTo(OpBuilder &b, Location loc, Value v, RankedTensorType type) {
   return v;
 }
 
+/// `v` (`[M, N]`) with its elements rounded to `element` (to nearest even;
+/// `v` itself when null or already of that type).
+Value roundElements(OpBuilder &b, Location loc, Value v, Type element) {
+  auto vType = cast<RankedTensorType>(v.getType());
+  if (!element || vType.getElementType() == element)
+    return v;
+  return roundTo(b, loc, v, vType.clone(element));
+}
+
+/// The element type that round-hidden rounds the hidden, dg and du of an op
+/// with input `x` to: bf16 for a bf16 block, else none (null).
+Type roundedType(bool roundHidden, Value x) {
+  Type element = cast<ShapedType>(x.getType()).getElementType();
+  return roundHidden && element.isBF16() ? element : Type();
+}
+
 /// The elementwise part of the backward over `[M, F]`: from the recomputed
 /// pre-activations (before their biases), the biases (null when absent) and
 /// dh, the dropped-out hidden and the gradients of the pre-activations, all
@@ -282,16 +300,17 @@ ElementwiseGrads elementwiseBackward(OpBuilder &b, Location loc,
 }
 
 /// `[M, 2F]` holding `dg` and `du` as a merged gate/up tensor with `packing`
-/// orders them.
+/// orders them (in their element type).
 Value mergeGateUp(OpBuilder &b, Location loc, Value dg, Value du,
-                  Packing packing, FloatType accType) {
+                  Packing packing) {
+  Type element = cast<ShapedType>(dg.getType()).getElementType();
   OpFoldResult rows = tensor::getMixedSize(b, loc, dg, 0);
   OpFoldResult f = tensor::getMixedSize(b, loc, dg, 1);
   AffineExpr s0;
   bindSymbols(b.getContext(), s0);
   OpFoldResult twoF =
       affine::makeComposedFoldedAffineApply(b, loc, s0 * 2, {f});
-  Value merged = tensor::EmptyOp::create(b, loc, {rows, twoF}, accType);
+  Value merged = tensor::EmptyOp::create(b, loc, {rows, twoF}, element);
   bool interleaved = packing == Packing::interleaved;
   OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
   OpFoldResult stride = b.getIndexAttr(interleaved ? 2 : 1);
@@ -354,11 +373,12 @@ void replaceWithGradients(PatternRewriter &rewriter, Operation *op, Value input,
 
 struct FFNGradLowering : OpRewritePattern<FFNGradOp> {
   FFNGradLowering(MLIRContext *ctx, GradGemmBuilder gemm,
-                  GradFusedBackward fused)
-      : OpRewritePattern(ctx), gemm(std::move(gemm)),
-        fused(std::move(fused)) {}
+                  GradFusedBackward fused, bool roundHidden)
+      : OpRewritePattern(ctx), gemm(std::move(gemm)), fused(std::move(fused)),
+        roundHidden(roundHidden) {}
   GradGemmBuilder gemm;
   GradFusedBackward fused;
+  bool roundHidden;
 
   LogicalResult matchAndRewrite(FFNGradOp op,
                                 PatternRewriter &rewriter) const override {
@@ -385,11 +405,13 @@ struct FFNGradLowering : OpRewritePattern<FFNGradOp> {
       gu = recomputeGateUp(gemm, rewriter, loc, x2, weights, layout, accType);
     }
     bool dropping = op.getSeed() && op.getDropoutOrZero() != 0.0f;
+    // round-hidden (bf16 blocks): the hidden, dg and du in bf16 from here.
+    Type rounded = roundedType(roundHidden, op.getInput());
     ElementwiseGrads e;
     if (fused && !dropping) {
-      GradElementwise f =
-          fused(rewriter, loc, ActivationSpec::of(op), gu.gate, gu.up,
-                gu.gateBias, gu.upBias, dy2, op.getDownWeight(), layout);
+      GradElementwise f = fused(rewriter, loc, ActivationSpec::of(op), gu.gate,
+                                gu.up, gu.gateBias, gu.upBias, dy2,
+                                op.getDownWeight(), layout, rounded);
       e = {f.hidden, f.dg, f.du};
     }
     if (!e.dg) {
@@ -401,12 +423,14 @@ struct FFNGradLowering : OpRewritePattern<FFNGradOp> {
                               gu.up, gu.gateBias, gu.upBias, dh, dropout,
                               accType);
     }
+    e.hidden = roundElements(rewriter, loc, e.hidden, rounded);
+    e.dg = roundElements(rewriter, loc, e.dg, rounded);
+    e.du = roundElements(rewriter, loc, e.du, rounded);
 
     SmallVector<Value> grads;
     Value dx, dMerged;
     if (op.isMerged()) {
-      dMerged =
-          mergeGateUp(rewriter, loc, e.dg, e.du, weights.packing, accType);
+      dMerged = mergeGateUp(rewriter, loc, e.dg, e.du, weights.packing);
       dx = projectBackward(gemm, rewriter, loc, dMerged, weights.merged,
                            layout, accType);
       grads = {dx, weightGradient(gemm, rewriter, loc, x2, dMerged, layout,
@@ -437,11 +461,12 @@ struct FFNGradLowering : OpRewritePattern<FFNGradOp> {
 
 struct MLPGradLowering : OpRewritePattern<MLPGradOp> {
   MLPGradLowering(MLIRContext *ctx, GradGemmBuilder gemm,
-                  GradFusedBackward fused)
-      : OpRewritePattern(ctx), gemm(std::move(gemm)),
-        fused(std::move(fused)) {}
+                  GradFusedBackward fused, bool roundHidden)
+      : OpRewritePattern(ctx), gemm(std::move(gemm)), fused(std::move(fused)),
+        roundHidden(roundHidden) {}
   GradGemmBuilder gemm;
   GradFusedBackward fused;
+  bool roundHidden;
 
   LogicalResult matchAndRewrite(MLPGradOp op,
                                 PatternRewriter &rewriter) const override {
@@ -456,11 +481,12 @@ struct MLPGradLowering : OpRewritePattern<MLPGradOp> {
                                      layout, accType);
     Value preBias = op.getUpPre() ? Value() : op.getUpBias();
     bool dropping = op.getSeed() && op.getDropoutOrZero() != 0.0f;
+    Type rounded = roundedType(roundHidden, op.getInput());
     ElementwiseGrads e;
     if (fused && !dropping) {
       GradElementwise f =
           fused(rewriter, loc, ActivationSpec::of(op), pre, Value(), preBias,
-                Value(), dy2, op.getDownWeight(), layout);
+                Value(), dy2, op.getDownWeight(), layout, rounded);
       e = {f.hidden, f.dg, f.du};
     }
     if (!e.dg) {
@@ -471,6 +497,8 @@ struct MLPGradLowering : OpRewritePattern<MLPGradOp> {
       e = elementwiseBackward(rewriter, loc, ActivationSpec::of(op), pre,
                               Value(), preBias, Value(), dh, dropout, accType);
     }
+    e.hidden = roundElements(rewriter, loc, e.hidden, rounded);
+    e.dg = roundElements(rewriter, loc, e.dg, rounded);
     SmallVector<Value> grads{
         projectBackward(gemm, rewriter, loc, e.dg, op.getUpWeight(), layout,
                         accType),
@@ -535,12 +563,15 @@ struct DropoutLowering : OpRewritePattern<DropoutOp> {
 
 void mlir::glu::populateGradToLinalgPatterns(RewritePatternSet &patterns,
                                              GradGemmBuilder gemm,
-                                             GradFusedBackward fused) {
+                                             GradFusedBackward fused,
+                                             bool roundHidden) {
   MLIRContext *ctx = patterns.getContext();
-  patterns.add<FFNGradLowering, MLPGradLowering>(ctx, gemm, fused);
+  patterns.add<FFNGradLowering, MLPGradLowering>(ctx, gemm, fused,
+                                                 roundHidden);
   patterns.add<DropoutLowering>(ctx);
 }
 
-void mlir::glu::populateGradToLinalgPatterns(RewritePatternSet &patterns) {
-  populateGradToLinalgPatterns(patterns, grad::gemm);
+void mlir::glu::populateGradToLinalgPatterns(RewritePatternSet &patterns,
+                                             bool roundHidden) {
+  populateGradToLinalgPatterns(patterns, grad::gemm, nullptr, roundHidden);
 }

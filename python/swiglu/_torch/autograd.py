@@ -13,6 +13,12 @@
 * backward: the compiled glu.ffn_grad / glu.mlp_grad (--glu-cpu-pipeline),
   which recomputes the hidden (and the mask, from the seed) from x.
 
+bf16 blocks are compiled with `round-hidden=true` (`training_options`):
+PyTorch's bf16 autograd rounds the hidden, dg and du to bf16, and so does
+the compiled block then (the forward's down projection and every GEMM of
+the backward run AVX512-BF16 dot products); an explicit round-hidden in
+`options` wins.
+
 `apply(block, x, weights)` is what CompiledMLP calls when gradients are
 required or in training mode. See docs/training.md.
 """
@@ -40,6 +46,15 @@ def compiled_grad(spec, dropout, options=None, keep_pre=False):
     return _grads[key]
 
 
+def training_options(spec, options=None):
+    """The pipeline options a TrainingBlock compiles `spec` with: `options`,
+    plus round-hidden=true for bf16 blocks (PyTorch's bf16 semantics: the
+    hidden, dg and du rounded to bf16) unless `options` sets round-hidden."""
+    if spec.dtype != "bf16" or (options and "round-hidden" in options):
+        return options
+    return "%s round-hidden=true" % options if options else "round-hidden=true"
+
+
 def dropout_factor(seed, shape, p, dtype=torch.float32):
     """The dropout factor (1/(1-p) or 0) of glu.dropout for a hidden of `shape`."""
     return torch.from_numpy(reference_grad.dropout_factor(seed, tuple(shape), p)).to(dtype)
@@ -57,7 +72,12 @@ class TrainingBlock:
 
     def __init__(self, spec, options=None, dropout=0.0, keep_pre=False):
         self.spec = spec
+        options = training_options(spec, options)
         self.options = options
+        # The forward in PyTorch's math (dropout, keep_pre) rounds the
+        # dropped-out hidden as the compiled code does.
+        self.rounds = spec.dtype == "bf16" and any(
+            "round-hidden=%s" % v in (options or "") for v in ("true", "1"))
         self.dropout = float(dropout)
         self.keep_pre = keep_pre
         self.kernel = kernel.Kernel(spec, options)
@@ -72,10 +92,17 @@ class TrainingBlock:
             self.kernel.bind(weights)
             return self.kernel(x), ()
         gate, up, down, bg, bu, bd = weights
-        xs = x.float()
         f = lambda w: None if w is None else w.float()
-        u = F.linear(xs, f(up), f(bu))
-        g = F.linear(xs, f(gate), f(bg)) if self.spec.gated else u
+        if self.rounds:
+            # PyTorch's bf16 math, which round-hidden reproduces: bf16 GEMMs
+            # (g and u rounded to bf16, kept as f32), the gating in f32, the
+            # hidden rounded to bf16 before the down projection.
+            u = F.linear(x, up, bu).float()
+            g = F.linear(x, gate, bg).float() if self.spec.gated else u
+        else:
+            xs = x.float()
+            u = F.linear(xs, f(up), f(bu))
+            g = F.linear(xs, f(gate), f(bg)) if self.spec.gated else u
         act = activations.apply(self.spec.activation, self.spec.beta, g)
         h = act * u if self.spec.gated else act
         d = self.spec.d_model
@@ -83,6 +110,8 @@ class TrainingBlock:
             h = h * dropout_factor(seed, (x.numel() // d, self.spec.d_ff),
                                    self.dropout).view(h.shape)
         kept = ((g, u) if self.spec.gated else (u,)) if self.keep_pre else ()
+        if self.rounds:
+            return F.linear(h.to(torch.bfloat16), down, bd), kept
         return F.linear(h, f(down), f(bd)).to(x.dtype), kept
 
     def backward(self, x, dy, weights, seed, kept=()):
