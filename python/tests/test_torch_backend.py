@@ -79,7 +79,8 @@ def test_gradients_are_left_to_autograd():
     torch.compile(model, backend="swiglu", options=EAGER)(x).sum().backward()
     eager(x_eager).sum().backward()
     assert dict(stb.last_report())["layers.0.mlp"] == (
-        "left alone: gradients are required (PyTorch's autograd runs the original math)")
+        "left alone: gradients are required (backward='pytorch': PyTorch's autograd "
+        "runs the original math)")
     assert torch.allclose(x.grad, x_eager.grad, atol=1e-6)
     w = model.layers[0].mlp.gate_up_proj.weight
     assert torch.allclose(w.grad, eager.layers[0].mlp.gate_up_proj.weight.grad, atol=1e-6)
@@ -133,7 +134,7 @@ def test_importing_swiglu_registers_the_backend():
 
 @pytest.mark.parametrize("options, message", [
     ({"fallbak": "eager"}, "unknown swiglu backend option(s) 'fallbak' "
-                           "(expected fallback, pipeline, dispatch, inductor)"),
+                           "(expected fallback, pipeline, dispatch, inductor, backward)"),
     ({"fallback": "aot"}, "the swiglu backend's fallback must be 'inductor' or 'eager', "
                           "got 'aot'"),
     ({"dispatch": "maybe"}, "dispatch must be one of 'auto', 'always', 'never', got 'maybe'"),
