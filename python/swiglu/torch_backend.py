@@ -28,17 +28,20 @@ Options (`torch.compile(..., options={...})`): "fallback": "inductor" or
 config patches.
 """
 
+import itertools
 import logging
 
 import torch
 
-from ._torch import autograd, fx, kernel
+from ._torch import autograd, fx, kernel, versus
 from ._torch.module import Report, check_backward
 
 log = logging.getLogger("swiglu.torch")
 
-OPTIONS = ("fallback", "pipeline", "dispatch", "inductor", "backward")
-_blocks = {}      # id -> _OpBlock
+OPTIONS = ("fallback", "pipeline", "dispatch", "inductor", "backward", "replace")
+REPLACE_MODES = ("auto", "always", "never")
+_blocks = {}      # id -> _OpBlock (negative ids: versus.py's measurements)
+_block_ids = itertools.count()
 _reports = []     # one Report per compiled graph, latest last
 
 
@@ -164,15 +167,66 @@ def _check_options(options):
                          "got %r" % (options["fallback"],))
     kernel.check_dispatch(options.get("dispatch", "auto"))
     check_backward(options.get("backward", "pytorch"))
+    if options.get("replace", "auto") not in REPLACE_MODES:
+        raise ValueError("replace must be one of %s, got %r" % (
+            ", ".join(repr(m) for m in REPLACE_MODES), options["replace"]))
     return options
 
 
-def replace_blocks(gm, example_inputs, pipeline=None, dispatch="auto", backward="pytorch"):
+def _tokens(x):
+    """The token count of the example x (a dynamic dim: its hint, with no
+    guard), or None."""
+    n = 1
+    for s in tuple(x.shape)[:-1]:
+        if not isinstance(s, int):
+            s = getattr(s.node, "hint", None)
+            if not isinstance(s, int):
+                return None
+        n *= s
+    return n
+
+
+_probe_ids = iter(range(-1, -(1 << 62), -1))  # ids of the measurement's own blocks
+
+
+def _ours_for_proxy(spec, pipeline):
+    """ours_op for versus.versus_inductor: our block through the custom op,
+    as the graph would call it."""
+    made = {}
+
+    def ours_op(h, weights, slots):
+        if slots not in made:
+            made[slots] = next(_probe_ids)
+            _blocks[made[slots]] = _OpBlock(spec, None, slots, pipeline, "always")
+        return torch.ops.swiglu.ffn(h, weights, made[slots])
+    return ours_op
+
+
+def _versus_inductor(found, pipeline):
+    """(replace?, what was measured) of an inference block in a graph
+    Inductor compiles (versus.py)."""
+    x = fx._value(found.x)
+    tokens = _tokens(x)
+    if tokens is None or tokens < 1:
+        return True, "not measured against Inductor (no token count)"
+    present = versus.slots_of([n is not None for n in found.operands], found.merged)
+    m = versus.versus_inductor(found.spec, present, pipeline, tokens,
+                               _ours_for_proxy(found.spec, pipeline))
+    dynamic = any(not isinstance(s, int) for s in tuple(x.shape)[:-1])
+    text = m.describe() + (" (a dynamic graph: its example's count decides)"
+                           if dynamic else "")
+    return m.replace, text
+
+
+def replace_blocks(gm, example_inputs, pipeline=None, dispatch="auto", backward="pytorch",
+                   versus_inductor=False):
     """Replaces the FFN blocks of `gm` by calls of torch.ops.swiglu.ffn, in
     place; returns the Report. `backward`: what computes the gradients of a
     block that needs them: "pytorch" leaves such a block as it is (PyTorch's
     autograd on the original math), "compiled" replaces it too, its
-    gradients from the compiled glu.ffn_grad / glu.mlp_grad."""
+    gradients from the compiled glu.ffn_grad / glu.mlp_grad.
+    `versus_inductor`: an inference block is replaced only where ours
+    measured faster than Inductor's code for it (versus.py)."""
     report = Report()
     graph = gm.graph
     replaced = {}  # a block's last node -> the call that took its place
@@ -181,9 +235,17 @@ def replace_blocks(gm, example_inputs, pipeline=None, dispatch="auto", backward=
             report.append((name, found))
             continue
         kernel.compiled_block(found.spec, pipeline)  # compile now: errors surface here
+        measured = ""
+        if versus_inductor and not found.needs_grad:
+            replace, measured = _versus_inductor(found, pipeline)
+            if not replace:
+                report.append((name, "left alone: Inductor's code for it measured faster"))
+                report.details[name] = kernel.spec_summary(found.spec) + "; " + measured
+                continue
+            measured = "; " + measured
         # The backward compiled now too (once per spec and options).
         training = autograd.TrainingBlock(found.spec, pipeline) if found.needs_grad else None
-        block_id = len(_blocks)
+        block_id = next(_block_ids)
         present = tuple(n is not None for n in found.operands)
         _blocks[block_id] = _OpBlock(found.spec, found.merged, present, pipeline, dispatch,
                                      training)
@@ -203,7 +265,7 @@ def replace_blocks(gm, example_inputs, pipeline=None, dispatch="auto", backward=
             " (merged gate_up, %s)" % found.merged.replace("_", " ") if found.merged else "") + (
             "; block %d, backward: compiled (%s, recomputes the hidden)" % (
                 block_id, "glu.ffn_grad" if found.spec.gated else "glu.mlp_grad")
-            if training else "; block %d, inference" % block_id)
+            if training else "; block %d, inference" % block_id) + measured
     graph.lint()
     gm.recompile()
     return report
@@ -212,8 +274,21 @@ def replace_blocks(gm, example_inputs, pipeline=None, dispatch="auto", backward=
 def swiglu_backend(gm, example_inputs, options=None, mode=None):
     """The Dynamo backend: see the module doc."""
     options = _check_options(options)
-    report = replace_blocks(gm, example_inputs, options.get("pipeline"),
-                            options.get("dispatch", "auto"), options.get("backward", "pytorch"))
+    inductor = options.get("fallback", "inductor") == "inductor"
+    replace = options.get("replace", "auto")
+    if replace == "auto":  # dispatch "always": ours wherever it can run
+        replace = "measure" if inductor and options.get("dispatch", "auto") == "auto" \
+            else "always"
+    if replace == "never":
+        report = Report()
+        report.extend((name, "left alone: replace='never'" if not isinstance(found, str)
+                       else found)
+                      for name, found in fx.find_blocks(gm.graph, torch.is_grad_enabled(),
+                                                        options.get("backward", "pytorch")))
+    else:
+        report = replace_blocks(gm, example_inputs, options.get("pipeline"),
+                                options.get("dispatch", "auto"),
+                                options.get("backward", "pytorch"), replace == "measure")
     _reports.append(report)
     for name, status in report:
         log.info("swiglu backend: %s: %s", name, status)
@@ -244,7 +319,7 @@ def block_stats():
     compiled with the compiled backward)."""
     return {i: dict(b.calls, packs=b.kernel.packs if b.kernel else 0,
                     training=b.training is not None)
-            for i, b in _blocks.items()}
+            for i, b in _blocks.items() if i >= 0}
 
 
 def register():
