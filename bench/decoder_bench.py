@@ -21,8 +21,12 @@ of its timed forwards per token count, the table the median over rounds):
   ours-libomp        the same with SWIGLU_OPENMP=libomp: our kernels on LLVM's
                      libomp, a second thread pool beside PyTorch's (what the
                      front end did before the bridge)
-  ours-inductor      torch.compile(model, backend="swiglu"): FFNs ours, the
-                     rest of the graph through Inductor
+  ours-inductor      torch.compile(model, backend="swiglu"): FFNs ours where
+                     they measured faster than Inductor's code for them at
+                     compile time (replace='auto'), the rest of the graph
+                     through Inductor
+  ours-inductor-always  the same with options={"replace": "always"}: every
+                     FFN ours (the backend before that measurement)
 
 On a machine shared with other jobs, `chrt -r 10 python bench/...` (as
 root) runs it ahead of them (round-robin real-time scheduling: 100 ms
@@ -43,7 +47,8 @@ import subprocess
 import sys
 import time
 
-CONTENDERS = ("eager", "inductor", "ours", "ours-libomp", "ours-inductor")
+CONTENDERS = ("eager", "inductor", "ours", "ours-libomp", "ours-inductor",
+              "ours-inductor-always")
 
 
 def build_model(layers, hidden, ffn, heads):
@@ -118,9 +123,10 @@ def worker(args):
         with torch.no_grad():
             stf.compile_mlps(model)
         run = model
-    elif name == "ours-inductor":
-        import swiglu.torch_backend  # noqa: F401  (registers "swiglu")
-        run = torch.compile(model, backend="swiglu")
+    elif name.startswith("ours-inductor"):
+        import swiglu.torch_backend as stb
+        run = torch.compile(model, backend="swiglu", options={
+            "replace": "always" if name == "ours-inductor-always" else "auto"})
     else:
         run = model
     result = {"name": name, "tokens": {}}
@@ -136,6 +142,8 @@ def worker(args):
             run(x)
             one = time.perf_counter() - start
             reps = max(5, min(50, int(args.budget / max(one, 1e-6))))
+            if name.startswith("ours-inductor"):
+                calls = sum(b["ours"] for b in stb.block_stats().values())
             times = []
             for _ in range(reps):
                 start = time.perf_counter()
@@ -144,6 +152,9 @@ def worker(args):
             # The path the FFNs took (ours, or PyTorch's by dispatch).
             ffn_paths = sorted({m.last_path for m in model.modules()
                                 if hasattr(m, "last_path")}) if name.startswith("ours") else []
+            if name.startswith("ours-inductor"):  # the custom op ran, or Inductor's code
+                ffn_paths = ["ours" if sum(b["ours"] for b in stb.block_stats().values()) >
+                             calls else "inductor"]
             result["tokens"][str(t)] = {"ms": 1e3 * statistics.median(times), "err": err,
                                         "paths": ffn_paths}
     print(json.dumps(result))
@@ -208,7 +219,8 @@ def main():
     print("× base: base ms / contender ms (> 1: the contender is faster); each contender in "
           "its own process, the median over rounds of each process's median; FFN path: the "
           "path the replaced FFNs last took in each round's process (ours, or dispatch: "
-          "PyTorch's, measured faster at bind; '-' under torch.compile)")
+          "PyTorch's, measured faster at bind; under torch.compile: ours, or inductor where "
+          "the blocks were left to Inductor)")
 
 
 def _cpu():

@@ -134,10 +134,12 @@ def test_importing_swiglu_registers_the_backend():
 
 @pytest.mark.parametrize("options, message", [
     ({"fallbak": "eager"}, "unknown swiglu backend option(s) 'fallbak' "
-                           "(expected fallback, pipeline, dispatch, inductor, backward)"),
+                           "(expected fallback, pipeline, dispatch, inductor, backward, replace)"),
     ({"fallback": "aot"}, "the swiglu backend's fallback must be 'inductor' or 'eager', "
                           "got 'aot'"),
     ({"dispatch": "maybe"}, "dispatch must be one of 'auto', 'always', 'never', got 'maybe'"),
+    ({"replace": "sometimes"}, "replace must be one of 'auto', 'always', 'never', "
+                               "got 'sometimes'"),
     ({"pipeline": "bogus=1", "fallback": "eager"}, "invalid options in target 'cpu{bogus=1}'"),
 ])
 def test_option_errors(options, message):
@@ -145,3 +147,45 @@ def test_option_errors(options, message):
     with torch.no_grad(), pytest.raises(Exception) as info:
         torch.compile(model, backend="swiglu", options=options)(families.inputs())
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize("margin, status", [(0.0, "replaced"),
+                                            (float("inf"), "left alone: Inductor's code for "
+                                                           "it measured faster")])
+def test_replace_auto_measures_against_inductor(monkeypatch, margin, status):
+    """With Inductor (and dispatch 'auto'), a block is replaced only where
+    ours measured faster than Inductor's code for it on the proxy, at the
+    graph's token count (2 x 7); the measurement is made once per shape.
+    The margin forced either way makes the decision deterministic here."""
+    from swiglu._torch import versus
+    monkeypatch.setattr(versus, "MARGIN", margin)
+    model = families.make("llama")
+    x = families.inputs()
+    with torch.no_grad():
+        expected = model(x)
+        got = torch.compile(model, backend="swiglu")(x)
+    assert close(got, expected)
+    report = stb.last_report()
+    assert dict(report) == {"layers.0.mlp": status}, str(report)
+    detail = report.details["layers.0.mlp"]
+    assert "versus Inductor at 14 tokens (norm + block + residual): ours " in detail, detail
+    measured = len(versus._measured)
+    torch._dynamo.reset()
+    with torch.no_grad():
+        torch.compile(model, backend="swiglu")(x)
+    assert len(versus._measured) == measured
+    assert dict(stb.last_report()) == {"layers.0.mlp": status}
+
+
+def test_replace_never_and_always():
+    model = families.make("llama")
+    x = families.inputs()
+    with torch.no_grad():
+        expected = model(x)
+        for mode, status in (("never", "left alone: replace='never'"), ("always", "replaced")):
+            torch._dynamo.reset()
+            got = torch.compile(model, backend="swiglu", options={"replace": mode})(x)
+            assert close(got, expected)
+            report = stb.last_report()
+            assert dict(report) == {"layers.0.mlp": status}, str(report)
+            assert "versus Inductor" not in str(report)
