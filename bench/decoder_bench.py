@@ -37,6 +37,12 @@ Each contender's output is checked against eager's on the same weights and
 input (max relative difference, printed). Dispatch is the front end's
 default ('auto': per token count, ours or PyTorch, whichever was faster when
 the block was bound).
+
+`--same-process` builds the contenders that can share a process (eager,
+inductor, ours-inductor, ours-inductor-always) in one, each on its own
+copy of the model, and times them in interleaved rounds: on a machine
+shared with other jobs, where two processes running the same code differ
+by up to 1.6x, the per-round ratios are the steadier comparison.
 """
 
 import argparse
@@ -160,6 +166,68 @@ def worker(args):
     print(json.dumps(result))
 
 
+def same_process(args, names):
+    """Every contender in this one process (each on its own copy of the
+    model), timed in interleaved rounds: per round and token count each
+    contender's median of a few forwards, in rotating order. Prints, per
+    token count, each contender's median over rounds and the median (and
+    range) of its per-round ratio to the first contender."""
+    import copy
+    import torch
+    tokens = [int(t) for t in args.tokens.split(",")]
+    model = build_model(args.layers, args.hidden, args.ffn, args.heads)
+    inputs = {t: torch.randn(1, t, args.hidden, generator=torch.Generator().manual_seed(t))
+              for t in tokens}
+    runs = {}
+    for name in names:
+        m = copy.deepcopy(model)
+        if name == "inductor":
+            runs[name] = torch.compile(m)
+        elif name.startswith("ours-inductor"):
+            import swiglu.torch_backend  # noqa: F401
+            runs[name] = torch.compile(m, backend="swiglu", options={
+                "replace": "always" if name == "ours-inductor-always" else "auto"})
+        elif name == "eager":
+            runs[name] = m
+        else:
+            sys.exit("--same-process takes eager, inductor and ours-inductor*, not %s" % name)
+    with torch.inference_mode():
+        for t in tokens:
+            for run in runs.values():
+                run(inputs[t]), run(inputs[t])
+        times = {(n, t): [] for n in names for t in tokens}
+        for r in range(args.rounds):
+            for t in tokens:
+                x = inputs[t]
+                order = names[r % len(names):] + names[:r % len(names)]
+                for n in order:
+                    run = runs[n]
+                    run(x)
+                    start = time.perf_counter()
+                    run(x)
+                    one = time.perf_counter() - start
+                    reps = max(5, min(50, int(args.budget / len(names) / max(one, 1e-6))))
+                    ts = []
+                    for _ in range(reps):
+                        start = time.perf_counter()
+                        run(x)
+                        ts.append(time.perf_counter() - start)
+                    times[n, t].append(statistics.median(ts))
+    print("LLaMA-style decoder: %d layers, hidden %d, d_ff %d, %d heads, f32, batch 1; "
+          "torch %d threads; one process, %d interleaved rounds" % (
+              args.layers, args.hidden, args.ffn, args.heads, _threads(), args.rounds))
+    print()
+    base = names[0]
+    print("| tokens | contender | ms (median) | × %s: median (range) of rounds |" % base)
+    print("|--:|---|--:|--:|")
+    for t in tokens:
+        for n in names:
+            ratios = sorted(b / c for b, c in zip(times[base, t], times[n, t]))
+            print("| %d | %s | %.3f | %.2f (%.2f–%.2f) |" % (
+                t, n, 1e3 * statistics.median(times[n, t]), statistics.median(ratios),
+                ratios[0], ratios[-1]))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--tokens", default="1,16,128,512")
@@ -171,6 +239,9 @@ def main():
     p.add_argument("--budget", type=float, default=1.0,
                    help="seconds of timed forwards per token count and process")
     p.add_argument("--only", default=",".join(CONTENDERS))
+    p.add_argument("--same-process", action="store_true",
+                   help="every contender in one process, interleaved rounds (eager, "
+                        "inductor, ours-inductor, ours-inductor-always)")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
@@ -179,6 +250,8 @@ def main():
     for n in names:
         if n not in CONTENDERS:
             sys.exit("unknown contender %r (one of %s)" % (n, ", ".join(CONTENDERS)))
+    if args.same_process:
+        return same_process(args, names)
     runs = {n: [] for n in names}
     start = time.time()
     for r in range(args.rounds):

@@ -18,14 +18,28 @@ never compile again (Dynamo itself may retrace once when a shape first
 changes, as for any backend; `dynamic=True` avoids that). It packs the
 weights it is called with once and again only when one of them changes (its
 storage, dtype or version counter: an in-place update, load_state_dict).
-Blocks whose gradients are required are left to PyTorch's autograd (the
-report says so); calls where PyTorch's path measured faster go to it
-(`dispatch`, as in swiglu.torch_frontend).
+Calls where PyTorch's path measured faster go to it (`dispatch`, as in
+swiglu.torch_frontend).
+
+Training: where gradients are required, `backward` decides, as
+compile_mlps' `backward=` does: "pytorch" (default: PyTorch's autograd,
+faster in f32 at equal memory) leaves the block as it is; "compiled"
+replaces it too, and the op's autograd formula (torch.library
+register_autograd) saves x and the weights only and calls
+`torch.ops.swiglu.ffn_backward`, the compiled glu.ffn_grad / glu.mlp_grad,
+which recomputes the hidden: AOTAutograd and Inductor trace both ops. A
+dropout in training mode inside a block leaves it to PyTorch.
+
+With Inductor, a block it could compile itself is replaced only where ours
+measured faster (`replace`, versus.py): the custom op splits Inductor's
+fusions, which on small blocks costs more than our kernel gains.
 
 Options (`torch.compile(..., options={...})`): "fallback": "inductor" or
 "eager"; "pipeline": the CPU pipeline's options, e.g. "threads=2";
 "dispatch": "auto", "always" or "never"; "inductor": a dict of Inductor
-config patches.
+config patches; "backward": "pytorch" or "compiled"; "replace": "auto"
+(with Inductor and dispatch "auto": measured against Inductor; else
+always), "always" or "never".
 """
 
 import itertools
