@@ -78,8 +78,8 @@ class _OpBlock:
         it = iter(weights)
         return [next(it) if p else None for p in self.present]
 
-    def run(self, x, present):
-        weights = fx.split_merged(self.operands(present), self.merged)
+    def run(self, x, tensors):
+        weights = fx.split_merged(self.operands(tensors), self.merged)
         if self.kernel is None:
             self.kernel = kernel.shared_kernel(self.spec, self.options, weights)
             self.kernel.bind(weights)
@@ -95,11 +95,11 @@ class _OpBlock:
         self.kernel.bind(weights)  # repacks if a weight changed
         return self.kernel(x.contiguous())
 
-    def backward(self, x, dy, present):
-        """[dx] + the gradient of each present operand (a merged block's
+    def backward(self, x, dy, tensors):
+        """[dx] + the gradient of each of the op's weights (a merged block's
         gate_up gradient concatenated as its weight is)."""
         self.calls["backward"] += 1
-        operands = self.operands(present)
+        operands = self.operands(tensors)
         weights = fx.split_merged(operands, self.merged)
         dx, dwg, dwu, dwd, dbg, dbu, dbd = self.training.backward(
             x.contiguous(), dy.contiguous(), weights, 0)
@@ -224,8 +224,13 @@ def _versus_inductor(found, pipeline):
     if tokens is None or tokens < 1:
         return True, "not measured against Inductor (no token count)"
     present = versus.slots_of([n is not None for n in found.operands], found.merged)
-    m = versus.versus_inductor(found.spec, present, pipeline, tokens,
-                               _ours_for_proxy(found.spec, pipeline))
+    try:
+        m = versus.versus_inductor(found.spec, present, pipeline, tokens,
+                                   _ours_for_proxy(found.spec, pipeline))
+    except Exception as e:  # the proxy failed to compile or run: ours, as before
+        log.warning("swiglu backend: measuring %s against Inductor failed: %s",
+                    kernel.spec_summary(found.spec), e)
+        return True, "not measured against Inductor (%s: %s)" % (type(e).__name__, e)
     dynamic = any(not isinstance(s, int) for s in tuple(x.shape)[:-1])
     text = m.describe() + (" (a dynamic graph: its example's count decides)"
                            if dynamic else "")

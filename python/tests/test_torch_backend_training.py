@@ -173,9 +173,10 @@ def _train(model, steps, after_first=lambda: None):
 def test_optimizer_steps_follow_eager_without_recompiling():
     """30 Adam steps with sequence lengths 8, 5, 13 under dynamic=True and
     Inductor: the loss curve stays within 1 % of eager's, one graph is
-    compiled (no recompilation for new token counts), no block or backward is compiled again after the first step,
-    and every step ran the compiled backward of both blocks (the weights,
-    updated in place by the optimizer, packed again each step)."""
+    compiled (no recompilation for new token counts), no block or backward
+    is compiled again after the first step, and every step ran the compiled
+    backward of both blocks (the weights, updated in place by the
+    optimizer, packed again each step)."""
     torch.manual_seed(0)
     eager = TinyLlama()
     model = copy.deepcopy(eager)

@@ -113,7 +113,7 @@ def _measure(spec, present, options, tokens, ours_op):
         compile_s = time.perf_counter() - start
         evict = torch.zeros(EVICT_BYTES // 4)
         times = ([], [])
-        for i, fn in enumerate(fns):   # warm-up; the slower decides the rounds
+        for fn in fns:   # warm-up; the slower of the two decides the rounds
             for _ in range(WARMUP):
                 fn(x, nw, *flat)
         one = max(min(_time(fn, x, nw, flat, evict) for _ in range(2)) for fn in fns)
