@@ -226,6 +226,14 @@ def same_process(args, names):
             print("| %d | %s | %.3f | %.2f (%.2f–%.2f) |" % (
                 t, n, 1e3 * statistics.median(times[n, t]), statistics.median(ratios),
                 ratios[0], ratios[-1]))
+    if any(n.startswith("ours-inductor") for n in names):
+        import swiglu.torch_backend as stb
+        print()
+        print("The backend's decisions (each graph's first block):")
+        for report in stb.reports():
+            if report:
+                name, status = report[0]
+                print("  %s: %s; %s" % (name, status, report.details.get(name, "")))
 
 
 def main():
