@@ -4,6 +4,7 @@ without compiling again, repacking on a weight change, gradients left to
 autograd, Inductor, the entry point, option errors."""
 
 import copy
+import json
 import os
 import subprocess
 import sys
@@ -159,6 +160,7 @@ def test_replace_auto_measures_against_inductor(monkeypatch, margin, status):
     The margin forced either way makes the decision deterministic here."""
     from swiglu._torch import versus
     monkeypatch.setattr(versus, "MARGIN", margin)
+    monkeypatch.setenv("SWIGLU_VERSUS_CACHE", "off")
     model = families.make("llama")
     x = families.inputs()
     with torch.no_grad():
@@ -189,3 +191,27 @@ def test_replace_never_and_always():
             report = stb.last_report()
             assert dict(report) == {"layers.0.mlp": status}, str(report)
             assert "versus Inductor" not in str(report)
+
+
+def test_measurement_cache_on_disk(monkeypatch, tmp_path):
+    """The measurement is kept on disk: a later process (here: the
+    in-process memo cleared) takes the same decision from it, with no
+    compilation or timing."""
+    from swiglu._torch import versus
+    path = tmp_path / "versus.json"
+    monkeypatch.setenv("SWIGLU_VERSUS_CACHE", str(path))
+    monkeypatch.setattr(versus, "_measured", {})
+    model = families.make("gemma")
+    x = families.inputs(tokens=3)
+    with torch.no_grad():
+        torch.compile(model, backend="swiglu")(x)
+    first = stb.last_report()
+    assert path.exists() and len(json.loads(path.read_text())["entries"]) == 1
+    versus._measured.clear()
+    monkeypatch.setattr(versus, "_measure", None)  # would fail if called
+    torch._dynamo.reset()
+    with torch.no_grad():
+        torch.compile(model, backend="swiglu")(x)
+    again = stb.last_report()
+    assert dict(again) == dict(first)
+    assert "from the cache, measured 20" in again.details["layers.0.mlp"], str(again)
