@@ -25,7 +25,9 @@ time. Measured once per (spec, operands present, options, token count) in
 the process, outside the tracing context of the graph being compiled, and
 kept in a cache on disk (cache_path(): per CPU model, core and thread
 counts, torch version, block, operands, options and token count), so that
-later processes take the same decision without compiling or timing.
+later processes take the same decision without compiling or timing (not
+a measurement whose fastest calls were still improving when the 2 s ran
+out: the machine was busy).
 """
 
 import json
@@ -55,6 +57,7 @@ class Measurement:
         self.tokens, self.ours_s, self.inductor_s = tokens, ours_s, inductor_s
         self.compile_s = compile_s
         self.cached = cached  # when the cache had it: the date it was measured
+        self.steady = True    # whether the fastest calls stopped improving in time
 
     @property
     def replace(self):
@@ -65,7 +68,9 @@ class Measurement:
                 "Inductor's %.1f µs (%.2f×; replaced where ≥ %.2f×)" % (
                     self.tokens, 1e6 * self.ours_s, 1e6 * self.inductor_s,
                     self.inductor_s / self.ours_s, MARGIN)) + (
-                        "; from the cache, measured %s" % self.cached if self.cached else "")
+                        "; from the cache, measured %s" % self.cached if self.cached else "") + (
+                        "; unsteady (the machine was busy: not cached)" if not self.steady
+                        else "")
 
 
 def _weights(spec, slots):
@@ -121,6 +126,7 @@ def _measure(spec, present, options, tokens, ours_op):
         for block in (theirs, ours):
             gm = make_fx(_proxy(block))(x, nw, *flat)
             fns.append(compile_fx(gm, [x, nw] + flat))
+        _quiet_compile_workers()
         compile_s = time.perf_counter() - start
         evict = torch.zeros(EVICT_BYTES // 4)
         times = ([], [])
@@ -145,7 +151,23 @@ def _measure(spec, present, options, tokens, ours_op):
     # The fastest call of each: other load only ever adds time, and on a
     # busy machine a parallel region waits for a preempted thread (10 ms and
     # more), so even a lower quartile can be all waiting.
-    return Measurement(tokens, min(times[1]), min(times[0]), compile_s)
+    m = Measurement(tokens, min(times[1]), min(times[0]), compile_s)
+    m.steady = since >= STEADY_ROUNDS
+    return m
+
+
+def _quiet_compile_workers():
+    """Waits until Inductor's pool of compile workers (processes it starts
+    at its first compilation) is up: until then, their start takes the
+    cores, and on two cores our parallel regions (which wait for every
+    thread of the team) measured 20 ms a call instead of 40 µs."""
+    try:
+        from torch._inductor.async_compile import AsyncCompile
+        wait = getattr(AsyncCompile, "wait_process_pool_ready", None)
+        if wait is not None:
+            wait(timeout=60)
+    except Exception:  # no pool (compile_threads=1), or another torch: time anyway
+        pass
 
 
 def _time(fn, x, nw, flat, evict):
@@ -234,7 +256,7 @@ def versus_inductor(spec, present, options, tokens, ours_op):
         from torch._guards import tracing
         with tracing(None):
             m = _measure(spec, present, options, int(tokens), ours_op)
-        if path:
+        if path and m.steady:  # a disturbed measurement is not kept for later
             _save(path, disk_key, m)
     _measured[key] = m
     return m
