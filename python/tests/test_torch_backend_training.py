@@ -39,7 +39,32 @@ class GPT2LinearMLP(nn.Module):
         return self.c_proj(self.act(self.c_fc(x)))
 
 
+class Phi3BiasMLP(families.Phi3MLP):
+    """Phi-3's merged gate_up_proj, with biases."""
+
+    def __init__(self, d, f):
+        super().__init__(d, f)
+        self.gate_up_proj = nn.Linear(d, 2 * f)
+        self.down_proj = nn.Linear(f, d)
+
+
+class UpFirstBiasMLP(Phi3BiasMLP):
+    """The merged projection chunked as [up ‖ gate]."""
+
+    def forward(self, x):
+        up, gate = self.gate_up_proj(x).chunk(2, dim=-1)
+        return self.down_proj(self.activation_fn(gate) * up)
+
+
 def make(family, seed=0):
+    if family in ("phi3_bias", "up_first_bias"):
+        torch.manual_seed(seed)
+        with torch.no_grad():
+            mlp = (Phi3BiasMLP if family == "phi3_bias" else UpFirstBiasMLP)(
+                families.D, families.FF)
+            for p in mlp.parameters():
+                p.normal_(0, 0.2)
+        return families.TinyModel(mlp).train()
     if family == "gpt2_linear":
         torch.manual_seed(seed)
         with torch.no_grad():
@@ -69,7 +94,8 @@ def fresh_dynamo():
 
 
 @pytest.mark.parametrize("fallback", ["eager", "inductor"])
-@pytest.mark.parametrize("family", ["llama", "phi3", "gpt2_linear"])
+@pytest.mark.parametrize("family", ["llama", "phi3", "phi3_bias", "up_first_bias",
+                                    "gpt2_linear"])
 def test_outputs_and_gradients_against_eager(family, fallback):
     model = make(family)
     eager = copy.deepcopy(model)
@@ -96,7 +122,7 @@ def test_outputs_and_gradients_against_eager(family, fallback):
     for (name, p), (_, q) in zip(model.named_parameters(), eager.named_parameters()):
         assert p.grad is not None, name
         assert_close(p.grad, q.grad, what=name)
-    if family == "phi3":  # the gradient reaches the merged parameter
+    if family.startswith(("phi3", "up_first")):  # the gradient reaches the merged parameter
         assert model.layers[0].mlp.gate_up_proj.weight.grad.shape == (2 * families.FF,
                                                                        families.D)
 
