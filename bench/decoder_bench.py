@@ -21,8 +21,12 @@ of its timed forwards per token count, the table the median over rounds):
   ours-libomp        the same with SWIGLU_OPENMP=libomp: our kernels on LLVM's
                      libomp, a second thread pool beside PyTorch's (what the
                      front end did before the bridge)
-  ours-inductor      torch.compile(model, backend="swiglu"): FFNs ours, the
-                     rest of the graph through Inductor
+  ours-inductor      torch.compile(model, backend="swiglu"): FFNs ours where
+                     they measured faster than Inductor's code for them at
+                     compile time (replace='auto'), the rest of the graph
+                     through Inductor
+  ours-inductor-always  the same with options={"replace": "always"}: every
+                     FFN ours (the backend before that measurement)
 
 On a machine shared with other jobs, `chrt -r 10 python bench/...` (as
 root) runs it ahead of them (round-robin real-time scheduling: 100 ms
@@ -33,6 +37,12 @@ Each contender's output is checked against eager's on the same weights and
 input (max relative difference, printed). Dispatch is the front end's
 default ('auto': per token count, ours or PyTorch, whichever was faster when
 the block was bound).
+
+`--same-process` builds the contenders that can share a process (eager,
+inductor, ours-inductor, ours-inductor-always) in one, each on its own
+copy of the model, and times them in interleaved rounds: on a machine
+shared with other jobs, where two processes running the same code differ
+by up to 1.6x, the per-round ratios are the steadier comparison.
 """
 
 import argparse
@@ -43,7 +53,8 @@ import subprocess
 import sys
 import time
 
-CONTENDERS = ("eager", "inductor", "ours", "ours-libomp", "ours-inductor")
+CONTENDERS = ("eager", "inductor", "ours", "ours-libomp", "ours-inductor",
+              "ours-inductor-always")
 
 
 def build_model(layers, hidden, ffn, heads):
@@ -118,9 +129,10 @@ def worker(args):
         with torch.no_grad():
             stf.compile_mlps(model)
         run = model
-    elif name == "ours-inductor":
-        import swiglu.torch_backend  # noqa: F401  (registers "swiglu")
-        run = torch.compile(model, backend="swiglu")
+    elif name.startswith("ours-inductor"):
+        import swiglu.torch_backend as stb
+        run = torch.compile(model, backend="swiglu", options={
+            "replace": "always" if name == "ours-inductor-always" else "auto"})
     else:
         run = model
     result = {"name": name, "tokens": {}}
@@ -136,6 +148,8 @@ def worker(args):
             run(x)
             one = time.perf_counter() - start
             reps = max(5, min(50, int(args.budget / max(one, 1e-6))))
+            if name.startswith("ours-inductor"):
+                calls = sum(b["ours"] for b in stb.block_stats().values())
             times = []
             for _ in range(reps):
                 start = time.perf_counter()
@@ -144,9 +158,82 @@ def worker(args):
             # The path the FFNs took (ours, or PyTorch's by dispatch).
             ffn_paths = sorted({m.last_path for m in model.modules()
                                 if hasattr(m, "last_path")}) if name.startswith("ours") else []
+            if name.startswith("ours-inductor"):  # the custom op ran, or Inductor's code
+                ffn_paths = ["ours" if sum(b["ours"] for b in stb.block_stats().values()) >
+                             calls else "inductor"]
             result["tokens"][str(t)] = {"ms": 1e3 * statistics.median(times), "err": err,
                                         "paths": ffn_paths}
     print(json.dumps(result))
+
+
+def same_process(args, names):
+    """Every contender in this one process (each on its own copy of the
+    model), timed in interleaved rounds: per round and token count each
+    contender's median of a few forwards, in rotating order. Prints, per
+    token count, each contender's median over rounds and the median (and
+    range) of its per-round ratio to the first contender."""
+    import copy
+    import torch
+    tokens = [int(t) for t in args.tokens.split(",")]
+    model = build_model(args.layers, args.hidden, args.ffn, args.heads)
+    inputs = {t: torch.randn(1, t, args.hidden, generator=torch.Generator().manual_seed(t))
+              for t in tokens}
+    runs = {}
+    for name in names:
+        m = copy.deepcopy(model)
+        if name == "inductor":
+            runs[name] = torch.compile(m)
+        elif name.startswith("ours-inductor"):
+            import swiglu.torch_backend  # noqa: F401
+            runs[name] = torch.compile(m, backend="swiglu", options={
+                "replace": "always" if name == "ours-inductor-always" else "auto"})
+        elif name == "eager":
+            runs[name] = m
+        else:
+            sys.exit("--same-process takes eager, inductor and ours-inductor*, not %s" % name)
+    with torch.inference_mode():
+        for t in tokens:
+            for run in runs.values():
+                run(inputs[t]), run(inputs[t])
+        times = {(n, t): [] for n in names for t in tokens}
+        for r in range(args.rounds):
+            for t in tokens:
+                x = inputs[t]
+                order = names[r % len(names):] + names[:r % len(names)]
+                for n in order:
+                    run = runs[n]
+                    run(x)
+                    start = time.perf_counter()
+                    run(x)
+                    one = time.perf_counter() - start
+                    reps = max(5, min(50, int(args.budget / len(names) / max(one, 1e-6))))
+                    ts = []
+                    for _ in range(reps):
+                        start = time.perf_counter()
+                        run(x)
+                        ts.append(time.perf_counter() - start)
+                    times[n, t].append(statistics.median(ts))
+    print("LLaMA-style decoder: %d layers, hidden %d, d_ff %d, %d heads, f32, batch 1; "
+          "torch %d threads; one process, %d interleaved rounds" % (
+              args.layers, args.hidden, args.ffn, args.heads, _threads(), args.rounds))
+    print()
+    base = names[0]
+    print("| tokens | contender | ms (median) | × %s: median (range) of rounds |" % base)
+    print("|--:|---|--:|--:|")
+    for t in tokens:
+        for n in names:
+            ratios = sorted(b / c for b, c in zip(times[base, t], times[n, t]))
+            print("| %d | %s | %.3f | %.2f (%.2f–%.2f) |" % (
+                t, n, 1e3 * statistics.median(times[n, t]), statistics.median(ratios),
+                ratios[0], ratios[-1]))
+    if any(n.startswith("ours-inductor") for n in names):
+        import swiglu.torch_backend as stb
+        print()
+        print("The backend's decisions (each graph's first block):")
+        for report in stb.reports():
+            if report:
+                name, status = report[0]
+                print("  %s: %s; %s" % (name, status, report.details.get(name, "")))
 
 
 def main():
@@ -160,6 +247,9 @@ def main():
     p.add_argument("--budget", type=float, default=1.0,
                    help="seconds of timed forwards per token count and process")
     p.add_argument("--only", default=",".join(CONTENDERS))
+    p.add_argument("--same-process", action="store_true",
+                   help="every contender in one process, interleaved rounds (eager, "
+                        "inductor, ours-inductor, ours-inductor-always)")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
@@ -168,6 +258,8 @@ def main():
     for n in names:
         if n not in CONTENDERS:
             sys.exit("unknown contender %r (one of %s)" % (n, ", ".join(CONTENDERS)))
+    if args.same_process:
+        return same_process(args, names)
     runs = {n: [] for n in names}
     start = time.time()
     for r in range(args.rounds):
@@ -208,7 +300,8 @@ def main():
     print("× base: base ms / contender ms (> 1: the contender is faster); each contender in "
           "its own process, the median over rounds of each process's median; FFN path: the "
           "path the replaced FFNs last took in each round's process (ours, or dispatch: "
-          "PyTorch's, measured faster at bind; '-' under torch.compile)")
+          "PyTorch's, measured faster at bind; under torch.compile: ours, or inductor where "
+          "the blocks were left to Inductor)")
 
 
 def _cpu():

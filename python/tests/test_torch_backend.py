@@ -4,6 +4,7 @@ without compiling again, repacking on a weight change, gradients left to
 autograd, Inductor, the entry point, option errors."""
 
 import copy
+import json
 import os
 import subprocess
 import sys
@@ -79,7 +80,8 @@ def test_gradients_are_left_to_autograd():
     torch.compile(model, backend="swiglu", options=EAGER)(x).sum().backward()
     eager(x_eager).sum().backward()
     assert dict(stb.last_report())["layers.0.mlp"] == (
-        "left alone: gradients are required (PyTorch's autograd runs the original math)")
+        "left alone: gradients are required (backward='pytorch': PyTorch's autograd "
+        "runs the original math)")
     assert torch.allclose(x.grad, x_eager.grad, atol=1e-6)
     w = model.layers[0].mlp.gate_up_proj.weight
     assert torch.allclose(w.grad, eager.layers[0].mlp.gate_up_proj.weight.grad, atol=1e-6)
@@ -133,10 +135,12 @@ def test_importing_swiglu_registers_the_backend():
 
 @pytest.mark.parametrize("options, message", [
     ({"fallbak": "eager"}, "unknown swiglu backend option(s) 'fallbak' "
-                           "(expected fallback, pipeline, dispatch, inductor)"),
+                           "(expected fallback, pipeline, dispatch, inductor, backward, replace)"),
     ({"fallback": "aot"}, "the swiglu backend's fallback must be 'inductor' or 'eager', "
                           "got 'aot'"),
     ({"dispatch": "maybe"}, "dispatch must be one of 'auto', 'always', 'never', got 'maybe'"),
+    ({"replace": "sometimes"}, "replace must be one of 'auto', 'always', 'never', "
+                               "got 'sometimes'"),
     ({"pipeline": "bogus=1", "fallback": "eager"}, "invalid options in target 'cpu{bogus=1}'"),
 ])
 def test_option_errors(options, message):
@@ -144,3 +148,71 @@ def test_option_errors(options, message):
     with torch.no_grad(), pytest.raises(Exception) as info:
         torch.compile(model, backend="swiglu", options=options)(families.inputs())
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize("margin, status", [(0.0, "replaced"),
+                                            (float("inf"), "left alone: Inductor's code for "
+                                                           "it measured faster")])
+def test_replace_auto_measures_against_inductor(monkeypatch, margin, status):
+    """With Inductor (and dispatch 'auto'), a block is replaced only where
+    ours measured faster than Inductor's code for it on the proxy, at the
+    graph's token count (2 x 7); the measurement is made once per shape.
+    The margin forced either way makes the decision deterministic here."""
+    from swiglu._torch import versus
+    monkeypatch.setattr(versus, "MARGIN", margin)
+    monkeypatch.setenv("SWIGLU_VERSUS_CACHE", "off")
+    model = families.make("llama")
+    x = families.inputs()
+    with torch.no_grad():
+        expected = model(x)
+        got = torch.compile(model, backend="swiglu")(x)
+    assert close(got, expected)
+    report = stb.last_report()
+    assert dict(report) == {"layers.0.mlp": status}, str(report)
+    detail = report.details["layers.0.mlp"]
+    assert "versus Inductor at 14 tokens (norm + block + residual): ours " in detail, detail
+    measured = len(versus._measured)
+    torch._dynamo.reset()
+    with torch.no_grad():
+        torch.compile(model, backend="swiglu")(x)
+    assert len(versus._measured) == measured
+    assert dict(stb.last_report()) == {"layers.0.mlp": status}
+
+
+def test_replace_never_and_always():
+    model = families.make("llama")
+    x = families.inputs()
+    with torch.no_grad():
+        expected = model(x)
+        for mode, status in (("never", "left alone: replace='never'"), ("always", "replaced")):
+            torch._dynamo.reset()
+            got = torch.compile(model, backend="swiglu", options={"replace": mode})(x)
+            assert close(got, expected)
+            report = stb.last_report()
+            assert dict(report) == {"layers.0.mlp": status}, str(report)
+            assert "versus Inductor" not in str(report)
+
+
+def test_measurement_cache_on_disk(monkeypatch, tmp_path):
+    """The measurement is kept on disk: a later process (here: the
+    in-process memo cleared) takes the same decision from it, with no
+    compilation or timing."""
+    from swiglu._torch import versus
+    path = tmp_path / "versus.json"
+    monkeypatch.setenv("SWIGLU_VERSUS_CACHE", str(path))
+    monkeypatch.setattr(versus, "_measured", {})
+    monkeypatch.setattr(versus, "STEADY_ROUNDS", 0)  # steady on a busy machine too: cached
+    model = families.make("gemma")
+    x = families.inputs(tokens=3)
+    with torch.no_grad():
+        torch.compile(model, backend="swiglu")(x)
+    first = stb.last_report()
+    assert path.exists() and len(json.loads(path.read_text())["entries"]) == 1
+    versus._measured.clear()
+    monkeypatch.setattr(versus, "_measure", None)  # would fail if called
+    torch._dynamo.reset()
+    with torch.no_grad():
+        torch.compile(model, backend="swiglu")(x)
+    again = stb.last_report()
+    assert dict(again) == dict(first)
+    assert "from the cache, measured 20" in again.details["layers.0.mlp"], str(again)

@@ -88,14 +88,17 @@ def _projection(node):
     return _chunk_half(node)
 
 
-def _is_inactive_dropout(node):
-    """Whether `node` is F.dropout(x, p, training=False): the identity."""
+def _dropout(node):
+    """'inactive' when `node` is F.dropout(x, p, training=False) or with
+    p = 0 (the identity), 'active' for a dropout in training mode, else None."""
     if not isinstance(node, torch.fx.Node) or node.op != "call_function" or \
-            node.target not in (F.dropout, torch.dropout):
-        return False
+            node.target not in (F.dropout, torch.dropout) or \
+            not isinstance(node.args[0], torch.fx.Node):
+        return None
     training = node.kwargs.get("training", node.kwargs.get(
         "train", node.args[2] if len(node.args) > 2 else True))
-    return training is False and isinstance(node.args[0], torch.fx.Node)
+    p = node.kwargs.get("p", node.args[1] if len(node.args) > 1 else 0.5)
+    return "inactive" if training is False or p == 0 else "active"
 
 
 def _only_used_by(node, allowed):
@@ -154,6 +157,7 @@ class Block:
     operands: list          # [gate_w, up_w, down_w, gate_b, up_b, down_b]: nodes or None
     down: object            # the node the block's result replaces
     nodes: list             # every node of the block (removed after replacement)
+    needs_grad: bool = False  # gradients are required: the compiled backward runs
 
 
 def block_name(down):
@@ -195,10 +199,11 @@ def _gated(h):
     return None
 
 
-def find_blocks(graph, grad_required):
+def find_blocks(graph, grad_required, backward="pytorch"):
     """[(name, Block or the reason it was not taken)] for every candidate:
     every projection whose input is a product or an activation of a
-    projection."""
+    projection. Where gradients are required (grad mode on, and x or a
+    weight requires grad) a block is taken only with backward="compiled"."""
     found = []
     taken = set()
     for down in list(graph.nodes):
@@ -206,8 +211,10 @@ def find_blocks(graph, grad_required):
         if lin is None or not isinstance(lin[0], torch.fx.Node):
             continue
         h, wd, bd = lin
-        skipped = []  # dropout in eval mode between the product and down
-        while _is_inactive_dropout(h):
+        skipped = []  # dropout between the product and down
+        active_dropout = False
+        while _dropout(h) is not None:
+            active_dropout = active_dropout or _dropout(h) == "active"
             skipped.append(h)
             h = h.args[0]
         gated = _gated(h)
@@ -266,10 +273,16 @@ def find_blocks(graph, grad_required):
                 v is not None and not all(isinstance(s, int) for s in v.shape) for v in values):
             found.append((name, "left alone: its weights or d_model are dynamic"))
             continue
-        if grad_required and (xv.requires_grad or any(v is not None and v.requires_grad
-                                                      for v in values)):
-            found.append((name, "left alone: gradients are required (PyTorch's autograd "
-                          "runs the original math)"))
+        if active_dropout:
+            found.append((name, "left alone: a dropout in training mode between the "
+                          "activation and the down projection (the backend does not "
+                          "reproduce it; compile_mlps(backward='compiled') does)"))
+            continue
+        needs_grad = grad_required and (xv.requires_grad or any(
+            v is not None and v.requires_grad for v in values))
+        if needs_grad and backward != "compiled":
+            found.append((name, "left alone: gradients are required (backward='pytorch': "
+                          "PyTorch's autograd runs the original math)"))
             continue
         tensors = split_merged(values, merged)
         if xv.dtype != values[2].dtype:
@@ -280,7 +293,7 @@ def find_blocks(graph, grad_required):
             found.append((name, "left alone: " + spec))
             continue
         taken.update(body)
-        found.append((name, Block(name, spec, merged, x, operands, down, body)))
+        found.append((name, Block(name, spec, merged, x, operands, down, body, needs_grad)))
     return found
 
 
