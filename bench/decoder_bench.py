@@ -305,14 +305,8 @@ def main():
 
 
 def _cpu():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
+    from swiglu._files import cpu_model
+    return cpu_model()
 
 
 def _threads():

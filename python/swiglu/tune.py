@@ -32,12 +32,12 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 
 import numpy as np
 
 from . import _capi
+from ._files import write_json
 from .ffn import FFNSpec, numpy_dtype
 
 DEFAULT = {"micro-rows": 6, "micro-vectors": None, "k-chunk": 512,
@@ -83,13 +83,7 @@ def load_cache(path):
 def save_cache(path, cache):
     """Written to a temporary file in the same directory, then renamed: a
     failed run leaves the old cache whole."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tuning-", dir=directory)
-    with os.fdopen(fd, "w") as f:
-        json.dump(cache, f, indent=1, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
+    write_json(path, cache, ".tuning-")
 
 
 class Candidate:

@@ -32,11 +32,11 @@ out: the machine was busy).
 
 import json
 import os
-import platform
-import tempfile
 import time
 
 import torch
+
+from .._files import cpu_model, write_json
 
 MARGIN = 1.15
 MIN_ROUNDS = 20     # interleaved timed calls per side, after WARMUP ...
@@ -187,22 +187,11 @@ def cache_path():
                                 "swiglu", "versus-inductor.json")
 
 
-def _cpu():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown cpu"
-
-
 def cache_key(spec, present, options, tokens):
     """What a measurement depends on: the machine (CPU model, core count,
     torch's thread count), torch's version, the block, its operands, the
     pipeline options and the token count."""
-    return "|".join([_cpu(), "%d cpus" % (os.cpu_count() or 0),
+    return "|".join([cpu_model(), "%d cpus" % (os.cpu_count() or 0),
                      "%d threads" % torch.get_num_threads(), "torch " + torch.__version__,
                      repr(spec), "".join("1" if p else "0" for p in present),
                      options or "", "%d tokens" % tokens])
@@ -225,13 +214,7 @@ def _save(path, key, m):
         cache["entries"][key] = {"ours_s": m.ours_s, "inductor_s": m.inductor_s,
                                  "measured": time.strftime("%Y-%m-%d %H:%M:%S UTC",
                                                            time.gmtime())}
-        directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".versus-", dir=directory)
-        with os.fdopen(fd, "w") as f:
-            json.dump(cache, f, indent=1, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, path)
+        write_json(path, cache, ".versus-")
     except OSError:
         pass  # a read-only home: measured again next time
 
