@@ -224,17 +224,16 @@ def _versus_inductor(found, pipeline):
     if tokens is None or tokens < 1:
         return True, "not measured against Inductor (no token count)"
     present = versus.slots_of([n is not None for n in found.operands], found.merged)
+    dynamic = any(not isinstance(s, int) for s in tuple(x.shape)[:-1])
+    counts = sorted({tokens, *versus.DYNAMIC_TOKENS}) if dynamic else [tokens]
+    ours = _ours_for_proxy(found.spec, pipeline)
     try:
-        m = versus.versus_inductor(found.spec, present, pipeline, tokens,
-                                   _ours_for_proxy(found.spec, pipeline))
+        ms = [versus.versus_inductor(found.spec, present, pipeline, n, ours) for n in counts]
     except Exception as e:  # the proxy failed to compile or run: ours, as before
         log.warning("swiglu backend: measuring %s against Inductor failed: %s",
                     kernel.spec_summary(found.spec), e)
         return True, "not measured against Inductor (%s: %s)" % (type(e).__name__, e)
-    dynamic = any(not isinstance(s, int) for s in tuple(x.shape)[:-1])
-    text = m.describe() + (" (a dynamic graph: its example's count decides)"
-                           if dynamic else "")
-    return m.replace, text
+    return versus.replace_for(ms), versus.describe_all(ms)
 
 
 def replace_blocks(gm, example_inputs, pipeline=None, dispatch="auto", backward="pytorch",

@@ -5,6 +5,7 @@ autograd, Inductor, the entry point, option errors."""
 
 import copy
 import json
+import math
 import os
 import subprocess
 import sys
@@ -177,6 +178,43 @@ def test_replace_auto_measures_against_inductor(monkeypatch, margin, status):
         torch.compile(model, backend="swiglu")(x)
     assert len(versus._measured) == measured
     assert dict(stb.last_report()) == {"layers.0.mlp": status}
+
+
+@pytest.mark.parametrize("ratios, status", [
+    ({14: 1.10, 16: 1.33, 128: 1.82, 512: 1.10}, "replaced"),
+    ({14: 1.30, 16: 1.20, 128: 1.05, 512: 0.90}, "left alone: Inductor's code for "
+                                                  "it measured faster")])
+def test_replace_auto_dynamic_graph(monkeypatch, ratios, status):
+    """A dynamic graph serves every token count from 2 up: it is measured
+    at its example's count (2 x 7) and at versus.DYNAMIC_TOKENS, and
+    decided by the geometric mean of Inductor's time over ours (first
+    case 1.31x, second 1.10x, against the margin of 1.15x). The timing
+    itself is replaced by the given ratios, so the decision is exact."""
+    from swiglu._torch import versus
+    monkeypatch.setenv("SWIGLU_VERSUS_CACHE", "off")
+    monkeypatch.setattr(versus, "_measured", {})
+    asked = []
+
+    def measure(spec, present, options, tokens, ours_op):
+        asked.append(tokens)
+        return versus.Measurement(tokens, 1e-4, ratios[tokens] * 1e-4, 0.0)
+    monkeypatch.setattr(versus, "_measure", measure)
+    model = families.make("llama")
+    x = families.inputs()
+    with torch.no_grad():
+        expected = model(x)
+        got = torch.compile(model, backend="swiglu", dynamic=True)(x)
+    assert close(got, expected)
+    assert sorted(asked) == [14, 16, 128, 512]
+    report = stb.last_report()
+    assert dict(report) == {"layers.0.mlp": status}, str(report)
+    detail = report.details["layers.0.mlp"]
+    assert "a dynamic graph measured at 14 tokens: " in detail, detail
+    assert "geometric mean %.2f×" % math.exp(
+        sum(math.log(r) for r in ratios.values()) / 4) in detail, detail
+    with torch.no_grad():  # another count: the same graph, no new measurement
+        got = torch.compile(model, backend="swiglu", dynamic=True)(families.inputs(tokens=30))
+    assert len(asked) == 4
 
 
 def test_replace_never_and_always():
