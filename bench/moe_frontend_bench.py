@@ -6,9 +6,15 @@ router's projection in PyTorch), f32, Mixtral-like shape scaled down
 (E 8, top-2, d_model 1024, d_ff 2816).
 
     PYTHONPATH=python python bench/moe_frontend_bench.py [--tokens 1,16,128,512] [--reps 9]
+        [--compile]
 
-Prints per token count the median ms of each (interleaved calls), the
-ratio, the path the compiled module took and the max relative difference.
+With --compile, also torch.compile(block) (Inductor) and
+torch.compile(block, backend="swiglu"), both with
+torch._dynamo.config.capture_dynamic_output_shape_ops set (the expert loop
+traced whole: the backend replaces it by one glu.moe). Prints per token
+count the median ms of each (interleaved calls, the order reversed every
+other round), each one's speed relative to the published block, the path
+the compiled module took and the largest max relative difference.
 """
 
 import argparse
@@ -30,6 +36,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tokens", default="1,16,128,512")
     ap.add_argument("--reps", type=int, default=9)
+    ap.add_argument("--compile", action="store_true",
+                    help="also torch.compile: Inductor alone, and backend='swiglu' "
+                         "(both with capture_dynamic_output_shape_ops, so that the "
+                         "expert loop is one graph)")
     args = ap.parse_args()
     blocks.D, blocks.FF, blocks.E = 1024, 2816, 8
 
@@ -42,24 +52,35 @@ def main():
     holder.block = make()
     with torch.no_grad():
         print(stf.compile_mlps(holder))
-    print("\n| tokens | published ms | compiled ms | × | path | max rel. diff |")
-    print("|--:|--:|--:|--:|---|--:|")
+    runs = {"published": published, "compile_mlps": holder.block}
+    if args.compile:
+        import swiglu.torch_backend as stb
+        torch._dynamo.config.capture_dynamic_output_shape_ops = True
+        runs["inductor"] = torch.compile(make())
+        runs["backend swiglu"] = torch.compile(make(), backend="swiglu")
+    names = list(runs)
+    print("\n| tokens | " + " | ".join("%s ms" % n for n in names) +
+          " | " + " | ".join("× %s" % n for n in names[1:]) + " | path | max rel. diff |")
+    print("|--:|" + "--:|" * (2 * len(names) - 1) + "---|--:|")
     for t in (int(v) for v in args.tokens.split(",")):
         x = torch.randn(1, t, blocks.D)
         with torch.inference_mode():
             want = published(x)[0]
-            err = ((holder.block(x)[0] - want).abs().max() / want.abs().max()).item()
-            a, b = [], []
-            for _ in range(args.reps):
-                start = time.perf_counter()
-                published(x)
-                a.append(time.perf_counter() - start)
-                start = time.perf_counter()
-                holder.block(x)
-                b.append(time.perf_counter() - start)
-        ma, mb = 1e3 * statistics.median(a), 1e3 * statistics.median(b)
-        print("| %d | %.2f | %.2f | %.2f | %s | %.1e |" % (
-            t, ma, mb, ma / mb, holder.block.last_path, err))
+            err = max(((runs[n](x)[0] - want).abs().max() / want.abs().max()).item()
+                      for n in names[1:])
+            times = {n: [] for n in names}
+            for r in range(args.reps):
+                for n in (names if r % 2 == 0 else names[::-1]):
+                    start = time.perf_counter()
+                    runs[n](x)
+                    times[n].append(time.perf_counter() - start)
+        ms = {n: 1e3 * statistics.median(v) for n, v in times.items()}
+        print("| %d | %s | %s | %s | %.1e |" % (
+            t, " | ".join("%.2f" % ms[n] for n in names),
+            " | ".join("%.2f" % (ms["published"] / ms[n]) for n in names[1:]),
+            holder.block.last_path, err))
+    if args.compile:
+        print("\nThe backend's last graph:", stb.last_report())
 
 
 if __name__ == "__main__":

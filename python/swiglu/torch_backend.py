@@ -30,6 +30,12 @@ register_autograd) saves x and the weights only and calls
 which recomputes the hidden: AOTAutograd and Inductor trace both ops. A
 dropout in training mode inside a block leaves it to PyTorch.
 
+Routed mixture-of-experts loops (Mixtral's and Qwen-MoE's per-expert
+`torch.where` / `index_add_` loop, traced whole when
+torch._dynamo.config.capture_dynamic_output_shape_ops is set) become one
+`torch.ops.swiglu.moe` each (fx_moe.py, _torch/moe_op.py), the router left
+in the graph.
+
 With Inductor, a block it could compile itself is replaced only where ours
 measured faster (`replace`, versus.py): the custom op splits Inductor's
 fusions, which on small blocks costs more than our kernel gains.
@@ -47,7 +53,7 @@ import logging
 
 import torch
 
-from ._torch import autograd, fx, kernel, versus
+from ._torch import autograd, fx, fx_moe, kernel, moe_op, versus
 from ._torch.module import Report, check_backward
 
 log = logging.getLogger("swiglu.torch")
@@ -248,7 +254,15 @@ def replace_blocks(gm, example_inputs, pipeline=None, dispatch="auto", backward=
     report = Report()
     graph = gm.graph
     replaced = {}  # a block's last node -> the call that took its place
-    for name, found in fx.find_blocks(graph, torch.is_grad_enabled(), backward):
+    loops, blocks = fx_moe.find_loops(
+        graph, fx.find_blocks(graph, torch.is_grad_enabled(), backward))
+    for loop in loops:  # routed expert loops: one glu.moe each
+        block_id = moe_op.register(loop.spec, pipeline)
+        fx_moe.replace_loop(graph, loop, block_id)
+        report.append((loop.name, "replaced"))
+        report.details[loop.name] = kernel.spec_summary(loop.spec) + (
+            "; routed experts (glu.moe, the model's own routing), block %d" % block_id)
+    for name, found in blocks:
         if isinstance(found, str):
             report.append((name, found))
             continue

@@ -160,17 +160,25 @@ class Block:
     needs_grad: bool = False  # gradients are required: the compiled backward runs
 
 
-def block_name(down):
-    """The qualified name of the module holding the block ending in `down`
-    (the down projection's parent), from Dynamo's module stack."""
-    stack = down.meta.get("nn_module_stack")
+def module_path(node):
+    """The qualified name of the module whose forward made `node`, from
+    Dynamo's module stack ("" for the root), or None without one."""
+    stack = node.meta.get("nn_module_stack")
     if not stack:
-        return down.name
+        return None
     path = list(stack.values())[-1]
     path = str(path[0] if isinstance(path, tuple) else path)
     path = re.sub(r"^L\['\w+'\]\.?", "", path)
-    path = re.sub(r"\[(\d+)\]", r".\1", path).rpartition(".")[0]
-    return path or "<root>"
+    return re.sub(r"\[(\d+)\]", r".\1", path)
+
+
+def block_name(down):
+    """The qualified name of the module holding the block ending in `down`
+    (the down projection's parent), from Dynamo's module stack."""
+    path = module_path(down)
+    if path is None:
+        return down.name
+    return path.rpartition(".")[0] or "<root>"
 
 
 def _gated(h):

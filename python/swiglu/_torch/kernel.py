@@ -69,15 +69,16 @@ def from_numpy(a):
     return torch.from_numpy(a)
 
 
-def shared_kernel(spec, options, weights):
-    """The Kernel of `spec` for these weight tensors, shared by every graph
-    (and every recompilation) that calls the block with them."""
+def shared_kernel(spec, options, weights, make=None):
+    """The Kernel of `spec` (or what `make(spec, options)` makes) for these
+    weight tensors, shared by every graph (and every recompilation) that
+    calls the block with them: their weights are packed once."""
     key = (spec, options or None, tuple(
         id(t._base if t._base is not None else t) for t in weights if t is not None))
     found = _kernels.get(key)
     if found is not None and _same_owners(found[1], weights):
         return found[0]
-    k = Kernel(spec, options)
+    k = (make or Kernel)(spec, options)
     _kernels[key] = (k, _owners(weights))
     return k
 
