@@ -138,3 +138,23 @@ def test_bf16_block():
     assert close(got.float(), want, 1e-2)
     assert moe_calls() == before + 1
     assert "bf16; routed experts" in stb.last_report().details["block_sparse_moe"]
+
+
+def test_unlike_experts_leave_the_loop_alone():
+    """Experts of different widths (not one stacked glu.moe): the loop
+    stays, each expert is a dense block of its own, and the result is
+    still the model's."""
+    from test_torch_moe import Qwen3MoeMLP, SparseMoeBlock
+    torch._dynamo.reset()
+    model = model_of(lambda: SparseMoeBlock(Qwen3MoeMLP, top_k=2))
+    model.block_sparse_moe.experts[3] = Qwen3MoeMLP(48)
+    x = torch.randn(2, 5, D)
+    before = len(moe_op._blocks)
+    with capture(), torch.no_grad():
+        want = model(x)[0]
+        got = torch.compile(model, backend="swiglu", options={"replace": "always"})(x)[0]
+    assert close(got, want)
+    assert len(moe_op._blocks) == before
+    report = dict(stb.last_report())
+    assert "block_sparse_moe" not in report
+    assert report["block_sparse_moe.experts.3"] == "replaced", report

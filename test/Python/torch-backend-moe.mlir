@@ -8,6 +8,6 @@
 // RUN: env SWIGLU_CAPI_LIBRARY=%swiglu_obj/lib/libSwigluCAPI.so SWIGLU_VERSUS_CACHE=off \
 // RUN:   %python -m pytest -q -p no:cacheprovider \
 // RUN:   %swiglu_src/python/tests/test_torch_backend_moe.py | FileCheck %s
-// CHECK: 8 passed
+// CHECK: 9 passed
 // CHECK-NOT: failed
 // CHECK-NOT: skipped
