@@ -69,6 +69,9 @@ struct PanelConfig {
   /// The fused epilogue stores the hidden, dg and du rounded to bf16
   /// (round-hidden).
   bool round = false;
+  /// The epilogue stores C rounded to `narrow` (16-bit: the result's type,
+  /// which the lowering would round it to next), else f32.
+  Type narrow;
   ActivationSpec spec{};
   bool gated = false, gateBias = false, upBias = false;
 
@@ -78,6 +81,8 @@ struct PanelConfig {
        << ' ' << static_cast<int>(spec.kind) << ' ' << bits(spec.beta) << ' '
        << bits(spec.alpha) << ' ' << bits(spec.limit) << ' ' << gated << ' '
        << gateBias << ' ' << upBias;
+    if (narrow)
+      os << ' ' << narrow;
   }
 };
 
@@ -262,10 +267,14 @@ void GemmEmitter::emitPanelBody(OpBuilder &b, Location loc, const Tiling &t,
         return vector::MaskedLoadOp::create(lb, loc, vt, buf, at, mask, zero);
       };
       auto store = [&](Value buf, Value x) {
-        // round-hidden: the fused results in bf16, rounded to nearest even.
+        // round-hidden: the fused results in bf16, rounded to nearest even;
+        // a 16-bit result: C rounded as the lowering's roundTo would.
         if (epi.fused && epi.round)
           x = arith::TruncFOp::create(
               lb, loc, VectorType::get({t.vec}, lb.getBF16Type()), x);
+        else if (epi.narrow)
+          x = arith::TruncFOp::create(
+              lb, loc, VectorType::get({t.vec}, epi.narrow), x);
         vector::MaskedStoreOp::create(lb, loc, buf, ValueRange{row, c}, mask,
                                       x);
       };
@@ -327,19 +336,14 @@ func::FuncOp GemmEmitter::panelFunction(ModuleOp module, TypeRange types,
 }
 
 
-/// `[d0][d1][d2]` (row-major) at the start of the 1-D buffer `ws`.
+/// `[d0][d1][d2]` of `elem` (row-major) at the start of the byte buffer
+/// `ws` (1-D i8).
 Value view3D(OpBuilder &b, Location loc, Value ws, Value d0, Value d1,
-             int64_t d2) {
-  IB ib{b, loc};
-  auto type = MemRefType::get(
-      {ShapedType::kDynamic, ShapedType::kDynamic, d2}, b.getF32Type(),
-      StridedLayoutAttr::get(b.getContext(), 0,
-                             {ShapedType::kDynamic, d2, 1}));
-  return memref::ReinterpretCastOp::create(
-      b, loc, type, ws, b.getIndexAttr(0),
-      ArrayRef<OpFoldResult>{d0, d1, b.getIndexAttr(d2)},
-      ArrayRef<OpFoldResult>{ib.mul(d1, ib.c(d2)), b.getIndexAttr(d2),
-                             b.getIndexAttr(1)});
+             int64_t d2, Type elem) {
+  auto type = MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic, d2},
+                              elem);
+  return memref::ViewOp::create(b, loc, type, ws, IB{b, loc}.c(0),
+                                ValueRange{d0, d1});
 }
 
 SmallVector<Value> GemmEmitter::emit(Value a, bool aT, Value bMat, bool bT,
@@ -370,23 +374,29 @@ SmallVector<Value> GemmEmitter::emit(Value a, bool aT, Value bMat, bool bT,
   Value numPanels = ib.ceilDiv(n, nr), numStrips = ib.ceilDiv(m, mr);
   Value bpack;
   Value apack = aBuf;
+  // The packs go to the op's workspace (fresh pages once per call, not
+  // once per GEMM: faulting in the pair packs of every GEMM was 20 % of a
+  // bf16 backward), else to their own buffers.
   if (epi.dot) {
+    Type bf16 = b.getBF16Type();
     Value pairs = ib.ceilDiv(k, ib.c(2));
-    bpack = allocLarge(b, loc, {numPanels, pairs, ib.c(2 * t.nr())},
-                       b.getBF16Type());
+    bpack = ws.b ? view3D(b, loc, ws.b, numPanels, pairs, 2 * t.nr(), bf16)
+                 : allocLarge(b, loc, {numPanels, pairs, ib.c(2 * t.nr())},
+                              bf16);
     Packer(b, loc, t).packBPairs(bpack, bBuf, bT, k, n);
     if (!epi.directA) {
-      apack = allocLarge(b, loc, {numStrips, pairs, ib.c(2 * t.mr)},
-                         b.getBF16Type());
+      apack = ws.a ? view3D(b, loc, ws.a, numStrips, pairs, 2 * t.mr, bf16)
+                   : allocLarge(b, loc, {numStrips, pairs, ib.c(2 * t.mr)},
+                                bf16);
       Packer(b, loc, t).packAPairsT(apack, aBuf, m, k);
     }
   } else {
-    bpack = ws.b ? view3D(b, loc, ws.b, numPanels, k, t.nr())
+    bpack = ws.b ? view3D(b, loc, ws.b, numPanels, k, t.nr(), f32)
                  : allocBuffer(b, loc, {numPanels, k, nr}, f32);
     Packer(b, loc, t).packB(bpack, bBuf, bT, unitB, k, n);
   }
   if (!epi.directA && !epi.dot) {
-    apack = ws.a ? view3D(b, loc, ws.a, numStrips, k, t.mr)
+    apack = ws.a ? view3D(b, loc, ws.a, numStrips, k, t.mr, f32)
                  : allocBuffer(b, loc, {numStrips, k, mr}, f32);
     Packer(b, loc, t).packA(apack, aBuf, aT, unitA, m, k);
   }
@@ -395,7 +405,9 @@ SmallVector<Value> GemmEmitter::emit(Value a, bool aT, Value bMat, bool bT,
   int64_t mb = llvm::divideCeil(t.mb, t.mr) * t.mr;
   Value workers = ib.c(t.workers);
   Value acc = allocBuffer(b, loc, {workers, ib.c(mb), nr}, f32);
-  Type resultType = epi.round ? Type(b.getBF16Type()) : f32;
+  Type resultType = epi.round    ? Type(b.getBF16Type())
+                    : epi.narrow ? epi.narrow
+                                 : f32;
   SmallVector<Value> results{allocLarge(b, loc, {m, n}, resultType)};
   SmallVector<Value> operands{apack, bpack, acc, results[0]};
   // The epilogue's inputs: f32 with a unit inner stride, as its vector
@@ -501,11 +513,13 @@ SmallVector<Value> GemmEmitter::emit(Value a, bool aT, Value bMat, bool bT,
 } // namespace
 
 Value cpu::emitGradGemm(OpBuilder &b, Location loc, const Tiling &t, Value a,
-                        bool aT, Value bMat, bool bT, Value init,
+                        bool aT, Value bMat, bool bT, Value init, Type store,
                         const GradWorkspace &ws,
                         llvm::StringMap<func::FuncOp> &panels) {
   PanelConfig epi;
   epi.init = static_cast<bool>(init);
+  if (store && (store.isBF16() || store.isF16()))
+    epi.narrow = store;
   SmallVector<Value> extra;
   if (init)
     extra.push_back(init);
@@ -557,8 +571,14 @@ GradWorkspace cpu::emitGradWorkspace(OpBuilder &b, Location loc,
     }
     d = ib.max(d, tokens);
   }
+  // Bytes: f32 strips and panels `[ceil(M/MR)][K][MR]`, `[ceil(N/NR)][K][NR]`
+  // and the bf16 ones of k pairs (`ceil(K/2)` pairs of 2 bytes each: at most
+  // as many bytes for K >= 1).
   GradWorkspace ws;
-  ws.a = allocLarge(b, loc, {ib.mul(ib.add(d, ib.c(t.mr)), d)});
-  ws.b = allocLarge(b, loc, {ib.mul(ib.add(d, ib.c(t.nr())), d)});
+  Type i8 = b.getI8Type();
+  ws.a = allocLarge(b, loc, {ib.mul(ib.mul(ib.add(d, ib.c(t.mr)), d), ib.c(4))},
+                    i8);
+  ws.b = allocLarge(
+      b, loc, {ib.mul(ib.mul(ib.add(d, ib.c(t.nr())), d), ib.c(4))}, i8);
   return ws;
 }

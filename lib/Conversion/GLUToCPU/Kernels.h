@@ -339,17 +339,19 @@ SmallVector<Value> packConstants(OpBuilder &b, Location loc, const Tiling &t,
 /// `init + op(A)·op(B)` in f32 (`init`: zeros when null; see
 /// glu::GradGemmBuilder) on packed operands and the register-tiled
 /// micro-kernel: the GEMMs of glu.ffn_grad and glu.mlp_grad
-/// (GradKernels.cpp). `panels` shares the micro-kernel functions.
+/// (GradKernels.cpp). A 16-bit `store` (the type the result is rounded to)
+/// has the epilogue round and store the f32 tile in it. `panels` shares the
+/// micro-kernel functions.
 Value emitGradGemm(OpBuilder &b, Location loc, const Tiling &t, Value a,
-                   bool aT, Value bMat, bool bT, Value init,
+                   bool aT, Value bMat, bool bT, Value init, Type store,
                    const struct GradWorkspace &ws,
                    llvm::StringMap<func::FuncOp> &panels);
 
-/// Buffers (1-D f32) that the GEMMs of one training op pack their A strips
-/// and B panels into, one GEMM after the other: a few fresh pages per op
-/// rather than per GEMM (a page fault and a zeroed page each: 20 % of the
-/// backward's time when every GEMM allocated its own). Null: each GEMM
-/// allocates its own.
+/// Buffers (1-D bytes) that the GEMMs of one training op pack their A
+/// strips and B panels into (f32, or bf16 pairs), one GEMM after the other:
+/// a few fresh pages per op rather than per GEMM (a page fault and a zeroed
+/// page each: 20 % of the backward's time when every GEMM allocated its
+/// own). Null: each GEMM allocates its own.
 struct GradWorkspace {
   Value a, b;
 };

@@ -1,7 +1,8 @@
 // The training ops through convert-glu-to-cpu-kernels (GradKernels.cpp):
 // the reference lowering's structure (GradToLinalg.cpp) with every GEMM on
 // packed operands and the register-tiled micro-kernel. One workspace per op
-// (two 1-D buffers: A strips, B panels), then per GEMM: B packed into
+// (two 1-D byte buffers: A strips, B panels, viewed as f32 or bf16), then per
+// GEMM: B packed into
 // [P][K][64] panels and A into [RB][K][6] strips by all workers
 // (scf.forall), and the workers calling a shared panel function, row- or
 // panel-parallel (scf.if). Without dropout the dh GEMM's epilogue is the
@@ -11,13 +12,13 @@
 // RUN: swiglu-opt %s --convert-glu-to-cpu-kernels='threads=2 grad-kernels=false' --split-input-file | FileCheck %s --check-prefix=OFF
 
 // CHECK-LABEL: func.func @ffn
-// CHECK: %[[WSA:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xf32>
-// CHECK: %[[WSB:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xf32>
+// CHECK: %[[WSA:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xi8>
+// CHECK: %[[WSB:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xi8>
 // Buffers of 2 MB and more are advised to transparent huge pages.
 // CHECK: func.call @madvise(%{{.*}}, %{{.*}}, %c14_i32)
 // g and u recomputed: plain GEMMs, x (f32, contiguous rows) read in place,
 // Wg and Wu ([out, in]) packed through 16 x 16 in-register transposes.
-// CHECK: memref.reinterpret_cast %[[WSB]] to offset: [0], sizes: [%{{.*}}, %{{.*}}, 64], strides: [%{{.*}}, 64, 1]
+// CHECK: memref.view %[[WSB]][%{{.*}}][%{{.*}}, %{{.*}}] : memref<?xi8> to memref<?x?x64xf32>
 // CHECK: scf.forall
 // CHECK-COUNT-64: vector.shuffle
 // CHECK: scf.if
@@ -32,7 +33,7 @@
 // CHECK: func.call @[[PLAIN]](
 // CHECK: func.call @[[INIT:__glu_cpu_gemm_panel_1]](
 // dWg, dWu, dWd: A transposed (dgᵀ, duᵀ, dyᵀ), packed into strips.
-// CHECK: memref.reinterpret_cast %[[WSA]] to offset: [0], sizes: [%{{.*}}, %{{.*}}, 6], strides: [%{{.*}}, 6, 1]
+// CHECK: memref.view %[[WSA]][%{{.*}}][%{{.*}}, %{{.*}}] : memref<?xi8> to memref<?x?x6xf32>
 // CHECK-COUNT-6: func.call @[[PACKED:__glu_cpu_gemm_panel_2]](
 // CHECK-NOT: linalg.generic
 // CHECK: return
@@ -58,7 +59,7 @@
 // CHECK: arith.addf
 // CHECK: vector.maskedstore
 // CHECK-LABEL: func.func private @__glu_cpu_gemm_panel_2(
-// CHECK: memref.load %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] : memref<?x?x6xf32, strided<[?, 6, 1]>>
+// CHECK: memref.load %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] : memref<?x?x6xf32>
 // OFF-LABEL: func.func @ffn
 // OFF: glu.ffn_grad
 // OFF-NOT: __glu_cpu_gemm_panel
