@@ -20,11 +20,15 @@ ours-keep with round-hidden=false (the op's semantics: f32 hidden, dg, du).
 The memory is what autograd keeps for the backward: the bytes of the saved
 tensors that are not parameters (torch.autograd.graph.saved_tensors_hooks),
 so the input x counts for every contender. Calls are interleaved (one of
-each contender per round), medians over the rounds.
+each contender per round), medians over the rounds. --phases also prints
+each contender's forward and backward apart, their GFLOP/s (2·T·D·F a GEMM:
+3 in the forward, 6 in eager's backward, 8 in the recomputing one), and the
+page faults (minor faults of the process) a step.
 """
 
 import argparse
 import os
+import resource
 import statistics
 import time
 
@@ -83,6 +87,8 @@ def main():
     ap.add_argument("--unrounded", action="store_true",
                     help="bf16: also time ours and ours-keep with round-hidden=false "
                          "(dg, du and the hidden in f32: before issue 14's rounding mode)")
+    ap.add_argument("--phases", action="store_true",
+                    help="also the forward and the backward apart, and page faults a step")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     dtype = torch.float32 if args.dtype == "f32" else torch.bfloat16
@@ -119,18 +125,24 @@ def main():
             contenders["ours-f32h"] = lambda x: sag.apply(f32h, x, weights())
             contenders["keep-f32h"] = lambda x: sag.apply(f32h_keep, x, weights())
         times = {k: [] for k in contenders}
+        fwd_times = {k: [] for k in contenders}
+        faults = {k: [] for k in contenders}
         memory = {}
         for r in range(args.reps + 1):
             for k, fn in contenders.items():
                 x = x0.clone().requires_grad_()
                 for p in params:
                     p.grad = None
+                minflt = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
                 start = time.perf_counter()
                 y, saved = saved_bytes(lambda: fn(x), params)
+                forward = time.perf_counter() - start
                 y.backward(dy)
                 elapsed = time.perf_counter() - start
                 if r:  # round 0 warms up (compiles, packs)
                     times[k].append(elapsed)
+                    fwd_times[k].append(forward)
+                    faults[k].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - minflt)
                 memory[k] = saved
         med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
         hidden = t * f * x0.element_size()
@@ -141,6 +153,17 @@ def main():
                      memory[k] / memory["eager"]))
         print("  ours vs checkpoint: %.2fx (checkpoint's time / ours)"
               % (med["checkpoint"] / med["ours"]))
+        if args.phases:
+            gemm = 2.0 * t * d * f / 1e9  # GFLOP of one projection
+            bwd_gemms = {"eager": 6, "checkpoint": 9, "ours-keep": 6}
+            for k in contenders:
+                fw = statistics.median(fwd_times[k])
+                bw = statistics.median([a - b for a, b in zip(times[k], fwd_times[k])])
+                n = bwd_gemms.get(k, 8)
+                print("  %-10s fwd %8.2f ms (%5.1f GFLOP/s)  bwd %8.2f ms (%5.1f GFLOP/s, "
+                      "%d GEMMs)  %6d page faults a step"
+                      % (k, fw * 1e3, 3 * gemm / fw, bw * 1e3, n * gemm / bw, n,
+                         statistics.median(faults[k])))
 
 
 if __name__ == "__main__":

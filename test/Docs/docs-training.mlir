@@ -5,4 +5,4 @@
 // RUN:   --build %swiglu_obj --python %python --workdir %t | FileCheck %s
 // CHECK: === docs/training.md:{{[0-9]+}} (python)
 // CHECK: glu.ffn_grad silu %x : tensor<?x64xf32> grad %dy : tensor<?x64xf32>
-// CHECK: README BLOCKS: 1 run, 3 skipped, all passed
+// CHECK: README BLOCKS: 1 run, 4 skipped, all passed

@@ -54,10 +54,13 @@ void populateGradToLinalgPatterns(RewritePatternSet &patterns,
 /// How the backward's lowering computes `init + op(A)·op(B)` in `accType`:
 /// `op(A)` is `A: [M, K]` or, with `aT`, the transpose of `A: [K, M]`;
 /// `op(B)` is `B: [K, N]` or, with `bT`, the transpose of `B: [N, K]`;
-/// `init` (`[M, N]`) is zeros when null. Returns `[M, N]` in `accType`.
+/// `init` (`[M, N]`) is zeros when null. Returns `[M, N]` in `accType`, or,
+/// when `store` is not null (the element type the caller rounds the result
+/// to), in `store` if the builder rounds it there itself (once, from
+/// `accType`, to nearest even: what the caller's rounding would give).
 using GradGemmBuilder =
     std::function<Value(OpBuilder &, Location, Value a, bool aT, Value b,
-                        bool bT, FloatType accType, Value init)>;
+                        bool bT, FloatType accType, Value init, Type store)>;
 /// The dropped-out hidden and the gradients of the pre-activations
 /// (`[M, F]` in acc_type, or in `rounded` when the caller asked for it; `du`
 /// null for glu.mlp_grad).

@@ -191,8 +191,8 @@ struct ConvertGLUToCPUKernels
         patterns,
         [t, &gemmPanels, workspaceAt](OpBuilder &b, Location loc, Value a,
                                       bool aT, Value bMat, bool bT, FloatType,
-                                      Value init) -> Value {
-          return emitGradGemm(b, loc, t, a, aT, bMat, bT, init,
+                                      Value init, Type store) -> Value {
+          return emitGradGemm(b, loc, t, a, aT, bMat, bT, init, store,
                               workspaceAt(b, loc), gemmPanels);
         },
         [t, &gemmPanels, workspaceAt](

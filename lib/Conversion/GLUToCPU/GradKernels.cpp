@@ -69,6 +69,9 @@ struct PanelConfig {
   /// The fused epilogue stores the hidden, dg and du rounded to bf16
   /// (round-hidden).
   bool round = false;
+  /// The epilogue stores C rounded to `narrow` (16-bit: the result's type,
+  /// which the lowering would round it to next), else f32.
+  Type narrow;
   ActivationSpec spec{};
   bool gated = false, gateBias = false, upBias = false;
 
@@ -78,6 +81,8 @@ struct PanelConfig {
        << ' ' << static_cast<int>(spec.kind) << ' ' << bits(spec.beta) << ' '
        << bits(spec.alpha) << ' ' << bits(spec.limit) << ' ' << gated << ' '
        << gateBias << ' ' << upBias;
+    if (narrow)
+      os << ' ' << narrow;
   }
 };
 
@@ -91,7 +96,7 @@ public:
   /// without the results). `epi.directA` is decided here.
   SmallVector<Value> emit(Value a, bool aT, Value bMat, bool bT,
                           PanelConfig epi, ArrayRef<Value> extra,
-                          const GradWorkspace &ws,
+                          bool intermediate, const GradWorkspace &ws,
                           llvm::StringMap<func::FuncOp> &panels);
 
 private:
@@ -262,10 +267,14 @@ void GemmEmitter::emitPanelBody(OpBuilder &b, Location loc, const Tiling &t,
         return vector::MaskedLoadOp::create(lb, loc, vt, buf, at, mask, zero);
       };
       auto store = [&](Value buf, Value x) {
-        // round-hidden: the fused results in bf16, rounded to nearest even.
+        // round-hidden: the fused results in bf16, rounded to nearest even;
+        // a 16-bit result: C rounded as the lowering's roundTo would.
         if (epi.fused && epi.round)
           x = arith::TruncFOp::create(
               lb, loc, VectorType::get({t.vec}, lb.getBF16Type()), x);
+        else if (epi.narrow)
+          x = arith::TruncFOp::create(
+              lb, loc, VectorType::get({t.vec}, epi.narrow), x);
         vector::MaskedStoreOp::create(lb, loc, buf, ValueRange{row, c}, mask,
                                       x);
       };
@@ -327,24 +336,41 @@ func::FuncOp GemmEmitter::panelFunction(ModuleOp module, TypeRange types,
 }
 
 
-/// `[d0][d1][d2]` (row-major) at the start of the 1-D buffer `ws`.
-Value view3D(OpBuilder &b, Location loc, Value ws, Value d0, Value d1,
-             int64_t d2) {
+/// `[d0][d1][d2]` of `elem` (row-major) at byte `offset` of the byte buffer
+/// `ws` (1-D i8).
+Value view3D(OpBuilder &b, Location loc, Value ws, Value offset, Value d0,
+             Value d1, int64_t d2, Type elem) {
+  auto type = MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic, d2},
+                              elem);
+  return memref::ViewOp::create(b, loc, type, ws, offset, ValueRange{d0, d1});
+}
+
+/// `x` rounded up to a multiple of 64 (bytes: a cache line).
+Value alignBytes(OpBuilder &b, Location loc, Value x) {
   IB ib{b, loc};
-  auto type = MemRefType::get(
-      {ShapedType::kDynamic, ShapedType::kDynamic, d2}, b.getF32Type(),
-      StridedLayoutAttr::get(b.getContext(), 0,
-                             {ShapedType::kDynamic, d2, 1}));
-  return memref::ReinterpretCastOp::create(
-      b, loc, type, ws, b.getIndexAttr(0),
-      ArrayRef<OpFoldResult>{d0, d1, b.getIndexAttr(d2)},
-      ArrayRef<OpFoldResult>{ib.mul(d1, ib.c(d2)), b.getIndexAttr(d2),
-                             b.getIndexAttr(1)});
+  return arith::AndIOp::create(b, loc, ib.add(x, ib.c(63)), ib.c(-64));
+}
+
+/// A `[m, n]` buffer of `elem` for an intermediate of the op: the next slot
+/// of its arena, or a fresh buffer when it has none left.
+Value allocIntermediate(OpBuilder &b, Location loc, GradArena *arena, Value m,
+                        Value n, Type elem) {
+  if (!arena || arena->slots == 0)
+    return allocLarge(b, loc, {m, n}, elem);
+  IB ib{b, loc};
+  auto type =
+      MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic}, elem);
+  Value buf = memref::ViewOp::create(b, loc, type, arena->base, arena->next,
+                                     ValueRange{m, n});
+  Value bytes = ib.mul(ib.mul(m, n), ib.c(elem.getIntOrFloatBitWidth() / 8));
+  arena->next = alignBytes(b, loc, ib.add(arena->next, bytes));
+  --arena->slots;
+  return buf;
 }
 
 SmallVector<Value> GemmEmitter::emit(Value a, bool aT, Value bMat, bool bT,
                                      PanelConfig epi,
-                                     ArrayRef<Value> extra,
+                                     ArrayRef<Value> extra, bool intermediate,
                                      const GradWorkspace &ws,
                                      llvm::StringMap<func::FuncOp> &panels) {
   Type f32 = b.getF32Type();
@@ -370,23 +396,31 @@ SmallVector<Value> GemmEmitter::emit(Value a, bool aT, Value bMat, bool bT,
   Value numPanels = ib.ceilDiv(n, nr), numStrips = ib.ceilDiv(m, mr);
   Value bpack;
   Value apack = aBuf;
+  // The packs go to the op's workspace (fresh pages once per call, not
+  // once per GEMM: faulting in the pair packs of every GEMM was 20 % of a
+  // bf16 backward), else to their own buffers.
   if (epi.dot) {
+    Type bf16 = b.getBF16Type();
     Value pairs = ib.ceilDiv(k, ib.c(2));
-    bpack = allocLarge(b, loc, {numPanels, pairs, ib.c(2 * t.nr())},
-                       b.getBF16Type());
+    bpack = ws.b ? view3D(b, loc, ws.b, ws.bOffset, numPanels, pairs,
+                          2 * t.nr(), bf16)
+                 : allocLarge(b, loc, {numPanels, pairs, ib.c(2 * t.nr())},
+                              bf16);
     Packer(b, loc, t).packBPairs(bpack, bBuf, bT, k, n);
     if (!epi.directA) {
-      apack = allocLarge(b, loc, {numStrips, pairs, ib.c(2 * t.mr)},
-                         b.getBF16Type());
+      apack = ws.a ? view3D(b, loc, ws.a, ws.aOffset, numStrips, pairs,
+                            2 * t.mr, bf16)
+                   : allocLarge(b, loc, {numStrips, pairs, ib.c(2 * t.mr)},
+                                bf16);
       Packer(b, loc, t).packAPairsT(apack, aBuf, m, k);
     }
   } else {
-    bpack = ws.b ? view3D(b, loc, ws.b, numPanels, k, t.nr())
+    bpack = ws.b ? view3D(b, loc, ws.b, ws.bOffset, numPanels, k, t.nr(), f32)
                  : allocBuffer(b, loc, {numPanels, k, nr}, f32);
     Packer(b, loc, t).packB(bpack, bBuf, bT, unitB, k, n);
   }
   if (!epi.directA && !epi.dot) {
-    apack = ws.a ? view3D(b, loc, ws.a, numStrips, k, t.mr)
+    apack = ws.a ? view3D(b, loc, ws.a, ws.aOffset, numStrips, k, t.mr, f32)
                  : allocBuffer(b, loc, {numStrips, k, mr}, f32);
     Packer(b, loc, t).packA(apack, aBuf, aT, unitA, m, k);
   }
@@ -395,8 +429,13 @@ SmallVector<Value> GemmEmitter::emit(Value a, bool aT, Value bMat, bool bT,
   int64_t mb = llvm::divideCeil(t.mb, t.mr) * t.mr;
   Value workers = ib.c(t.workers);
   Value acc = allocBuffer(b, loc, {workers, ib.c(mb), nr}, f32);
-  Type resultType = epi.round ? Type(b.getBF16Type()) : f32;
-  SmallVector<Value> results{allocLarge(b, loc, {m, n}, resultType)};
+  Type resultType = epi.round    ? Type(b.getBF16Type())
+                    : epi.narrow ? epi.narrow
+                                 : f32;
+  // An intermediate (not a result of the op) goes to the op's arena.
+  GradArena *arena = intermediate ? ws.arena.get() : nullptr;
+  SmallVector<Value> results{
+      allocIntermediate(b, loc, arena, m, n, resultType)};
   SmallVector<Value> operands{apack, bpack, acc, results[0]};
   // The epilogue's inputs: f32 with a unit inner stride, as its vector
   // loads need (a bias of another type, or an interleaved half of a merged
@@ -424,7 +463,7 @@ SmallVector<Value> GemmEmitter::emit(Value a, bool aT, Value bMat, bool bT,
   }
   if (epi.fused) {
     for (int i = 0, e = epi.gated ? 2 : 1; i < e; ++i) {
-      results.push_back(allocLarge(b, loc, {m, n}, resultType));
+      results.push_back(allocIntermediate(b, loc, arena, m, n, resultType));
       operands.push_back(results.back());
     }
   }
@@ -501,16 +540,20 @@ SmallVector<Value> GemmEmitter::emit(Value a, bool aT, Value bMat, bool bT,
 } // namespace
 
 Value cpu::emitGradGemm(OpBuilder &b, Location loc, const Tiling &t, Value a,
-                        bool aT, Value bMat, bool bT, Value init,
+                        bool aT, Value bMat, bool bT, Value init, Type store,
                         const GradWorkspace &ws,
                         llvm::StringMap<func::FuncOp> &panels) {
   PanelConfig epi;
   epi.init = static_cast<bool>(init);
+  if (store && (store.isBF16() || store.isF16()))
+    epi.narrow = store;
   SmallVector<Value> extra;
   if (init)
     extra.push_back(init);
-  return GemmEmitter(b, loc, t).emit(a, aT, bMat, bT, epi, extra, ws,
-                                     panels)[0];
+  // A `store` type: the result of the op (the caller's), else an
+  // intermediate.
+  return GemmEmitter(b, loc, t).emit(a, aT, bMat, bT, epi, extra,
+                                     /*intermediate=*/!store, ws, panels)[0];
 }
 
 GradElementwise cpu::emitFusedGradDown(OpBuilder &b, Location loc,
@@ -534,9 +577,17 @@ GradElementwise cpu::emitFusedGradDown(OpBuilder &b, Location loc,
   // dh = dy·Wdᵀ: Wd is [D, F] (out_in) or [F, D] (in_out).
   SmallVector<Value> r =
       GemmEmitter(b, loc, t).emit(dy, false, down, layout == Layout::in_out,
-                                  epi, extra, ws, panels);
+                                  epi, extra, /*intermediate=*/true, ws,
+                                  panels);
   return {r[0], r[1], epi.gated ? r[2] : Value()};
 }
+
+/// The kept arena of a training op: 256 MiB of the module's .bss (virtual;
+/// only the pages a call touches are ever faulted in, once), enough for the
+/// packs and intermediates of 2048 tokens of a 1024 x 2816 block; six
+/// intermediates at most (see emitGradWorkspace).
+static constexpr int64_t kGradArenaBytes = int64_t(1) << 28;
+static constexpr int kGradArenaSlots = 6;
 
 GradWorkspace cpu::emitGradWorkspace(OpBuilder &b, Location loc,
                                      const Tiling &t, Operation *op) {
@@ -557,8 +608,95 @@ GradWorkspace cpu::emitGradWorkspace(OpBuilder &b, Location loc,
     }
     d = ib.max(d, tokens);
   }
+  // Bytes: f32 strips and panels `[ceil(M/MR)][K][MR]`, `[ceil(N/NR)][K][NR]`
+  // and the bf16 ones of k pairs (`ceil(K/2)` pairs of 2 bytes each: at most
+  // as many bytes for K >= 1); then the intermediates, `[tokens, F or D]`
+  // f32 at most: g, u, dh (or the hidden, dg, du of the fused epilogue),
+  // the first half of dx.
+  Value x = op->getOperand(0);
+  auto xType = cast<RankedTensorType>(x.getType());
+  Value tokens = ib.c(1);
+  for (int64_t i = 0; i + 1 < xType.getRank(); ++i)
+    tokens = ib.mul(tokens, tensor::DimOp::create(b, loc, x, i));
+  Value bytesA =
+      alignBytes(b, loc, ib.mul(ib.mul(ib.add(d, ib.c(t.mr)), d), ib.c(4)));
+  Value bytesB =
+      alignBytes(b, loc, ib.mul(ib.mul(ib.add(d, ib.c(t.nr())), d), ib.c(4)));
+  Value slot = alignBytes(b, loc, ib.mul(ib.mul(tokens, d), ib.c(4)));
+  Value bytes = ib.add(ib.add(bytesA, bytesB),
+                       ib.mul(slot, ib.c(kGradArenaSlots)));
+
+  // The kept arena: a global of the module per op, and a flag that a call
+  // sets (atomic exchange) while it uses the arena, so that concurrent
+  // calls, or a call that needs more, allocate instead.
+  MLIRContext *ctx = b.getContext();
+  Type i8 = b.getI8Type(), i64 = b.getI64Type();
+  auto module = op->getParentOfType<ModuleOp>();
+  OpBuilder mb = OpBuilder::atBlockBegin(module.getBody());
+  auto arenaType = MemRefType::get({kGradArenaBytes}, i8);
+  auto arenaGlobal = memref::GlobalOp::create(
+      mb, loc, "__glu_grad_arena", mb.getStringAttr("private"), arenaType,
+      /*initial_value=*/mb.getUnitAttr(), /*constant=*/false,
+      mb.getI64IntegerAttr(64));
+  SymbolTable(module).insert(arenaGlobal);
+  auto flagType = MemRefType::get({1}, i64);
+  auto flagGlobal = memref::GlobalOp::create(
+      mb, loc, "__glu_grad_arena_busy", mb.getStringAttr("private"), flagType,
+      DenseElementsAttr::get(RankedTensorType::get({1}, i64),
+                             mb.getI64IntegerAttr(0)),
+      /*constant=*/false, mb.getI64IntegerAttr(8));
+  SymbolTable(module).insert(flagGlobal);
+  auto atomicSet = [&](OpBuilder &ob, int64_t v) -> Value {
+    Value flag = memref::GetGlobalOp::create(
+        ob, loc, flagType, FlatSymbolRefAttr::get(flagGlobal));
+    Value value = arith::ConstantOp::create(ob, loc, i64,
+                                            ob.getI64IntegerAttr(v));
+    return memref::AtomicRMWOp::create(
+        ob, loc,
+        arith::AtomicRMWKindAttr::get(ctx, arith::AtomicRMWKind::assign),
+        value, flag, ValueRange{IB{ob, loc}.c(0)});
+  };
+  Value took = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::eq, atomicSet(b, 1),
+      arith::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(0)));
+  Value fits = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, bytes,
+                                     ib.c(kGradArenaBytes));
+  auto bufType = MemRefType::get({ShapedType::kDynamic}, i8);
+  auto ifOp = scf::IfOp::create(
+      b, loc, TypeRange{bufType}, arith::AndIOp::create(b, loc, took, fits),
+      /*withElse=*/true);
+  {
+    OpBuilder tb = ifOp.getThenBodyBuilder();
+    Value global = memref::GetGlobalOp::create(
+        tb, loc, arenaType, FlatSymbolRefAttr::get(arenaGlobal));
+    scf::YieldOp::create(tb, loc,
+                         memref::CastOp::create(tb, loc, bufType, global)
+                             .getResult());
+  }
+  {
+    OpBuilder eb = ifOp.getElseBodyBuilder();
+    scf::YieldOp::create(eb, loc, allocBuffer(eb, loc, {bytes}, i8));
+  }
+  Value base = ifOp.getResult(0);
+  adviseHugePages(b, loc, base, bytes);
+  // Free for the next call once the op's code is done (at the end of its
+  // block, after every use of its intermediates).
+  Block *block = op->getBlock();
+  OpBuilder rb = block->mightHaveTerminator()
+                     ? OpBuilder(block->getTerminator())
+                     : OpBuilder::atBlockEnd(block);
+  auto release = scf::IfOp::create(rb, loc, TypeRange{}, took,
+                                   /*withElse=*/false);
+  OpBuilder relb = release.getThenBodyBuilder();
+  atomicSet(relb, 0);
+
   GradWorkspace ws;
-  ws.a = allocLarge(b, loc, {ib.mul(ib.add(d, ib.c(t.mr)), d)});
-  ws.b = allocLarge(b, loc, {ib.mul(ib.add(d, ib.c(t.nr())), d)});
+  ws.a = ws.b = base;
+  ws.aOffset = ib.c(0);
+  ws.bOffset = bytesA;
+  ws.arena = std::make_shared<GradArena>();
+  ws.arena->base = base;
+  ws.arena->next = ib.add(bytesA, bytesB);
+  ws.arena->slots = kGradArenaSlots;
   return ws;
 }

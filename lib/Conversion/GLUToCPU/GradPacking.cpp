@@ -115,7 +115,6 @@ void grad::parallelFor(OpBuilder &b, Location loc, Value n,
 /// Elsewhere the advice fails harmlessly (EINVAL) and changes nothing.
 Value grad::allocLarge(OpBuilder &b, Location loc, ArrayRef<Value> sizes,
                        Type elem) {
-  constexpr int64_t kHuge = 2 << 20, kAdviseHugePage = 14;
   IB ib{b, loc};
   if (!elem)
     elem = b.getF32Type();
@@ -123,6 +122,14 @@ Value grad::allocLarge(OpBuilder &b, Location loc, ArrayRef<Value> sizes,
   Value bytes = ib.c(elem.getIntOrFloatBitWidth() / 8);
   for (Value s : sizes)
     bytes = ib.mul(bytes, s);
+  adviseHugePages(b, loc, buf, bytes);
+  return buf;
+}
+
+void grad::adviseHugePages(OpBuilder &b, Location loc, Value buf,
+                           Value bytes) {
+  constexpr int64_t kHuge = 2 << 20, kAdviseHugePage = 14;
+  IB ib{b, loc};
   Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buf);
   Value mask = ib.c(~(kHuge - 1));
   Value begin = arith::AndIOp::create(b, loc, ib.add(base, ib.c(kHuge - 1)),
@@ -151,7 +158,6 @@ Value grad::allocLarge(OpBuilder &b, Location loc, ArrayRef<Value> sizes,
       ValueRange{toI64(begin), toI64(IB{tb, loc}.sub(end, begin)),
                  arith::ConstantOp::create(
                      tb, loc, i32, tb.getI32IntegerAttr(kAdviseHugePage))});
-  return buf;
 }
 
 /// Panels of op(B) `[P][K][NR]`: panel p, column j is output n = p·NR + j

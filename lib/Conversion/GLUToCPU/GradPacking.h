@@ -31,6 +31,10 @@ void parallelFor(OpBuilder &b, Location loc, Value n,
 Value allocLarge(OpBuilder &b, Location loc, ArrayRef<Value> sizes,
                  Type elem = {});
 
+/// Advises the 2 MB-aligned extents of the `bytes` bytes of `buf` to
+/// transparent huge pages (madvise, libc).
+void adviseHugePages(OpBuilder &b, Location loc, Value buf, Value bytes);
+
 /// Packs the operands of one GEMM `op(A)·op(B)` on the workers.
 class Packer {
 public:

@@ -63,6 +63,8 @@
 
 #include "llvm/ADT/StringMap.h"
 
+#include <memory>
+
 #include <functional>
 
 namespace mlir::glu::cpu {
@@ -339,19 +341,34 @@ SmallVector<Value> packConstants(OpBuilder &b, Location loc, const Tiling &t,
 /// `init + op(A)·op(B)` in f32 (`init`: zeros when null; see
 /// glu::GradGemmBuilder) on packed operands and the register-tiled
 /// micro-kernel: the GEMMs of glu.ffn_grad and glu.mlp_grad
-/// (GradKernels.cpp). `panels` shares the micro-kernel functions.
+/// (GradKernels.cpp). A 16-bit `store` (the type the result is rounded to)
+/// has the epilogue round and store the f32 tile in it. `panels` shares the
+/// micro-kernel functions.
 Value emitGradGemm(OpBuilder &b, Location loc, const Tiling &t, Value a,
-                   bool aT, Value bMat, bool bT, Value init,
+                   bool aT, Value bMat, bool bT, Value init, Type store,
                    const struct GradWorkspace &ws,
                    llvm::StringMap<func::FuncOp> &panels);
 
-/// Buffers (1-D f32) that the GEMMs of one training op pack their A strips
-/// and B panels into, one GEMM after the other: a few fresh pages per op
-/// rather than per GEMM (a page fault and a zeroed page each: 20 % of the
-/// backward's time when every GEMM allocated its own). Null: each GEMM
-/// allocates its own.
+/// The memory of one training op's intermediates (GradKernels.cpp): a byte
+/// buffer that a kept arena (a global of the module, reused call after call:
+/// no page faults after the first) provides when it is free and large
+/// enough, else a fresh allocation; `next` is the byte offset of the next
+/// intermediate, `slots` how many may still be placed.
+struct GradArena {
+  Value base, next;
+  int slots = 0;
+};
+
+/// Buffers (1-D bytes) that the GEMMs of one training op pack their A
+/// strips and B panels into (f32, or bf16 pairs), one GEMM after the other
+/// (a few fresh pages per op rather than per GEMM: a page fault and a zeroed
+/// page each were 20 % of the backward's time when every GEMM allocated its
+/// own), and the arena of the op's intermediates, which holds them. Null:
+/// each GEMM allocates its own.
 struct GradWorkspace {
-  Value a, b;
+  /// Byte buffers and the byte offsets of the A strips and B panels in them.
+  Value a, b, aOffset, bOffset;
+  std::shared_ptr<GradArena> arena;
 };
 
 /// `dh = dy·Wdᵀ` with the elementwise backward in the GEMM's epilogue

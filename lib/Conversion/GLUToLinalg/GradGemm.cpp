@@ -197,7 +197,7 @@ Value tileProduct(OpBuilder &b, Location loc, Value a, bool aT, Value bm,
 } // namespace
 
 Value grad::gemm(OpBuilder &b, Location loc, Value a, bool aT, Value bMat,
-                 bool bT, FloatType accType, Value init) {
+                 bool bT, FloatType accType, Value init, Type) {
   // 16-bit operands widened once (their conversions in the inner loop keep
   // LLVM from vectorizing it: 4.5x slower in bf16).
   if (accType.isF32()) {
@@ -244,19 +244,21 @@ Value grad::gemm(OpBuilder &b, Location loc, Value a, bool aT, Value bMat,
 Value grad::projectForward(const GradGemmBuilder &gemm, OpBuilder &b,
                            Location loc, Value a, Value w, Layout layout,
                            FloatType accType, Value init) {
-  return gemm(b, loc, a, false, w, layout == Layout::out_in, accType, init);
+  return gemm(b, loc, a, false, w, layout == Layout::out_in, accType, init,
+              Type());
 }
 
 Value grad::projectBackward(const GradGemmBuilder &gemm, OpBuilder &b,
                             Location loc, Value d, Value w, Layout layout,
-                            FloatType accType, Value init) {
-  return gemm(b, loc, d, false, w, layout == Layout::in_out, accType, init);
+                            FloatType accType, Value init, Type store) {
+  return gemm(b, loc, d, false, w, layout == Layout::in_out, accType, init,
+              store);
 }
 
 Value grad::weightGradient(const GradGemmBuilder &gemm, OpBuilder &b,
                            Location loc, Value in, Value out, Layout layout,
-                           FloatType accType) {
+                           FloatType accType, Type store) {
   return layout == Layout::out_in
-             ? gemm(b, loc, out, true, in, false, accType, Value())
-             : gemm(b, loc, in, true, out, false, accType, Value());
+             ? gemm(b, loc, out, true, in, false, accType, Value(), store)
+             : gemm(b, loc, in, true, out, false, accType, Value(), store);
 }

@@ -18,9 +18,10 @@ namespace mlir::glu::grad {
 
 /// `init + op(A)·B` in `accType` (`init`: zeros when null): op(A) is
 /// `A: [M, K]` or, with `aT`, the transpose of `A: [K, M]`; B is `[K, N]`
-/// or, with `bT`, the transpose of `B: [N, K]`. Result `[M, N]`.
+/// or, with `bT`, the transpose of `B: [N, K]`. Result `[M, N]` (in
+/// `accType`: `store` is for the CPU kernels' builder; see GradGemmBuilder).
 Value gemm(OpBuilder &b, Location loc, Value a, bool aT, Value bMat, bool bT,
-           FloatType accType, Value init = {});
+           FloatType accType, Value init = {}, Type store = {});
 
 /// The helpers below build their product with `gemm` (grad::gemm, or the
 /// CPU kernels').
@@ -32,17 +33,19 @@ Value projectForward(const GradGemmBuilder &gemm, OpBuilder &b, Location loc,
                      Layout layout, FloatType accType, Value init = {});
 
 /// `init + d·W` back through a weight stored with `layout`: `d: [M, N]`
-/// (the gradient of the projection's output), giving `[M, K]`.
+/// (the gradient of the projection's output), giving `[M, K]` (in `store`
+/// where the builder rounds to it, see GradGemmBuilder).
 Value projectBackward(const GradGemmBuilder &gemm, OpBuilder &b, Location loc,
                       Value d, Value w,
-                      Layout layout, FloatType accType, Value init = {});
+                      Layout layout, FloatType accType, Value init = {},
+                      Type store = {});
 
 /// The gradient of a weight stored with `layout` whose projection reads
 /// `in: [M, K]` and has output gradient `out: [M, N]`: `[N, K]` (out_in)
-/// or `[K, N]` (in_out).
+/// or `[K, N]` (in_out), in `store` where the builder rounds to it.
 Value weightGradient(const GradGemmBuilder &gemm, OpBuilder &b, Location loc,
                      Value in, Value out,
-                     Layout layout, FloatType accType);
+                     Layout layout, FloatType accType, Type store = {});
 
 } // namespace mlir::glu::grad
 

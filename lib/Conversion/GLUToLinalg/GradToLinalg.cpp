@@ -350,8 +350,15 @@ GateUpValues recomputeGateUp(const GradGemmBuilder &gemm, OpBuilder &b,
 // Patterns
 //===----------------------------------------------------------------------===//
 
-/// Replaces `op` by `grads` (in acc_type, in result order), each rounded to
-/// its result's type; the first (dx, [M, D]) gets the input's batch dims.
+/// The element type of `op`'s result `i`: what the GEMM computing it may
+/// round to itself (GradGemmBuilder's `store`).
+Type resultElement(Operation *op, unsigned i) {
+  return cast<ShapedType>(op->getResult(i).getType()).getElementType();
+}
+
+/// Replaces `op` by `grads` (in acc_type or already in their results'
+/// element types, in result order), each rounded to its result's type; the
+/// first (dx, [M, D]) gets the input's batch dims.
 void replaceWithGradients(PatternRewriter &rewriter, Operation *op, Value input,
                           ArrayRef<Value> grads) {
   Location loc = op->getLoc();
@@ -432,20 +439,22 @@ struct FFNGradLowering : OpRewritePattern<FFNGradOp> {
     if (op.isMerged()) {
       dMerged = mergeGateUp(rewriter, loc, e.dg, e.du, weights.packing);
       dx = projectBackward(gemm, rewriter, loc, dMerged, weights.merged,
-                           layout, accType);
+                           layout, accType, Value(), resultElement(op, 0));
       grads = {dx, weightGradient(gemm, rewriter, loc, x2, dMerged, layout,
-                                  accType)};
+                                  accType, resultElement(op, 1))};
     } else {
       dx = projectBackward(gemm, rewriter, loc, e.dg, weights.gate, layout,
                            accType);
       dx = projectBackward(gemm, rewriter, loc, e.du, weights.up, layout,
-                           accType, dx);
+                           accType, dx, resultElement(op, 0));
       grads = {dx,
-               weightGradient(gemm, rewriter, loc, x2, e.dg, layout, accType),
-               weightGradient(gemm, rewriter, loc, x2, e.du, layout, accType)};
+               weightGradient(gemm, rewriter, loc, x2, e.dg, layout, accType,
+                              resultElement(op, 1)),
+               weightGradient(gemm, rewriter, loc, x2, e.du, layout, accType,
+                              resultElement(op, 2))};
     }
-    grads.push_back(
-        weightGradient(gemm, rewriter, loc, e.hidden, dy2, layout, accType));
+    grads.push_back(weightGradient(gemm, rewriter, loc, e.hidden, dy2, layout,
+                                   accType, resultElement(op, grads.size())));
     if (weights.gateBias)
       grads.push_back(columnSum(rewriter, loc, e.dg, accType));
     if (weights.upBias)
@@ -501,9 +510,11 @@ struct MLPGradLowering : OpRewritePattern<MLPGradOp> {
     e.dg = roundElements(rewriter, loc, e.dg, rounded);
     SmallVector<Value> grads{
         projectBackward(gemm, rewriter, loc, e.dg, op.getUpWeight(), layout,
-                        accType),
-        weightGradient(gemm, rewriter, loc, x2, e.dg, layout, accType),
-        weightGradient(gemm, rewriter, loc, e.hidden, dy2, layout, accType)};
+                        accType, Value(), resultElement(op, 0)),
+        weightGradient(gemm, rewriter, loc, x2, e.dg, layout, accType,
+                       resultElement(op, 1)),
+        weightGradient(gemm, rewriter, loc, e.hidden, dy2, layout, accType,
+                       resultElement(op, 2))};
     if (op.getUpBias())
       grads.push_back(columnSum(rewriter, loc, e.dg, accType));
     if (op.getDownBias())

@@ -1,7 +1,10 @@
 // The training ops through convert-glu-to-cpu-kernels (GradKernels.cpp):
 // the reference lowering's structure (GradToLinalg.cpp) with every GEMM on
-// packed operands and the register-tiled micro-kernel. One workspace per op
-// (two 1-D buffers: A strips, B panels), then per GEMM: B packed into
+// packed operands and the register-tiled micro-kernel. One byte buffer per
+// op, kept between calls (a global of the module, taken with an atomic
+// exchange of a flag, else a fresh allocation): the A strips, the B panels
+// (viewed as f32 or bf16) and the intermediates (g, u, the hidden, dg, du,
+// the first half of dx; not the op's results), then per GEMM: B packed into
 // [P][K][64] panels and A into [RB][K][6] strips by all workers
 // (scf.forall), and the workers calling a shared panel function, row- or
 // panel-parallel (scf.if). Without dropout the dh GEMM's epilogue is the
@@ -10,14 +13,21 @@
 // RUN: swiglu-opt %s --convert-glu-to-cpu-kernels='threads=2' --split-input-file | FileCheck %s
 // RUN: swiglu-opt %s --convert-glu-to-cpu-kernels='threads=2 grad-kernels=false' --split-input-file | FileCheck %s --check-prefix=OFF
 
+// CHECK: memref.global "private" @__glu_grad_arena : memref<268435456xi8> = uninitialized
+// CHECK: memref.global "private" @__glu_grad_arena_busy : memref<1xi64> = dense<0>
 // CHECK-LABEL: func.func @ffn
-// CHECK: %[[WSA:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xf32>
-// CHECK: %[[WSB:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xf32>
+// CHECK: %[[FLAG:.*]] = memref.get_global @__glu_grad_arena_busy : memref<1xi64>
+// CHECK: %[[OLD:.*]] = memref.atomic_rmw assign %c1_i64, %[[FLAG]][%{{.*}}] : (i64, memref<1xi64>) -> i64
+// CHECK: %[[TOOK:.*]] = arith.cmpi eq, %[[OLD]], %c0_i64
+// CHECK: %[[WS:.*]] = scf.if %{{.*}} -> (memref<?xi8>) {
+// CHECK:   memref.get_global @__glu_grad_arena : memref<268435456xi8>
+// CHECK: } else {
+// CHECK:   memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xi8>
 // Buffers of 2 MB and more are advised to transparent huge pages.
 // CHECK: func.call @madvise(%{{.*}}, %{{.*}}, %c14_i32)
 // g and u recomputed: plain GEMMs, x (f32, contiguous rows) read in place,
 // Wg and Wu ([out, in]) packed through 16 x 16 in-register transposes.
-// CHECK: memref.reinterpret_cast %[[WSB]] to offset: [0], sizes: [%{{.*}}, %{{.*}}, 64], strides: [%{{.*}}, 64, 1]
+// CHECK: memref.view %[[WS]][%{{.*}}][%{{.*}}, %{{.*}}] : memref<?xi8> to memref<?x?x64xf32>
 // CHECK: scf.forall
 // CHECK-COUNT-64: vector.shuffle
 // CHECK: scf.if
@@ -26,15 +36,23 @@
 // CHECK:   scf.forall (%{{.*}}) in (%{{.*}})
 // CHECK:     func.call @[[PLAIN]](
 // CHECK: func.call @[[PLAIN]](
-// dh fused with the derivative: three results (hidden, dg, du).
+// dh fused with the derivative: three results (hidden, dg, du), in the
+// arena.
+// CHECK-COUNT-3: memref.view %[[WS]][%{{.*}}][%{{.*}}, %{{.*}}] : memref<?xi8> to memref<?x?xf32>
 // CHECK: func.call @[[FUSED:__glu_cpu_gemm_panel_0]](
 // dx = dg·Wg, then + du·Wu (init).
 // CHECK: func.call @[[PLAIN]](
 // CHECK: func.call @[[INIT:__glu_cpu_gemm_panel_1]](
 // dWg, dWu, dWd: A transposed (dgᵀ, duᵀ, dyᵀ), packed into strips.
-// CHECK: memref.reinterpret_cast %[[WSA]] to offset: [0], sizes: [%{{.*}}, %{{.*}}, 6], strides: [%{{.*}}, 6, 1]
+// The results are fresh buffers (the caller's), not the arena's.
+// CHECK: memref.view %[[WS]][%{{.*}}][%{{.*}}, %{{.*}}] : memref<?xi8> to memref<?x?x6xf32>
+// CHECK-NOT: memref.view %[[WS]]{{.*}} to memref<?x?xf32>
 // CHECK-COUNT-6: func.call @[[PACKED:__glu_cpu_gemm_panel_2]](
 // CHECK-NOT: linalg.generic
+// The arena is free again at the end.
+// CHECK: scf.if %[[TOOK]] {
+// CHECK:   %[[FLAG2:.*]] = memref.get_global @__glu_grad_arena_busy
+// CHECK:   memref.atomic_rmw assign %c0_i64{{.*}}, %[[FLAG2]]
 // CHECK: return
 // The micro-kernel: 6 x 4 vectors of accumulators, 4 panel loads and 6
 // broadcasts per k, from A's rows in place or from a strip.
@@ -58,7 +76,7 @@
 // CHECK: arith.addf
 // CHECK: vector.maskedstore
 // CHECK-LABEL: func.func private @__glu_cpu_gemm_panel_2(
-// CHECK: memref.load %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] : memref<?x?x6xf32, strided<[?, 6, 1]>>
+// CHECK: memref.load %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] : memref<?x?x6xf32>
 // OFF-LABEL: func.func @ffn
 // OFF: glu.ffn_grad
 // OFF-NOT: __glu_cpu_gemm_panel

@@ -4,35 +4,36 @@
 // products: the recompute and dh (as without the option), dx = dg·Wg +
 // du·Wu (dg, du in place, the weights in panels of k pairs), and the three
 // weight gradients, whose K is the tokens: both operands packed in k pairs
-// (A in [S][K/2][12] strips), an odd count zero-padded.
+// (A in [S][K/2][12] strips), an odd count zero-padded. The packs are views
+// of the op's byte workspace; dx and the weight gradients are rounded to
+// bf16 in their GEMMs' epilogues (no f32 result, no rounding generic).
 // RUN: swiglu-opt %s --convert-glu-to-cpu-kernels='threads=2 bf16-dot=true round-hidden=true' | FileCheck %s
 // RUN: swiglu-opt %s --convert-glu-to-cpu-kernels='threads=2 bf16-dot=true' | FileCheck %s --check-prefix=OFF
 // RUN: swiglu-opt %s --convert-glu-to-cpu-kernels='threads=2 round-hidden=true' | FileCheck %s --check-prefix=WIDEN
 
 // CHECK-LABEL: func.func @ffn
 // The recompute of g and u: bf16 x in place, bf16 panels of k pairs.
-// CHECK: memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x?x?xbf16>
+// CHECK: memref.view %{{.*}}[%{{.*}}][%{{.*}}, %{{.*}}] : memref<?xi8> to memref<?x?x128xbf16>
 // CHECK: func.call @[[DOT:__glu_cpu_gemm_panel]](
 // CHECK: func.call @[[DOT]](
 // dh with the elementwise backward: the hidden, dg and du in bf16.
-// CHECK: memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x?xbf16>
-// CHECK: memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x?xbf16>
-// CHECK: memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x?xbf16>
+// CHECK-COUNT-3: memref.view %{{.*}} : memref<?xi8> to memref<?x?xbf16>
 // CHECK: func.call @[[FUSED:__glu_cpu_gemm_panel_0]](
 // dx = dg·Wg, then + du·Wu: bf16 dg, du read in place.
 // CHECK: func.call @[[DOT]](%{{.*}} : (memref<?x?xbf16, strided<[?, 1], offset: ?>>
-// CHECK: func.call @[[INIT:__glu_cpu_gemm_panel_1]](%{{.*}} : (memref<?x?xbf16, strided<[?, 1], offset: ?>>
+// CHECK: func.call @[[INIT:__glu_cpu_gemm_panel_1]](%{{.*}} : (memref<?x?xbf16, strided<[?, 1], offset: ?>>, memref<?x?x128xbf16>, memref<?x?x?xf32>, memref<?x?xbf16>,
 // dWg, dWu, dWd: A (dgᵀ, duᵀ, the hidden's transpose) in strips of k pairs,
 // two rows of 6 interleaved.
-// CHECK: memref.alloc(%{{.*}}, %{{.*}}, %c12{{.*}}) {alignment = 64 : i64} : memref<?x?x?xbf16>
+// CHECK: memref.view %{{.*}}[%{{.*}}][%{{.*}}, %{{.*}}] : memref<?xi8> to memref<?x?x12xbf16>
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 6, 1, 7, 2, 8, 3, 9, 4, 10, 5, 11] : vector<6xbf16>, vector<6xbf16>
-// CHECK: func.call @[[WGRAD:__glu_cpu_gemm_panel_2]](%{{.*}} : (memref<?x?x?xbf16>, memref<?x?x?xbf16>,
+// CHECK: func.call @[[WGRAD:__glu_cpu_gemm_panel_2]](%{{.*}} : (memref<?x?x12xbf16>, memref<?x?x128xbf16>, memref<?x?x?xf32>, memref<?x?xbf16>,
 // CHECK: func.call @[[WGRAD]](
 // CHECK: func.call @[[WGRAD]](
 // CHECK: func.call @[[WGRAD]](
 // CHECK: func.call @[[WGRAD]](
 // CHECK: func.call @[[WGRAD]](
 // CHECK-NOT: func.call @__glu_cpu_gemm_panel
+// CHECK-NOT: linalg.generic
 // CHECK: return
 // Every panel function is dot products, none an FMA.
 // CHECK-LABEL: func.func private @__glu_cpu_gemm_panel(
@@ -46,12 +47,15 @@
 // CHECK-LABEL: func.func private @__glu_cpu_gemm_panel_1(
 // CHECK-NOT: vector.fma
 // CHECK: x86vector.avx512.dot
+// CHECK: arith.truncf %{{.*}} : vector<16xf32> to vector<16xbf16>
 // CHECK-LABEL: func.func private @__glu_cpu_gemm_panel_2(
 // CHECK-NOT: vector.fma
 // The A pair of lane r from its strip: [strip, kp, 2r].
-// CHECK: vector.load %{{.*}}[%{{.*}}, %{{.*}}, %c2{{.*}}] : memref<?x?x?xbf16>, vector<2xbf16>
+// CHECK: vector.load %{{.*}}[%{{.*}}, %{{.*}}, %c2{{.*}}] : memref<?x?x12xbf16>, vector<2xbf16>
 // CHECK: x86vector.avx512.dot
 // CHECK-NOT: vector.fma
+// CHECK: arith.truncf %{{.*}} : vector<16xf32> to vector<16xbf16>
+// CHECK: vector.maskedstore %{{.*}} : memref<?x?xbf16>, vector<16xi1>, vector<16xbf16>
 
 // Without the option (the op's semantics: f32 hidden, dg, du), only the
 // recompute and dh run dot products; dx and the weight gradients widen.
