@@ -28,7 +28,10 @@ replaces it too, and the op's autograd formula (torch.library
 register_autograd) saves x and the weights only and calls
 `torch.ops.swiglu.ffn_backward`, the compiled glu.ffn_grad / glu.mlp_grad,
 which recomputes the hidden: AOTAutograd and Inductor trace both ops. A
-dropout in training mode inside a block leaves it to PyTorch.
+dropout in training mode after the gating (T5) is reproduced there: the
+graph draws a seed per call from PyTorch's generator, the forward applies
+glu.dropout's mask (Philox, keyed by the seed and each element's index)
+and the compiled backward recomputes it from the same seed.
 
 Routed mixture-of-experts loops (Mixtral's and Qwen-MoE's per-expert
 `torch.where` / `index_add_` loop, traced whole when
@@ -49,6 +52,7 @@ always), "always" or "never".
 """
 
 import itertools
+from typing import Optional
 import logging
 
 import torch
@@ -84,8 +88,13 @@ class _OpBlock:
         it = iter(weights)
         return [next(it) if p else None for p in self.present]
 
-    def run(self, x, tensors):
+    def run(self, x, tensors, seed=None):
         weights = fx.split_merged(self.operands(tensors), self.merged)
+        if self.training is not None and self.training.dropout:
+            # The dropout's mask from the seed the graph drew; the compiled
+            # backward recomputes it from the same seed.
+            self.calls["ours"] += 1
+            return self.training.forward(x.contiguous(), weights, int(seed))[0]
         if self.kernel is None:
             self.kernel = kernel.shared_kernel(self.spec, self.options, weights)
             self.kernel.bind(weights)
@@ -101,14 +110,14 @@ class _OpBlock:
         self.kernel.bind(weights)  # repacks if a weight changed
         return self.kernel(x.contiguous())
 
-    def backward(self, x, dy, tensors):
+    def backward(self, x, dy, tensors, seed=None):
         """[dx] + the gradient of each of the op's weights (a merged block's
         gate_up gradient concatenated as its weight is)."""
         self.calls["backward"] += 1
         operands = self.operands(tensors)
         weights = fx.split_merged(operands, self.merged)
         dx, dwg, dwu, dwd, dbg, dbu, dbd = self.training.backward(
-            x.contiguous(), dy.contiguous(), weights, 0)
+            x.contiguous(), dy.contiguous(), weights, 0 if seed is None else int(seed))
         if self.merged:
             first, second = (dwg, dwu) if self.merged == "gate_first" else (dwu, dwg)
             grads = [torch.cat([first, second], 0), None, dwd]
@@ -128,39 +137,45 @@ class _OpBlock:
 
 
 @torch.library.custom_op("swiglu::ffn", mutates_args=())
-def ffn(x: torch.Tensor, weights: list[torch.Tensor], block: int) -> torch.Tensor:
+def ffn(x: torch.Tensor, weights: list[torch.Tensor], block: int,
+        seed: Optional[torch.Tensor] = None) -> torch.Tensor:
     """The compiled FFN block `block` on x ([..., d_model]) with the
     weights and biases the block has, in the order gate, up, down, b_gate,
     b_up, b_down (merged blocks: gate_up and its bias in the gate slots).
     (A list of tensors, not of optional ones: torch.library's autograd
-    gives a gradient to each element of the one, none to the other.)"""
-    return _blocks[block].run(x, weights)
+    gives a gradient to each element of the one, none to the other.)
+    `seed`: an int64 scalar, the dropout's seed, for a block with a
+    training-mode dropout after the gating (drawn by the graph from
+    PyTorch's generator at each call)."""
+    return _blocks[block].run(x, weights, seed)
 
 
 @ffn.register_fake
-def _(x, weights, block):
+def _(x, weights, block, seed=None):
     spec = _blocks[block].spec
     return x.new_empty(tuple(x.shape[:-1]) + (spec.out_features,))
 
 
 @torch.library.custom_op("swiglu::ffn_backward", mutates_args=())
 def ffn_backward(x: torch.Tensor, dy: torch.Tensor, weights: list[torch.Tensor],
-                 block: int) -> list[torch.Tensor]:
+                 block: int, seed: Optional[torch.Tensor] = None) -> list[torch.Tensor]:
     """The compiled glu.ffn_grad / glu.mlp_grad of block `block`: [dx] and
-    the gradient of each of `weights`. It recomputes the hidden from x:
-    the forward keeps nothing d_ff-wide."""
-    return _blocks[block].backward(x, dy, weights)
+    the gradient of each of `weights`. It recomputes the hidden (and the
+    dropout's mask, from `seed`) from x: the forward keeps nothing
+    d_ff-wide."""
+    return _blocks[block].backward(x, dy, weights, seed)
 
 
 @ffn_backward.register_fake
-def _(x, dy, weights, block):
+def _(x, dy, weights, block, seed=None):
     return [torch.empty_like(x)] + [torch.empty_like(t) for t in weights]
 
 
 def _setup_context(ctx, inputs, output):
-    x, weights, block = inputs
-    ctx.block = block
-    ctx.save_for_backward(x, *weights)  # x and the weights: nothing d_ff-wide
+    x, weights, block, seed = inputs
+    ctx.block, ctx.has_seed = block, seed is not None
+    # x, the weights and the seed: nothing d_ff-wide.
+    ctx.save_for_backward(x, *weights, *([seed] if seed is not None else []))
 
 
 def _backward(ctx, dy):
@@ -169,8 +184,9 @@ def _backward(ctx, dy):
             "swiglu backend: block %d was compiled for inference (no_grad, or "
             "backward='pytorch'): it has no backward" % ctx.block)
     x, *weights = ctx.saved_tensors
-    dx, *grads = torch.ops.swiglu.ffn_backward(x, dy, weights, ctx.block)
-    return dx, grads, None
+    seed = weights.pop() if ctx.has_seed else None
+    dx, *grads = torch.ops.swiglu.ffn_backward(x, dy, weights, ctx.block, seed)
+    return dx, grads, None, None
 
 
 ffn.register_autograd(_backward, setup_context=_setup_context)
@@ -276,16 +292,19 @@ def replace_blocks(gm, example_inputs, pipeline=None, dispatch="auto", backward=
                 continue
             measured = "; " + measured
         # The backward compiled now too (once per spec and options).
-        training = autograd.TrainingBlock(found.spec, pipeline) if found.needs_grad else None
+        training = autograd.TrainingBlock(found.spec, pipeline, dropout=found.dropout) \
+            if found.needs_grad else None
         block_id = next(_block_ids)
         present = tuple(n is not None for n in found.operands)
         _blocks[block_id] = _OpBlock(found.spec, found.merged, present, pipeline, dispatch,
                                      training)
         with graph.inserting_before(found.down):
-            call = graph.call_function(torch.ops.swiglu.ffn.default,
-                                       (replaced.get(found.x, found.x),
-                                        [n for n in found.operands if n is not None],
-                                        block_id))
+            args = (replaced.get(found.x, found.x),
+                    [n for n in found.operands if n is not None], block_id)
+            if found.dropout:  # a fresh seed per call, from PyTorch's generator
+                args += (graph.call_function(torch.randint, (0, 2**63 - 1, ()),
+                                             {"dtype": torch.int64}),)
+            call = graph.call_function(torch.ops.swiglu.ffn.default, args)
         call.meta.update(found.down.meta)
         replaced[found.down] = call
         found.down.replace_all_uses_with(call)
@@ -295,8 +314,9 @@ def replace_blocks(gm, example_inputs, pipeline=None, dispatch="auto", backward=
         report.append((name, "replaced"))
         report.details[name] = kernel.spec_summary(found.spec) + (
             " (merged gate_up, %s)" % found.merged.replace("_", " ") if found.merged else "") + (
-            "; block %d, backward: compiled (%s, recomputes the hidden)" % (
-                block_id, "glu.ffn_grad" if found.spec.gated else "glu.mlp_grad")
+            "; block %d, backward: compiled (%s, recomputes the hidden%s)" % (
+                block_id, "glu.ffn_grad" if found.spec.gated else "glu.mlp_grad",
+                " and the mask of its dropout p=%g" % found.dropout if found.dropout else "")
             if training else "; block %d, inference" % block_id) + measured
     graph.lint()
     gm.recompile()

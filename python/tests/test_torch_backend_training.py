@@ -236,15 +236,74 @@ def test_pytorch_backward_is_the_default():
     assert backward_calls() == before
 
 
-def test_dropout_in_training_mode_is_left_alone():
-    """T5's dropout between the gating and wo: not reproduced by the backend,
-    so in train mode the block stays PyTorch's (in eval mode it is taken)."""
+def t5_reference(model, x, seed, p):
+    """T5's block `model` in PyTorch's autograd with the mask of glu.dropout for
+    `seed` (numpy's Philox4x32-10, reference_grad.dropout_factor, checked
+    against Random123's known-answer vectors): y = wo((gelu(wi_0 x) * wi_1 x) * mask)."""
+    from swiglu import reference_grad
+    mlp = model
+    h = mlp.act(mlp.wi_0(x)) * mlp.wi_1(x)
+    mask = torch.from_numpy(reference_grad.dropout_factor(
+        seed, (h.numel() // h.shape[-1], h.shape[-1]), p)).to(h.dtype).view(h.shape)
+    return mlp.wo(h * mask)
+
+
+def test_t5_dropout_in_training_mode():
+    """T5's dropout between the gating and wo, in train mode with
+    backward='compiled': the graph draws the seed from PyTorch's generator
+    (torch.manual_seed repeats it), the forward applies glu.dropout's mask
+    and the compiled backward recomputes it. Output and gradients against
+    autograd on the same mask (eager fallback: the seed is torch.randint's,
+    so the reference can draw it too); under Inductor the same manual_seed
+    gives the same output and another one another mask."""
+    model = families.make("t5_gated_gelu").train()
+    mlp = model.layers[0].mlp
+    ref_mlp = copy.deepcopy(mlp)
+    x = torch.randn(2, 7, families.D, generator=torch.Generator().manual_seed(1))
+    x.requires_grad_()
+    x_ref = x.detach().clone().requires_grad_()
+    before = backward_calls()
+    torch.manual_seed(3)
+    y = torch.compile(mlp, backend="swiglu", options=dict(COMPILED, fallback="eager"))(x)
+    report = stb.last_report()
+    assert dict(report) == {"<root>": "replaced"}, str(report)
+    assert "mask of its dropout p=0.1" in report.details["<root>"]
+    torch.manual_seed(3)
+    seed = int(torch.randint(0, 2**63 - 1, (), dtype=torch.int64))
+    y_ref = t5_reference(ref_mlp, x_ref, seed, 0.1)
+    assert_close(y, y_ref, what="y")
+    dy = torch.randn_like(y)
+    y.backward(dy)
+    y_ref.backward(dy)
+    assert backward_calls() == before + 1
+    assert_close(x.grad, x_ref.grad, what="dx")
+    for name in ("wi_0", "wi_1", "wo"):
+        assert_close(getattr(mlp, name).weight.grad, getattr(ref_mlp, name).weight.grad,
+                     what=name)
+    # Inductor: the seed is drawn by Inductor's own randint.
+    torch._dynamo.reset()
+    compiled = torch.compile(model, backend="swiglu", options=COMPILED)
+    outs = []
+    inputs = families.inputs().requires_grad_()
+    for s in (5, 5, 6):
+        torch.manual_seed(s)
+        y = compiled(inputs)
+        y.sum().backward()
+        outs.append(y.detach())
+    assert torch.equal(outs[0], outs[1]) and not torch.equal(outs[0], outs[2])
+    assert dict(stb.last_report())["layers.0.mlp"] == "replaced"
+    assert backward_calls() == before + 4
+
+
+def test_dropout_in_training_mode_left_to_pytorch_by_default():
+    """With backward='pytorch' (the default) a T5 block in train mode stays
+    PyTorch's; in eval mode it is taken."""
     model = families.make("t5_gated_gelu").train()
     eager = copy.deepcopy(model)
     x = families.inputs().requires_grad_()
     x_eager = x.detach().clone().requires_grad_()
     torch.manual_seed(3)
-    y = torch.compile(model, backend="swiglu", options=dict(COMPILED, fallback="eager"))(x)
+    y = torch.compile(model, backend="swiglu", options={"fallback": "eager"})(x)
     torch.manual_seed(3)
     y_eager = eager(x_eager)
     status = dict(stb.last_report())["layers.0.mlp"]

@@ -101,6 +101,13 @@ def _dropout(node):
     return "inactive" if training is False or p == 0 else "active"
 
 
+def _dropout_p(node):
+    """The p of a dropout node as a float, or None when it is not a
+    constant in [0, 1)."""
+    p = node.kwargs.get("p", node.args[1] if len(node.args) > 1 else 0.5)
+    return float(p) if isinstance(p, (int, float)) and 0 <= p < 1 else None
+
+
 def _only_used_by(node, allowed):
     return all(u in allowed for u in node.users)
 
@@ -158,6 +165,7 @@ class Block:
     down: object            # the node the block's result replaces
     nodes: list             # every node of the block (removed after replacement)
     needs_grad: bool = False  # gradients are required: the compiled backward runs
+    dropout: float = 0.0      # p of a training-mode dropout after the gating
 
 
 def module_path(node):
@@ -220,9 +228,10 @@ def find_blocks(graph, grad_required, backward="pytorch"):
             continue
         h, wd, bd = lin
         skipped = []  # dropout between the product and down
-        active_dropout = False
+        active = []   # p of each training-mode one
         while _dropout(h) is not None:
-            active_dropout = active_dropout or _dropout(h) == "active"
+            if _dropout(h) == "active":
+                active.append(_dropout_p(h))
             skipped.append(h)
             h = h.args[0]
         gated = _gated(h)
@@ -281,13 +290,15 @@ def find_blocks(graph, grad_required, backward="pytorch"):
                 v is not None and not all(isinstance(s, int) for s in v.shape) for v in values):
             found.append((name, "left alone: its weights or d_model are dynamic"))
             continue
-        if active_dropout:
-            found.append((name, "left alone: a dropout in training mode between the "
-                          "activation and the down projection (the backend does not "
-                          "reproduce it; compile_mlps(backward='compiled') does)"))
-            continue
         needs_grad = grad_required and (xv.requires_grad or any(
             v is not None and v.requires_grad for v in values))
+        if active and (len(active) > 1 or not isinstance(active[0], float) or
+                       not needs_grad or backward != "compiled"):
+            found.append((name, "left alone: a dropout in training mode between the "
+                          "activation and the down projection (reproduced only by the "
+                          "compiled backward: one dropout, gradients required, "
+                          "backward='compiled')"))
+            continue
         if needs_grad and backward != "compiled":
             found.append((name, "left alone: gradients are required (backward='pytorch': "
                           "PyTorch's autograd runs the original math)"))
@@ -301,7 +312,8 @@ def find_blocks(graph, grad_required, backward="pytorch"):
             found.append((name, "left alone: " + spec))
             continue
         taken.update(body)
-        found.append((name, Block(name, spec, merged, x, operands, down, body, needs_grad)))
+        found.append((name, Block(name, spec, merged, x, operands, down, body, needs_grad,
+                                  active[0] if active else 0.0)))
     return found
 
 
