@@ -37,7 +37,9 @@ Routed mixture-of-experts loops (Mixtral's and Qwen-MoE's per-expert
 `torch.where` / `index_add_` loop, traced whole when
 torch._dynamo.config.capture_dynamic_output_shape_ops is set) become one
 `torch.ops.swiglu.moe` each (fx_moe.py, _torch/moe_op.py), the router left
-in the graph.
+in the graph; GPT-OSS's dense stacked experts (every expert on every
+token, weighted by top-k scores scattered into zeros) become one over the
+top k.
 
 With Inductor, a block it could compile itself is replaced only where ours
 measured faster (`replace`, versus.py): the custom op splits Inductor's
@@ -272,6 +274,13 @@ def replace_blocks(gm, example_inputs, pipeline=None, dispatch="auto", backward=
     replaced = {}  # a block's last node -> the call that took its place
     loops, blocks = fx_moe.find_loops(
         graph, fx.find_blocks(graph, torch.is_grad_enabled(), backward))
+    for found in fx_moe.find_stacked(graph):  # GPT-OSS's dense stacked experts
+        block_id = moe_op.register(found.spec, pipeline)
+        fx_moe.replace_stacked(graph, found, block_id)
+        report.append((found.name, "replaced"))
+        report.details[found.name] = kernel.spec_summary(found.spec) + (
+            "; stacked experts run on the top-k only (glu.moe, the model's own "
+            "routing), block %d" % block_id)
     for loop in loops:  # routed expert loops: one glu.moe each
         block_id = moe_op.register(loop.spec, pipeline)
         fx_moe.replace_loop(graph, loop, block_id)

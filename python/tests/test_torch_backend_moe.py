@@ -8,6 +8,7 @@ models publish it, computed by PyTorch, not by us)."""
 import pytest
 
 torch = pytest.importorskip("torch")
+import torch.nn.functional as F  # noqa: E402
 
 import swiglu.torch_backend as stb  # noqa: E402
 from swiglu._torch import moe_op  # noqa: E402
@@ -158,3 +159,52 @@ def test_unlike_experts_leave_the_loop_alone():
     report = dict(stb.last_report())
     assert "block_sparse_moe" not in report
     assert report["block_sparse_moe.experts.3"] == "replaced", report
+
+
+def test_gpt_oss_stacked_experts_run_on_the_top_k():
+    """GPT-OSS's experts as published for the CPU (every expert on every
+    token, weighted by the router's scattered top-k scores): replaced by
+    glu.moe over the top k with clamped SwiGLU (alpha and limit found in
+    the graph), interleaved gate/up and biases; static and dynamic token
+    counts, no capture flag needed (nothing data-dependent)."""
+    from test_torch_moe import GptOssMLP, MLPLayer
+    torch._dynamo.reset()
+    torch.manual_seed(0)
+    model = MLPLayer(GptOssMLP()).eval()
+    compiled = torch.compile(model, backend="swiglu")
+    before = moe_calls()
+    with torch.no_grad():
+        for tokens in (5, 1, 9, 30):
+            x = torch.randn(2, tokens, D)
+            want, want_scores = model(x)
+            got, scores = compiled(x)
+            assert close(got, want), tokens
+            assert torch.allclose(scores, want_scores, atol=1e-6)
+            report = stb.last_report()
+            assert dict(report) == {"mlp.experts": "replaced"}, str(report)
+            assert "moe clamped_swiglu E=8 top_k=4" in report.details["mlp.experts"]
+    assert moe_calls() - before == 4
+
+
+def test_dense_scores_leave_stacked_experts_alone():
+    """Scores that are not the top k scattered into zeros (here the softmax
+    over every expert): the dense sum is not glu.moe's, so the block stays
+    as it is, and its result is the model's."""
+    from test_torch_moe import GptOssMLP, GptOssTopKRouter, MLPLayer
+
+    class DenseRouter(GptOssTopKRouter):
+        def forward(self, hidden_states):
+            logits = F.linear(hidden_states.reshape(-1, self.hidden_dim), self.weight, self.bias)
+            return torch.softmax(logits, dim=1), torch.topk(logits, self.top_k, dim=-1)[1]
+
+    torch._dynamo.reset()
+    torch.manual_seed(0)
+    model = MLPLayer(GptOssMLP()).eval()
+    model.mlp.router = DenseRouter()
+    x = torch.randn(2, 5, D)
+    before = len(moe_op._blocks)
+    with torch.no_grad():
+        want = model(x)[0]
+        got = torch.compile(model, backend="swiglu")(x)[0]
+    assert close(got, want)
+    assert len(moe_op._blocks) == before

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from ..moe import MoESpec
-from . import fx
+from . import fx, kernel
 
 _WHERE = {torch.where}
 _ONE_HOT = {F.one_hot, torch._C._nn.one_hot}
@@ -220,3 +220,212 @@ def replace_loop(graph, loop, block_id):
         if not n.users:
             graph.erase_node(n)
     return call
+
+
+# -- Stacked experts run densely (GPT-OSS) ------------------------------------
+#
+# GPT-OSS's experts (Hugging Face's GptOssExperts, its CPU path) run every
+# expert on every token with two bmm over stacked weights and weight each
+# expert's output by dense [T, E] router scores, which the router builds
+# as zeros with its top-k softmax scattered in:
+#
+#     scores = torch.zeros_like(logits).scatter_(1, ids, top_k_weights)
+#     h = x.repeat(E, 1).view(E, -1, D)
+#     gate_up = torch.bmm(h, gate_up_proj) + gate_up_proj_bias[..., None, :]
+#     gate, up = gate_up[..., ::2], gate_up[..., 1::2]
+#     out = torch.bmm(gating(gate, up), down_proj) + down_proj_bias[..., None, :]
+#     out = (out.view(E, B, -1, D) * scores.transpose(0, 1).view(E, B, -1)[..., None]).sum(0)
+#
+# The scores are zero but at `ids`, so the sum is glu.moe's over the top k:
+# E/k times fewer FLOPs. The gating is recognized by evaluating it against
+# the clamped SwiGLU (alpha and limit among the graph's constants).
+
+_BMM = {torch.bmm}
+_ADD = {operator.add, torch.add}
+
+
+def _strip(node, methods=("view", "reshape", "unsqueeze")):
+    while any(_method(node, m) for m in methods):
+        node = node.args[0]
+    return node
+
+
+def _param(node, shape_rank):
+    if not isinstance(node, torch.fx.Node) or node.op not in ("placeholder", "get_attr"):
+        return None
+    v = fx._value(node)
+    return node if v is not None and v.dim() == shape_rank else None
+
+
+def _biased_bmm(node):
+    """(lhs, stacked weight, bias or None) of `bmm(lhs, W) (+ b[..., None, :])`."""
+    bias = None
+    if _call(node, _ADD) and len(node.args) == 2:
+        for mm, b in (node.args, node.args[::-1]):
+            item = _getitem(b)
+            if _call(mm, _BMM) and item is not None and _param(item[0], 2) is not None:
+                node, bias = mm, item[0]
+                break
+        else:
+            return None
+    if not _call(node, _BMM) or len(node.args) != 2 or _param(node.args[1], 3) is None:
+        return None
+    return node.args[0], node.args[1], bias
+
+
+def _interleaved_half(node, gate_up):
+    """0 for gate_up[..., ::2], 1 for gate_up[..., 1::2], else None."""
+    item = _getitem(node)
+    if item is None or item[0] is not gate_up or not isinstance(item[1], tuple) or \
+            len(item[1]) != 2 or item[1][0] is not Ellipsis or \
+            not isinstance(item[1][1], slice):
+        return None
+    s = item[1][1]
+    if s.step == 2 and s.stop is None and s.start in (None, 0, 1):
+        return s.start or 0
+    return None
+
+
+def _clamped_swiglu(product, gate, up):
+    """(alpha, limit) when the elementwise subgraph from (gate, up) to
+    `product` computes GPT-OSS's clamped SwiGLU, else None."""
+    from .. import reference
+    nodes, todo = set(), [product]
+    while todo:
+        n = todo.pop()
+        if n in nodes or n is gate or n is up:
+            continue
+        if not isinstance(n, torch.fx.Node) or n.op not in ("call_function", "call_method") \
+                or len(nodes) >= 16:
+            return None
+        nodes.add(n)
+        todo.extend(n.all_input_nodes)
+    order = [n for n in product.graph.nodes if n in nodes]
+    consts = sorted({float(abs(a)) for n in order for a in list(n.args) + list(
+        n.kwargs.values()) if isinstance(a, float) and a})
+    g = torch.linspace(-12, 12, 97, dtype=torch.float64)
+    gg, uu = torch.meshgrid(g, g, indexing="ij")
+    env = {gate: gg, up: uu}
+    try:
+        for n in order:
+            args = torch.fx.node.map_arg(n.args, lambda m: env[m])
+            kwargs = torch.fx.node.map_arg(n.kwargs, lambda m: env[m])
+            env[n] = getattr(args[0], n.target)(*args[1:], **kwargs) \
+                if n.op == "call_method" else n.target(*args, **kwargs)
+    except Exception:  # not elementwise on two tensors
+        return None
+    got = env[product].numpy()
+    for alpha in consts:
+        for limit in consts:
+            want = reference.gating("clamped_swiglu", gg.numpy(), uu.numpy(),
+                                    alpha=alpha, limit=limit)
+            if abs(got - want).max() <= 1e-9 * max(1.0, abs(want).max()):
+                return alpha, limit
+    return None
+
+
+@dataclasses.dataclass
+class StackedMoE:
+    """GPT-OSS's dense stacked-expert block found in a graph."""
+
+    name: str
+    spec: object      # MoESpec: precomputed, in_out, interleaved, biases
+    x: object         # node: the tokens [T, D]
+    ids: object       # node: the top-k expert ids [T, k]
+    weights: object   # node: their weights [T, k]
+    experts: list     # nodes: gate_up_proj, down_proj, their biases
+    out: object       # node: the sum the block's result replaces
+    shape: tuple      # the view from [T, D] to out's shape (args of view)
+
+
+def _stacked_one(total):
+    """A StackedMoE ending in `total` = (... * scores ...).sum(0), or None."""
+    if not (_method(total, "sum") or _call(total, {torch.sum})) or len(total.args) < 1:
+        return None
+    dim = total.kwargs.get("dim", total.args[1] if len(total.args) > 1 else None)
+    if dim != 0 or not _call(total.args[0], fx._MUL) or len(total.args[0].args) != 2:
+        return None
+    for a, b in (total.args[0].args, total.args[0].args[::-1]):
+        if not (_method(a, "view") or _method(a, "reshape")):
+            continue
+        down = _biased_bmm(a.args[0])
+        scale = _getitem(b)
+        scale = _strip(scale[0]) if scale is not None and scale[1] == (Ellipsis, None) \
+            else _strip(b)
+        if down is None or not _method(scale, "transpose") or \
+                tuple(scale.args[1:]) not in ((0, 1), (1, 0)):
+            continue
+        scores = scale.args[0]
+        if not _method(scores, "scatter_") or len(scores.args) != 4 or scores.args[1] != 1 \
+                or not _call(scores.args[0], {torch.zeros_like}):
+            continue
+        ids, top_w = scores.args[2], scores.args[3]
+        product, wd, bd = down
+        halves = {}
+        for n in product.graph.nodes:  # the two interleaved halves of gate_up
+            if _getitem(n) is not None and isinstance(_getitem(n)[0], torch.fx.Node):
+                half = _interleaved_half(n, _getitem(n)[0])
+                if half is not None:
+                    halves.setdefault(_getitem(n)[0], {})[half] = n
+        for gate_up, pair in halves.items():
+            if len(pair) != 2:
+                continue
+            up_proj = _biased_bmm(gate_up)
+            act = _clamped_swiglu(product, pair[0], pair[1])
+            if up_proj is None or act is None:
+                continue
+            h, wgu, bgu = up_proj
+            rep = _strip(h)
+            if not _method(rep, "repeat") or bd is None or bgu is None:
+                continue
+            x = rep.args[0]
+            xv, wv, dv, idv = (fx._value(n) for n in (x, wgu, wd, ids))
+            if xv is None or xv.dim() != 2 or wv is None or dv is None or idv is None:
+                continue
+            E, D, F2 = wv.shape
+            if tuple(dv.shape) != (E, F2 // 2, D) or F2 % 2 or idv.dim() != 2:
+                continue
+            dtype = kernel.TORCH_TO_GLU.get(wv.dtype)
+            if dtype is None or xv.dtype != wv.dtype:
+                continue
+            spec = MoESpec(d_model=D, d_ff=F2 // 2, experts=E, top_k=idv.shape[-1],
+                           activation="clamped_swiglu", alpha=act[0], limit=act[1],
+                           dtype=dtype, routing="precomputed", layout="in_out",
+                           packing="interleaved", bias=True)
+            return StackedMoE(_module_path(total), spec, x, ids, top_w,
+                              [wgu, wd, bgu, bd], total, tuple(a.args[2:]))
+    return None
+
+
+def find_stacked(graph):
+    """Every GPT-OSS-style dense stacked-expert block of `graph`."""
+    return [s for s in map(_stacked_one, list(graph.nodes)) if s is not None]
+
+
+def replace_stacked(graph, found, block_id):
+    """Replaces `found` by torch.ops.swiglu.moe over the top-k experts
+    (the weights: the top-k values scattered into the scores), viewed to
+    the sum's shape; the dense bmm chain is left to dead code removal."""
+    with graph.inserting_before(found.out):
+        call = graph.call_function(torch.ops.swiglu.moe.default,
+                                   (found.x, found.ids, found.weights,
+                                    list(found.experts), block_id))
+        view = graph.call_method("view", (call,) + found.shape)
+    view.meta.update(found.out.meta)
+    # What only the dense chain used: the ancestors of the old sum, erased
+    # where nothing else uses them (the router's scores stay: the block
+    # returns them).
+    made, todo = set(), [found.out]
+    while todo:
+        n = todo.pop()
+        if n in made or n.op in ("placeholder", "get_attr", "output"):
+            continue
+        made.add(n)
+        todo.extend(n.all_input_nodes)
+    made -= {found.x, found.ids, found.weights, call, view}
+    found.out.replace_all_uses_with(view)
+    order = {n: i for i, n in enumerate(graph.nodes)}
+    for n in sorted(made, key=order.get, reverse=True):
+        if not n.users and not (n.op == "call_method" and n.target.endswith("_")):
+            graph.erase_node(n)
+    return view

@@ -7,7 +7,8 @@ expert loop (fx_moe.py).
 x [T, D]; ids [T, k] (any integer dtype) and weights [T, k] (any float
 dtype): each token's experts and routing weights; experts: gate, up and
 down ([out, in], as nn.Linear keeps them) of expert 0, then of expert 1,
-and so on. The experts are stacked and packed at the first call and
+and so on; or, for a spec with merged gate/up (GPT-OSS), the stacked
+gate_up [E, D, 2F], down [E, F, D] and their biases [E, 2F], [E, D]. The experts are stacked and packed at the first call and
 again whenever one of them changed (its storage or version counter).
 """
 
@@ -35,8 +36,12 @@ class MoEBlock:
         key = kernel._version_key(experts)
         if key != self.moe._key:
             with torch.no_grad():
-                arrays = {name: kernel.to_numpy(torch.stack(experts[i::3]))
-                          for i, name in enumerate(("w_gate", "w_up", "w_down"))}
+                if spec.packing:  # stacked already (GPT-OSS): gate_up, down, biases
+                    names = ("w_gate_up", "w_down", "b_gate_up", "b_down")
+                    arrays = {n: kernel.to_numpy(t) for n, t in zip(names, experts)}
+                else:  # gate, up, down of each expert
+                    arrays = {name: kernel.to_numpy(torch.stack(experts[i::3]))
+                              for i, name in enumerate(("w_gate", "w_up", "w_down"))}
             self.moe._bound = self.moe.compiled.bind(**arrays)
             self.moe._key = key
             self.moe.packs += 1
