@@ -6,7 +6,7 @@ router's projection in PyTorch), f32, Mixtral-like shape scaled down
 (E 8, top-2, d_model 1024, d_ff 2816).
 
     PYTHONPATH=python python bench/moe_frontend_bench.py [--tokens 1,16,128,512] [--reps 9]
-        [--compile]
+        [--compile] [--block mixtral|gpt-oss]
 
 With --compile, also torch.compile(block) (Inductor) and
 torch.compile(block, backend="swiglu"), both with
@@ -40,11 +40,20 @@ def main():
                     help="also torch.compile: Inductor alone, and backend='swiglu' "
                          "(both with capture_dynamic_output_shape_ops, so that the "
                          "expert loop is one graph)")
+    ap.add_argument("--block", choices=("mixtral", "gpt-oss"), default="mixtral",
+                    help="gpt-oss: GptOssMLP as published for the CPU (every expert on "
+                         "every token, bmm over stacked weights), E 16, top-4, "
+                         "d_model 512, d_ff 512")
     args = ap.parse_args()
-    blocks.D, blocks.FF, blocks.E = 1024, 2816, 8
+    if args.block == "gpt-oss":
+        blocks.D, blocks.FF, blocks.E = 512, 512, 16
+    else:
+        blocks.D, blocks.FF, blocks.E = 1024, 2816, 8
 
     def make():
         torch.manual_seed(0)
+        if args.block == "gpt-oss":
+            return blocks.GptOssMLP().eval()
         return blocks.SparseMoeBlock(blocks.MixtralBlockSparseTop2MLP).eval()
 
     published = make()

@@ -12,4 +12,4 @@
 // CHECK: === docs/python.md:{{[0-9]+}} (python)
 // CHECK: 1: replaced
 // CHECK-NEXT: mlp gelu_erf d_model=64 d_ff=256 d_out=64 f32 bias
-// CHECK: README BLOCKS: 4 run, 2 skipped, all passed
+// CHECK: README BLOCKS: 4 run, 3 skipped, all passed
