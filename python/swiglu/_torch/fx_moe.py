@@ -69,6 +69,12 @@ def _getitem(node):
     return None
 
 
+def _strip(node, methods=("view", "reshape", "unsqueeze")):
+    while any(_method(node, m) for m in methods):
+        node = node.args[0]
+    return node
+
+
 def _module_path(node):
     """The qualified name of the module whose forward made `node` (no
     module stack: the compiled module's own forward)."""
@@ -100,9 +106,7 @@ def _expert_of(where):
 
 def _gathered_from(x, top_x):
     """h when `x` is h[None, top_x].reshape(-1, D) (or h[top_x], viewed or not)."""
-    while _method(x, "reshape") or _method(x, "view"):
-        x = x.args[0]
-    item = _getitem(x)
+    item = _getitem(_strip(x, ("view", "reshape")))
     if item is None:
         return None
     base, index = item
@@ -113,8 +117,8 @@ def _gathered_from(x, top_x):
 
 
 def _one_add(add, blocks):
-    """(expert, ids node, routing weights node, tokens node, block, where
-    node) of one `acc.index_add_(0, top_x, (block(x) * w[top_x, idx, None]).to(dtype))`."""
+    """(expert, E, ids node, routing weights node, tokens node, block) of
+    one `acc.index_add_(0, top_x, (block(x) * w[top_x, idx, None]).to(dtype))`."""
     if len(add.args) != 4 or add.kwargs or add.args[1] != 0:
         return None
     _, _, top_x, src = add.args
@@ -199,10 +203,12 @@ def replace_loop(graph, loop, block_id):
     for user in list(loop.acc.users):
         if user not in loop.adds:
             user.replace_input_with(loop.acc, call)
-    order = {n: i for i, n in enumerate(graph.nodes)}
+    wheres = [a.args[2].args[0] for a in loop.adds]  # top_x = where(mask[e])[1]
+    for add in loop.adds:
+        graph.erase_node(add)
     # What the loop made: everything downstream of its where calls, and the
     # accumulator; erased where nothing else uses it.
-    todo = [a.args[2].args[0] for a in loop.adds] + [loop.acc]
+    todo = wheres + [loop.acc]
     made = set()
     while todo:
         n = todo.pop()
@@ -213,13 +219,20 @@ def replace_loop(graph, loop, block_id):
         if _getitem(n) is not None and _call(n.args[0], _WHERE):
             todo.append(n.args[0])
     made.update(n for b in loop.blocks for n in b.nodes + [b.down])
-    for add in loop.adds:  # upstream of each where: mask[e], the mask, one_hot
-        mask_e = add.args[2].args[0].args[0]
+    for where in wheres:  # upstream of each where: mask[e], the mask, one_hot
+        mask_e = where.args[0]
         made.update((mask_e, mask_e.args[0], mask_e.args[0].args[0]))
-    for n in sorted(made, key=order.get, reverse=True):
-        if not n.users:
-            graph.erase_node(n)
+    _erase_unused(graph, made)
     return call
+
+
+def _erase_unused(graph, nodes):
+    """Erases those of `nodes` that nothing uses, users before producers,
+    but no in-place method (its effect is its use)."""
+    order = {n: i for i, n in enumerate(graph.nodes)}
+    for n in sorted(nodes, key=order.get, reverse=True):
+        if not n.users and not (n.op == "call_method" and n.target.endswith("_")):
+            graph.erase_node(n)
 
 
 # -- Stacked experts run densely (GPT-OSS) ------------------------------------
@@ -242,12 +255,6 @@ def replace_loop(graph, loop, block_id):
 
 _BMM = {torch.bmm}
 _ADD = {operator.add, torch.add}
-
-
-def _strip(node, methods=("view", "reshape", "unsqueeze")):
-    while any(_method(node, m) for m in methods):
-        node = node.args[0]
-    return node
 
 
 def _param(node, shape_rank):
@@ -412,20 +419,17 @@ def replace_stacked(graph, found, block_id):
                                     list(found.experts), block_id))
         view = graph.call_method("view", (call,) + found.shape)
     view.meta.update(found.out.meta)
-    # What only the dense chain used: the ancestors of the old sum, erased
-    # where nothing else uses them (the router's scores stay: the block
-    # returns them).
+    # What only the dense chain used: the ancestors of the old sum up to
+    # the op's own inputs, erased where nothing else uses them (the
+    # router's scores stay: the block returns them).
+    inputs = {found.x, found.ids, found.weights}
     made, todo = set(), [found.out]
     while todo:
         n = todo.pop()
-        if n in made or n.op in ("placeholder", "get_attr", "output"):
+        if n in made or n in inputs or n.op in ("placeholder", "get_attr", "output"):
             continue
         made.add(n)
         todo.extend(n.all_input_nodes)
-    made -= {found.x, found.ids, found.weights, call, view}
     found.out.replace_all_uses_with(view)
-    order = {n: i for i, n in enumerate(graph.nodes)}
-    for n in sorted(made, key=order.get, reverse=True):
-        if not n.users and not (n.op == "call_method" and n.target.endswith("_")):
-            graph.erase_node(n)
+    _erase_unused(graph, made)
     return view

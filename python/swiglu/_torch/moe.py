@@ -262,11 +262,17 @@ class MoEKernel:
         self.packs = 0
 
     def bind(self, module, found):
-        """Packs the experts unless they are the ones packed last."""
-        key = kernel._version_key(weight_tensors(module, found))
+        """Packs the module's experts unless they are the ones packed last."""
+        self.bind_tensors(weight_tensors(module, found), lambda: expert_arrays(module, found))
+
+    def bind_tensors(self, tensors, arrays):
+        """Packs `arrays()` (the spec's stacked numpy arrays, made from
+        `tensors`) unless `tensors` are unchanged since the last pack
+        (storage and version counter)."""
+        key = kernel._version_key(tensors)
         if key == self._key:
             return
-        self._bound = self.compiled.bind(**expert_arrays(module, found))
+        self._bound = self.compiled.bind(**arrays())
         self._key = key
         self.packs += 1
 

@@ -27,24 +27,22 @@ class MoEBlock:
         self.moe = None   # the MoEKernel, shared by the blocks of the same experts
         self.calls = 0
 
+    def _arrays(self, experts):
+        """The spec's stacked numpy arrays from the op's expert tensors."""
+        with torch.no_grad():
+            if self.spec.packing:  # stacked already (GPT-OSS): gate_up, down, biases
+                names = ("w_gate_up", "w_down", "b_gate_up", "b_down")
+                return {n: kernel.to_numpy(t) for n, t in zip(names, experts)}
+            return {name: kernel.to_numpy(torch.stack(experts[i::3]))  # gate, up, down each
+                    for i, name in enumerate(("w_gate", "w_up", "w_down"))}
+
     def run(self, x, ids, w, experts):
         from .moe import MoEKernel
         spec = self.spec
         # Shared with every other graph (a recompilation, the one-token
         # graph) that calls the same experts: packed once.
         self.moe = kernel.shared_kernel(spec, self.options, experts, MoEKernel)
-        key = kernel._version_key(experts)
-        if key != self.moe._key:
-            with torch.no_grad():
-                if spec.packing:  # stacked already (GPT-OSS): gate_up, down, biases
-                    names = ("w_gate_up", "w_down", "b_gate_up", "b_down")
-                    arrays = {n: kernel.to_numpy(t) for n, t in zip(names, experts)}
-                else:  # gate, up, down of each expert
-                    arrays = {name: kernel.to_numpy(torch.stack(experts[i::3]))
-                              for i, name in enumerate(("w_gate", "w_up", "w_down"))}
-            self.moe._bound = self.moe.compiled.bind(**arrays)
-            self.moe._key = key
-            self.moe.packs += 1
+        self.moe.bind_tensors(experts, lambda: self._arrays(experts))
         self.calls += 1
         tokens = x.shape[0]
         if tokens == 0:
